@@ -1,0 +1,152 @@
+pragma circom 2.1.0;
+
+include "circomlib/circuits/bitify.circom";
+include "circomlib/circuits/sha256/sha256.circom";
+include "ops/deposit.circom";
+include "ops/l2slot.circom";
+include "ops/fee.circom";
+
+// Big-endian bits (MSB first) of a field element as a 32-byte word.
+template FieldWordBits() {
+    signal input in;
+    signal output out[256];
+    signal lsb[254] <== Num2Bits_strict()(in);
+    out[0] <== 0;
+    out[1] <== 0;
+    for (var i = 0; i < 254; i++) out[2 + i] <== lsb[253 - i];
+}
+
+// Big-endian bits of an n-bit unsigned integer (range-checks it).
+template UintBits(n) {
+    signal input in;
+    signal output out[n];
+    signal lsb[n] <== Num2Bits(n)(in);
+    for (var i = 0; i < n; i++) out[i] <== lsb[n - 1 - i];
+}
+
+// A batch (PROTOCOL.md §5): D L1 queue slots, N L2 slots, F fee credits, and the single
+// public input sha256(pubdata) mod 2^253 that binds the transition to its public data.
+template Batch(accountLevels, balanceLevels, depositSlots, l2Slots, feeBuckets) {
+    signal input publicInput;
+
+    signal input oldRoot;
+    signal input queueHashBefore;
+    signal input chainId;
+    signal input timestamp;
+    signal input feeTokens[feeBuckets];
+
+    signal input dep_enabled[depositSlots];
+    signal input dep_isNew[depositSlots];
+    signal input dep_accountId[depositSlots];
+    signal input dep_token[depositSlots];
+    signal input dep_amount[depositSlots];
+    signal input dep_keyAx[depositSlots];
+    signal input dep_keyAy[depositSlots];
+    signal input dep_ax[depositSlots];
+    signal input dep_ay[depositSlots];
+    signal input dep_nonce[depositSlots];
+    signal input dep_orderRoot[depositSlots];
+    signal input dep_balance[depositSlots];
+    signal input dep_balanceSiblings[depositSlots][balanceLevels][3];
+    signal input dep_accountSiblings[depositSlots][accountLevels][7];
+
+    signal input l2_opType[l2Slots];
+    signal input l2_from[l2Slots];
+    signal input l2_to[l2Slots];
+    signal input l2_token[l2Slots];
+    signal input l2_amountF[l2Slots];
+    signal input l2_feeF[l2Slots];
+    signal input l2_validUntil[l2Slots];
+    signal input l2_sigR8x[l2Slots];
+    signal input l2_sigR8y[l2Slots];
+    signal input l2_sigS[l2Slots];
+    signal input l2_feeSel[l2Slots][feeBuckets];
+    signal input l2_a_ax[l2Slots];
+    signal input l2_a_ay[l2Slots];
+    signal input l2_a_nonce[l2Slots];
+    signal input l2_a_orderRoot[l2Slots];
+    signal input l2_a_balance[l2Slots];
+    signal input l2_a_balanceSiblings[l2Slots][balanceLevels][3];
+    signal input l2_a_accountSiblings[l2Slots][accountLevels][7];
+    signal input l2_b_ax[l2Slots];
+    signal input l2_b_ay[l2Slots];
+    signal input l2_b_nonce[l2Slots];
+    signal input l2_b_orderRoot[l2Slots];
+    signal input l2_b_balance[l2Slots];
+    signal input l2_b_balanceSiblings[l2Slots][balanceLevels][3];
+    signal input l2_b_accountSiblings[l2Slots][accountLevels][7];
+
+    signal input fee_ax;
+    signal input fee_ay;
+    signal input fee_nonce;
+    signal input fee_orderRoot;
+    signal input fee_balances[feeBuckets];
+    signal input fee_balanceSiblings[feeBuckets][balanceLevels][3];
+    signal input fee_accountSiblings[accountLevels][7];
+
+    // Header fields as big-endian bits (this also range-checks them).
+    signal chainIdBits[32] <== UintBits(32)(chainId);
+    signal timestampBits[32] <== UintBits(32)(timestamp);
+    signal feeTokenBits[feeBuckets][8];
+    for (var f = 0; f < feeBuckets; f++) feeTokenBits[f] <== UintBits(8)(feeTokens[f]);
+
+    // 1. L1 queue slots.
+    signal root[depositSlots + l2Slots + 1];
+    signal queue[depositSlots + 1];
+    root[0] <== oldRoot;
+    queue[0] <== queueHashBefore;
+    for (var i = 0; i < depositSlots; i++) {
+        (root[i + 1], queue[i + 1]) <== DepositSlot(accountLevels, balanceLevels)(
+            root[i], queue[i],
+            dep_enabled[i], dep_isNew[i], dep_accountId[i], dep_token[i], dep_amount[i], dep_keyAx[i], dep_keyAy[i],
+            dep_ax[i], dep_ay[i], dep_nonce[i], dep_orderRoot[i], dep_balance[i],
+            dep_balanceSiblings[i], dep_accountSiblings[i]);
+    }
+
+    // 2. L2 slots; fees accumulate in buckets.
+    signal fees[l2Slots + 1][feeBuckets];
+    for (var f = 0; f < feeBuckets; f++) fees[0][f] <== 0;
+    signal chunkBits[l2Slots][120];
+    signal isWithdraw[l2Slots];
+    for (var i = 0; i < l2Slots; i++) {
+        var r = depositSlots + i;
+        (root[r + 1], fees[i + 1], chunkBits[i], isWithdraw[i]) <== L2Slot(accountLevels, balanceLevels, feeBuckets)(
+            root[r], timestamp, chainId, feeTokens, fees[i],
+            l2_opType[i], l2_from[i], l2_to[i], l2_token[i], l2_amountF[i], l2_feeF[i], l2_validUntil[i],
+            l2_sigR8x[i], l2_sigR8y[i], l2_sigS[i], l2_feeSel[i],
+            l2_a_ax[i], l2_a_ay[i], l2_a_nonce[i], l2_a_orderRoot[i], l2_a_balance[i], l2_a_balanceSiblings[i], l2_a_accountSiblings[i],
+            l2_b_ax[i], l2_b_ay[i], l2_b_nonce[i], l2_b_orderRoot[i], l2_b_balance[i], l2_b_balanceSiblings[i], l2_b_accountSiblings[i]);
+    }
+
+    // 3. Fee credits to account 0.
+    signal newRoot <== FeeCredit(accountLevels, balanceLevels, feeBuckets)(
+        root[depositSlots + l2Slots], feeTokens, fees[l2Slots],
+        fee_ax, fee_ay, fee_nonce, fee_orderRoot, fee_balances, fee_balanceSiblings, fee_accountSiblings);
+
+    // 4. pubdata = oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ chainId ‖ timestamp
+    //              ‖ feeTokens ‖ withdrawBitmap ‖ chunks
+    var bitmapBytes = (l2Slots + 7) \ 8;
+    var nBits = 8 * (32 * 4 + 4 + 4 + feeBuckets + bitmapBytes + 15 * l2Slots);
+    signal pubdata[nBits];
+    signal wordBits[4][256];
+    wordBits[0] <== FieldWordBits()(oldRoot);
+    wordBits[1] <== FieldWordBits()(newRoot);
+    wordBits[2] <== FieldWordBits()(queueHashBefore);
+    wordBits[3] <== FieldWordBits()(queue[depositSlots]);
+    var o = 0;
+    for (var w = 0; w < 4; w++) for (var i = 0; i < 256; i++) { pubdata[o] <== wordBits[w][i]; o++; }
+    for (var i = 0; i < 32; i++) { pubdata[o] <== chainIdBits[i]; o++; }
+    for (var i = 0; i < 32; i++) { pubdata[o] <== timestampBits[i]; o++; }
+    for (var f = 0; f < feeBuckets; f++) for (var i = 0; i < 8; i++) { pubdata[o] <== feeTokenBits[f][i]; o++; }
+    for (var i = 0; i < 8 * bitmapBytes; i++) {
+        if (i < l2Slots) { pubdata[o] <== isWithdraw[i]; } else { pubdata[o] <== 0; }
+        o++;
+    }
+    for (var s = 0; s < l2Slots; s++) for (var i = 0; i < 120; i++) { pubdata[o] <== chunkBits[s][i]; o++; }
+
+    // 5. publicInput = sha256(pubdata) mod 2^253 (drop the 3 most significant bits).
+    signal digest[256] <== Sha256(nBits)(pubdata);
+    var acc = 0;
+    for (var i = 3; i < 256; i++) acc += digest[i] * (1 << (255 - i));
+    publicInput === acc;
+}

@@ -1,0 +1,551 @@
+// SPDX-License-Identifier: MIT
+pragma solidity ^0.8.28;
+
+/// @notice circomlibjs' generated Poseidon contract with 4 inputs (`poseidonContract.createCode(4)`).
+interface IPoseidon4 {
+    function poseidon(uint256[4] calldata input) external pure returns (uint256);
+}
+
+/// @notice snarkjs' generated Groth16 verifier for a circuit with one public input.
+interface IGroth16Verifier {
+    function verifyProof(
+        uint256[2] calldata a,
+        uint256[2][2] calldata b,
+        uint256[2] calldata c,
+        uint256[1] calldata input
+    ) external view returns (bool);
+}
+
+/// @title Modex rollup (PROTOCOL.md, version 1)
+/// @notice Holds the state root, the L1 queue (deposits, registrations) as a Poseidon hash chain,
+///         the account owners, the token registry, and withdrawals pending a claim.
+contract Rollup {
+    // ---------------------------------------------------------------- constants
+
+    /// BN254 scalar field.
+    uint256 internal constant R = 21888242871839275222246405745257275088548364400416034343698204186575808495617;
+    /// Baby Jubjub, twisted Edwards a·x² + y² = 1 + d·x²·y² over R.
+    uint256 internal constant BJJ_A = 168700;
+    uint256 internal constant BJJ_D = 168696;
+    uint256 internal constant MAX_U128 = type(uint128).max;
+    uint256 internal constant CHUNK_BYTES = 15;
+    uint8 internal constant KIND_DEPOSIT = 1;
+    uint8 internal constant KIND_REGISTER = 2;
+    uint8 internal constant OP_WITHDRAW = 3;
+    uint8 internal constant ETH = 0;
+
+    // ---------------------------------------------------------------- types, events, errors
+
+    struct Params {
+        uint32 accountLevels; // arity-8 account tree levels: 8^accountLevels accounts
+        uint32 balanceLevels; // arity-4 balance tree levels: 4^balanceLevels token ids
+        uint32 depositSlots; // D: L1 queue records per batch
+        uint32 l2Slots; // N: transfer/withdraw slots per batch
+        uint32 feeBuckets; // F: fee tokens per batch
+    }
+
+    /// Record `index` of the L1 queue; `queueHash` = queueHash(index + 1).
+    /// For kind 2 (register) `sender` becomes the owner of `accountId`.
+    event Enqueued(
+        uint256 indexed index,
+        uint32 indexed accountId,
+        uint8 kind,
+        uint8 token,
+        uint128 amount,
+        uint256 ax,
+        uint256 ay,
+        address indexed sender,
+        uint256 queueHash
+    );
+    event TokenAdded(uint8 indexed id, address indexed token);
+    event BatchFinalized(
+        uint64 indexed batchNumber, uint256 newRoot, uint256 oldRoot, uint32 depositCount, uint32 timestamp
+    );
+    event WithdrawalCredited(
+        uint64 indexed batchNumber, uint32 indexed accountId, address indexed owner, uint8 token, uint256 amount
+    );
+    event Claimed(address indexed owner, uint8 indexed token, address to, uint256 amount);
+
+    error ChainIdTooLarge(uint256 chainId);
+    error InvalidParams();
+    error NotAContract(address target);
+    error ZeroAddress();
+    error NotOperator();
+    error Reentrancy();
+    // keys and accounts
+    error KeyNotInField();
+    error KeyIsIdentity();
+    error KeyNotOnCurve();
+    error AccountTreeFull(uint256 maxAccounts);
+    error UnknownAccount(uint32 accountId);
+    // tokens and funds
+    error UnknownToken(uint8 token);
+    error TokenAlreadyAdded(address token);
+    error TooManyTokens(uint256 maxTokens);
+    error ZeroAmount();
+    error WrongEthValue(uint256 expected, uint256 sent);
+    error TokenCapExceeded(uint8 token, uint256 held, uint256 amount);
+    error TransferAmountMismatch(uint256 expected, uint256 received);
+    error TokenTransferFailed(address token);
+    error EthTransferFailed(address to, uint256 amount);
+    error NothingToClaim(address owner, uint8 token);
+    error QueueIndexOutOfRange(uint256 index, uint256 queueLength);
+    // batches
+    error BadFeeTokensLength(uint256 length, uint256 expected);
+    error BadWithdrawBitmapLength(uint256 length, uint256 expected);
+    error BadChunksLength(uint256 length, uint256 expected);
+    error TooManyDeposits(uint256 depositCount, uint256 depositSlots);
+    error DepositsNotQueued(uint256 consumed, uint256 depositCount, uint256 queueLength);
+    error TimestampBeforePrevious(uint32 timestamp, uint32 previous);
+    error TimestampInFuture(uint32 timestamp, uint256 blockTimestamp);
+    error RootNotInField(uint256 root);
+    error InvalidProof();
+    error BitmapBitOutOfRange(uint256 slot);
+    error NotAWithdrawChunk(uint256 slot);
+
+    // ---------------------------------------------------------------- immutables
+
+    IGroth16Verifier public immutable verifier;
+    IPoseidon4 public immutable poseidon4;
+    /// Registers tokens; owns account 0 (the fee account).
+    address public immutable operator;
+    uint32 internal immutable ACCOUNT_LEVELS;
+    uint32 internal immutable BALANCE_LEVELS;
+    uint32 internal immutable DEPOSIT_SLOTS;
+    uint32 internal immutable L2_SLOTS;
+    uint32 internal immutable FEE_BUCKETS;
+    uint256 public immutable maxAccounts;
+    uint256 public immutable maxTokens;
+    uint256 internal immutable BITMAP_BYTES;
+    uint256 internal immutable CHUNKS_BYTES;
+
+    // ---------------------------------------------------------------- storage
+
+    // One slot: everything submitBatch and the queue update.
+    /// Number of finalized batches; batchRoots(batchNumber) is the current state root.
+    uint64 public batchNumber;
+    /// Queue records consumed by finalized batches.
+    uint64 public consumed;
+    /// Queue records ever enqueued.
+    uint64 public queueLength;
+    /// Timestamp of the last finalized batch (0 before the first).
+    uint32 public lastTimestamp;
+    uint32 public nextAccountId;
+
+    /// State root after batch n; batchRoots(0) is the genesis root.
+    mapping(uint256 => uint256) public batchRoots;
+    /// queueHash[k] for k ≤ queueLength (queueHash[0] = 0).
+    mapping(uint256 => uint256) internal _queueHash;
+    /// L1 owner of each registered account.
+    mapping(uint32 => address) public accountOwner;
+    /// Token id → ERC-20 address; id 0 (ETH) is address(0).
+    address[] internal _tokens;
+    mapping(address => bool) public isToken;
+    /// Amount of each token the contract owes to L2 and to pending claims: deposits minus claims, < 2^128.
+    mapping(uint8 => uint256) public tokenHeld;
+    /// Withdrawn on L2, finalized, not yet claimed.
+    mapping(address => mapping(uint8 => uint256)) public pendingWithdrawal;
+
+    bool internal transient _locked;
+
+    modifier nonReentrant() {
+        if (_locked) revert Reentrancy();
+        _locked = true;
+        _;
+        _locked = false;
+    }
+
+    // ---------------------------------------------------------------- construction
+
+    constructor(
+        address verifier_,
+        address poseidon4_,
+        Params memory p,
+        uint256 genesisRoot,
+        uint256 operatorAx,
+        uint256 operatorAy
+    ) {
+        if (block.chainid >= 2 ** 32) revert ChainIdTooLarge(block.chainid);
+        if (
+            p.accountLevels == 0 || p.accountLevels > 8 || p.balanceLevels == 0 || p.balanceLevels > 4
+                || p.depositSlots == 0 || p.l2Slots == 0 || p.feeBuckets == 0 || p.feeBuckets > 256
+                || p.l2Slots > 65536 || p.depositSlots > 65536
+        ) revert InvalidParams();
+        if (verifier_.code.length == 0) revert NotAContract(verifier_);
+        if (poseidon4_.code.length == 0) revert NotAContract(poseidon4_);
+        if (genesisRoot >= R) revert RootNotInField(genesisRoot);
+
+        verifier = IGroth16Verifier(verifier_);
+        poseidon4 = IPoseidon4(poseidon4_);
+        operator = msg.sender;
+        ACCOUNT_LEVELS = p.accountLevels;
+        BALANCE_LEVELS = p.balanceLevels;
+        DEPOSIT_SLOTS = p.depositSlots;
+        L2_SLOTS = p.l2Slots;
+        FEE_BUCKETS = p.feeBuckets;
+        maxAccounts = 8 ** uint256(p.accountLevels); // ≤ 2^24: account ids are u24 on the wire
+        maxTokens = 4 ** uint256(p.balanceLevels); // ≤ 256: token ids are u8 on the wire
+        BITMAP_BYTES = (uint256(p.l2Slots) + 7) / 8;
+        CHUNKS_BYTES = uint256(p.l2Slots) * CHUNK_BYTES;
+
+        batchRoots[0] = genesisRoot;
+        _tokens.push(address(0)); // id 0 = ETH
+        emit TokenAdded(ETH, address(0));
+        // Account 0, the fee account: a kind-2 record with token 0 and amount 0.
+        _register(msg.sender, operatorAx, operatorAy, ETH, 0);
+    }
+
+    // ---------------------------------------------------------------- tokens
+
+    /// @notice Registers an ERC-20 under the next token id. Operator only.
+    function addToken(address token) external returns (uint8 id) {
+        if (msg.sender != operator) revert NotOperator();
+        if (token.code.length == 0) revert NotAContract(token);
+        if (isToken[token]) revert TokenAlreadyAdded(token);
+        uint256 n = _tokens.length;
+        if (n >= maxTokens) revert TooManyTokens(maxTokens);
+        _tokens.push(token);
+        isToken[token] = true;
+        id = uint8(n);
+        emit TokenAdded(id, token);
+    }
+
+    // ---------------------------------------------------------------- L1 queue
+
+    /// @notice Queues a registration (kind 2): creates account `nextAccountId` with key (ax, ay),
+    ///         owned by msg.sender, crediting `amount` of `token` (may be 0).
+    function register(uint256 ax, uint256 ay, uint8 token, uint128 amount)
+        external
+        payable
+        nonReentrant
+        returns (uint32 accountId)
+    {
+        accountId = _register(msg.sender, ax, ay, token, amount);
+        _pullFunds(token, amount);
+    }
+
+    /// @notice Queues a deposit (kind 1) of `amount` of `token` to the existing account `accountId`.
+    function deposit(uint32 accountId, uint8 token, uint128 amount) external payable nonReentrant {
+        if (accountId >= nextAccountId) revert UnknownAccount(accountId);
+        if (amount == 0) revert ZeroAmount();
+        _enqueue(accountId, token, KIND_DEPOSIT, amount, 0, 0, msg.sender);
+        _pullFunds(token, amount);
+    }
+
+    function _register(address owner, uint256 ax, uint256 ay, uint8 token, uint128 amount)
+        internal
+        returns (uint32 accountId)
+    {
+        _checkKey(ax, ay);
+        accountId = nextAccountId;
+        if (accountId >= maxAccounts) revert AccountTreeFull(maxAccounts);
+        nextAccountId = accountId + 1;
+        accountOwner[accountId] = owner;
+        _enqueue(accountId, token, KIND_REGISTER, amount, ax, ay, owner);
+    }
+
+    /// queueHash[k+1] = Poseidon_4(queueHash[k], packed, ax, ay),
+    /// packed = accountId + token·2^32 + kind·2^40 + amount·2^48.
+    function _enqueue(uint32 accountId, uint8 token, uint8 kind, uint128 amount, uint256 ax, uint256 ay, address sender)
+        internal
+    {
+        uint64 k = queueLength;
+        uint256 packed =
+            uint256(accountId) | (uint256(token) << 32) | (uint256(kind) << 40) | (uint256(amount) << 48);
+        uint256 h = poseidon4.poseidon([_queueHash[k], packed, ax, ay]);
+        _queueHash[k + 1] = h;
+        queueLength = k + 1;
+        emit Enqueued(k, accountId, kind, token, amount, ax, ay, sender, h);
+    }
+
+    /// Takes `amount` of `token` from msg.sender and keeps the contract's holdings of the token < 2^128.
+    function _pullFunds(uint8 token, uint128 amount) internal {
+        if (token >= _tokens.length) revert UnknownToken(token);
+        uint256 held = tokenHeld[token];
+        if (held + amount > MAX_U128) revert TokenCapExceeded(token, held, amount);
+        tokenHeld[token] = held + amount;
+        if (token == ETH) {
+            if (msg.value != amount) revert WrongEthValue(amount, msg.value);
+            return;
+        }
+        if (msg.value != 0) revert WrongEthValue(0, msg.value);
+        if (amount == 0) return;
+        address erc20 = _tokens[token];
+        uint256 before = _balanceOf(erc20);
+        _callToken(erc20, abi.encodeCall(IERC20Min.transferFrom, (msg.sender, address(this), amount)));
+        // Count what arrived, not what was asked: fee-on-transfer tokens must not inflate L2 balances.
+        uint256 balanceAfter = _balanceOf(erc20);
+        if (balanceAfter != before + amount) {
+            revert TransferAmountMismatch(amount, balanceAfter > before ? balanceAfter - before : 0);
+        }
+    }
+
+    /// Baby Jubjub point other than the identity, coordinates canonical (< R).
+    function _checkKey(uint256 ax, uint256 ay) internal pure {
+        if (ax >= R || ay >= R) revert KeyNotInField();
+        if (ax == 0 && ay == 1) revert KeyIsIdentity();
+        uint256 x2 = mulmod(ax, ax, R);
+        uint256 y2 = mulmod(ay, ay, R);
+        uint256 lhs = addmod(mulmod(BJJ_A, x2, R), y2, R);
+        uint256 rhs = addmod(1, mulmod(BJJ_D, mulmod(x2, y2, R), R), R);
+        if (lhs != rhs) revert KeyNotOnCurve();
+    }
+
+    // ---------------------------------------------------------------- batches
+
+    /// @notice Finalizes the next batch. `proof` is snarkjs' (a, b, c) as verifyProof takes it:
+    ///         [a0, a1, b00, b01, b10, b11, c0, c1] with each B coordinate pair already swapped
+    ///         the way snarkjs' exportSolidityCallData swaps it.
+    function submitBatch(
+        uint256 newRoot,
+        uint32 timestamp,
+        uint32 depositCount,
+        bytes calldata feeTokens,
+        bytes calldata withdrawBitmap,
+        bytes calldata chunks,
+        uint256[8] calldata proof
+    ) external {
+        Header memory h =
+            _checkBatch(newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length);
+        _verify(proof, _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks)));
+
+        uint64 n = batchNumber + 1;
+        batchNumber = n;
+        consumed = h.newConsumed;
+        lastTimestamp = timestamp;
+        batchRoots[n] = newRoot;
+        emit BatchFinalized(n, newRoot, h.oldRoot, depositCount, timestamp);
+        _creditWithdrawals(n, withdrawBitmap, chunks);
+    }
+
+    /// @notice The public input submitBatch would verify the proof against, after all of its
+    ///         checks (lengths, queue range, timestamp). For clients cross-checking their pubdata.
+    function computePublicInput(
+        uint256 newRoot,
+        uint32 timestamp,
+        uint32 depositCount,
+        bytes calldata feeTokens,
+        bytes calldata withdrawBitmap,
+        bytes calldata chunks
+    ) external view returns (uint256) {
+        Header memory h =
+            _checkBatch(newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length);
+        return _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks));
+    }
+
+    /// @notice The pubdata whose hash is the public input (same checks as computePublicInput).
+    function computePubdata(
+        uint256 newRoot,
+        uint32 timestamp,
+        uint32 depositCount,
+        bytes calldata feeTokens,
+        bytes calldata withdrawBitmap,
+        bytes calldata chunks
+    ) external view returns (bytes memory) {
+        Header memory h =
+            _checkBatch(newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length);
+        return _pubdata(h, feeTokens, withdrawBitmap, chunks);
+    }
+
+    /// The first 136 bytes of pubdata (less the chain id), and the queue position after the batch.
+    struct Header {
+        uint256 oldRoot;
+        uint256 newRoot;
+        uint256 queueHashBefore;
+        uint256 queueHashAfter;
+        uint256 timestamp;
+        uint64 newConsumed;
+    }
+
+    function _checkBatch(
+        uint256 newRoot,
+        uint32 timestamp,
+        uint32 depositCount,
+        uint256 feeTokensLength,
+        uint256 bitmapLength,
+        uint256 chunksLength
+    ) internal view returns (Header memory h) {
+        if (feeTokensLength != FEE_BUCKETS) revert BadFeeTokensLength(feeTokensLength, FEE_BUCKETS);
+        if (bitmapLength != BITMAP_BYTES) revert BadWithdrawBitmapLength(bitmapLength, BITMAP_BYTES);
+        if (chunksLength != CHUNKS_BYTES) revert BadChunksLength(chunksLength, CHUNKS_BYTES);
+        if (depositCount > DEPOSIT_SLOTS) revert TooManyDeposits(depositCount, DEPOSIT_SLOTS);
+        uint64 c = consumed;
+        uint64 len = queueLength;
+        uint64 after_ = c + depositCount;
+        if (after_ > len) revert DepositsNotQueued(c, depositCount, len);
+        uint32 prev = lastTimestamp;
+        if (timestamp < prev) revert TimestampBeforePrevious(timestamp, prev);
+        if (timestamp > block.timestamp) revert TimestampInFuture(timestamp, block.timestamp);
+        if (newRoot >= R) revert RootNotInField(newRoot);
+        h.oldRoot = batchRoots[batchNumber];
+        h.newRoot = newRoot;
+        h.queueHashBefore = _queueHash[c];
+        h.queueHashAfter = depositCount == 0 ? h.queueHashBefore : _queueHash[after_];
+        h.timestamp = timestamp;
+        h.newConsumed = after_;
+    }
+
+    /// oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ u32 chainId ‖ u32 timestamp
+    /// ‖ feeTokens ‖ withdrawBitmap ‖ chunks
+    function _pubdata(Header memory h, bytes calldata feeTokens, bytes calldata withdrawBitmap, bytes calldata chunks)
+        internal
+        view
+        returns (bytes memory pd)
+    {
+        assembly ("memory-safe") {
+            pd := mload(0x40)
+            let p := add(pd, 0x20)
+            mstore(p, mload(h)) // oldRoot
+            mstore(add(p, 0x20), mload(add(h, 0x20))) // newRoot
+            mstore(add(p, 0x40), mload(add(h, 0x40))) // queueHashBefore
+            mstore(add(p, 0x60), mload(add(h, 0x60))) // queueHashAfter
+            // chainid < 2^32 (checked at construction); timestamp < 2^32 (a uint32 argument)
+            mstore(add(p, 0x80), or(shl(224, chainid()), shl(192, mload(add(h, 0x80)))))
+            let o := add(p, 136)
+            calldatacopy(o, feeTokens.offset, feeTokens.length)
+            o := add(o, feeTokens.length)
+            calldatacopy(o, withdrawBitmap.offset, withdrawBitmap.length)
+            o := add(o, withdrawBitmap.length)
+            calldatacopy(o, chunks.offset, chunks.length)
+            o := add(o, chunks.length)
+            mstore(pd, sub(o, p))
+            mstore(0x40, and(add(o, 31), not(31)))
+        }
+    }
+
+    /// publicInput = uint256(sha256(pubdata)) mod 2^253
+    function _hash(bytes memory pd) internal view returns (uint256 input) {
+        assembly ("memory-safe") {
+            if iszero(staticcall(gas(), 0x02, add(pd, 0x20), mload(pd), 0x00, 0x20)) { revert(0, 0) }
+            input := and(mload(0x00), shr(3, not(0)))
+        }
+    }
+
+    function _verify(uint256[8] calldata proof, uint256 input) internal view {
+        address v = address(verifier);
+        bool ok;
+        assembly ("memory-safe") {
+            let p := mload(0x40)
+            mstore(p, shl(224, 0x43753b4d)) // verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[1])
+            calldatacopy(add(p, 4), proof, 256) // a[2], b[2][2], c[2]: static, ABI-encoded in place
+            mstore(add(p, 260), input)
+            let success := staticcall(gas(), v, p, 292, 0x00, 0x20)
+            ok := and(success, and(gt(returndatasize(), 31), eq(mload(0x00), 1)))
+        }
+        if (!ok) revert InvalidProof();
+    }
+
+    /// Credits every withdraw slot flagged in the bitmap (bit i, MSB first, = L2 slot i).
+    /// Cost scales with the number of set bits plus one word read per 256 slots.
+    function _creditWithdrawals(uint64 batch, bytes calldata bitmap, bytes calldata chunks) internal {
+        uint256 len = bitmap.length;
+        for (uint256 w = 0; w < len; w += 32) {
+            uint256 word;
+            assembly ("memory-safe") {
+                word := calldataload(add(bitmap.offset, w))
+            }
+            uint256 rest = len - w;
+            if (rest < 32) word &= ~(type(uint256).max >> (rest * 8)); // drop bytes past the bitmap
+            for (uint256 b = w * 8; word != 0; b += 8) {
+                uint256 byteBits = word >> 248;
+                word <<= 8;
+                if (byteBits == 0) continue;
+                for (uint256 bit = 0; bit < 8; ++bit) {
+                    if (byteBits & (0x80 >> bit) != 0) _creditWithdrawal(batch, b + bit, chunks);
+                }
+            }
+        }
+    }
+
+    /// Withdraw chunk: 03 ‖ account u24 ‖ token u8 ‖ amount float40 ‖ fee float16 ‖ 00 00 00.
+    function _creditWithdrawal(uint64 batch, uint256 slot, bytes calldata chunks) internal {
+        if (slot >= L2_SLOTS) revert BitmapBitOutOfRange(slot);
+        uint256 w;
+        assembly ("memory-safe") {
+            w := calldataload(add(chunks.offset, mul(slot, 15)))
+        }
+        if (w >> 248 != OP_WITHDRAW) revert NotAWithdrawChunk(slot);
+        uint32 account = uint32((w >> 224) & 0xffffff);
+        uint8 token = uint8(w >> 216);
+        uint256 f = (w >> 176) & 0xffffffffff;
+        uint256 amount = (f & 0x7ffffffff) * 10 ** (f >> 35); // float40: m · 10^e
+        if (account >= nextAccountId) revert UnknownAccount(account);
+        address owner = accountOwner[account];
+        if (amount != 0) pendingWithdrawal[owner][token] += amount;
+        emit WithdrawalCredited(batch, account, owner, token, amount);
+    }
+
+    // ---------------------------------------------------------------- claims
+
+    /// @notice Pays `owner` its pending withdrawal of `token`. Anyone may trigger it.
+    function claim(address owner, uint8 token) external nonReentrant returns (uint256 amount) {
+        amount = _claim(owner, token, owner);
+    }
+
+    /// @notice Pays msg.sender's pending withdrawal of `token` to `to` (for owners that cannot receive).
+    function claimTo(uint8 token, address to) external nonReentrant returns (uint256 amount) {
+        if (to == address(0)) revert ZeroAddress();
+        amount = _claim(msg.sender, token, to);
+    }
+
+    function _claim(address owner, uint8 token, address to) internal returns (uint256 amount) {
+        amount = pendingWithdrawal[owner][token];
+        if (amount == 0) revert NothingToClaim(owner, token);
+        pendingWithdrawal[owner][token] = 0;
+        tokenHeld[token] -= amount;
+        emit Claimed(owner, token, to, amount);
+        if (token == ETH) {
+            (bool ok,) = to.call{value: amount}("");
+            if (!ok) revert EthTransferFailed(to, amount);
+        } else {
+            _callToken(_tokens[token], abi.encodeCall(IERC20Min.transfer, (to, amount)));
+        }
+    }
+
+    // ---------------------------------------------------------------- views
+
+    function stateRoot() external view returns (uint256) {
+        return batchRoots[batchNumber];
+    }
+
+    function queueHash(uint256 k) external view returns (uint256) {
+        uint256 len = queueLength;
+        if (k > len) revert QueueIndexOutOfRange(k, len);
+        return _queueHash[k];
+    }
+
+    function tokenCount() external view returns (uint256) {
+        return _tokens.length;
+    }
+
+    function tokenAddress(uint8 id) external view returns (address) {
+        if (id >= _tokens.length) revert UnknownToken(id);
+        return _tokens[id];
+    }
+
+    function params() external view returns (Params memory) {
+        return Params(ACCOUNT_LEVELS, BALANCE_LEVELS, DEPOSIT_SLOTS, L2_SLOTS, FEE_BUCKETS);
+    }
+
+    // ---------------------------------------------------------------- ERC-20 plumbing
+
+    function _balanceOf(address erc20) internal view returns (uint256) {
+        (bool ok, bytes memory ret) = erc20.staticcall(abi.encodeCall(IERC20Min.balanceOf, (address(this))));
+        if (!ok || ret.length < 32) revert TokenTransferFailed(erc20);
+        return abi.decode(ret, (uint256));
+    }
+
+    /// Accepts tokens that return true and tokens that return nothing.
+    function _callToken(address erc20, bytes memory data) internal {
+        (bool ok, bytes memory ret) = erc20.call(data);
+        if (!ok || (ret.length != 0 && (ret.length < 32 || abi.decode(ret, (uint256)) != 1))) {
+            revert TokenTransferFailed(erc20);
+        }
+    }
+}
+
+interface IERC20Min {
+    function balanceOf(address owner) external view returns (uint256);
+    function transfer(address to, uint256 amount) external returns (bool);
+    function transferFrom(address from, address to, uint256 amount) external returns (bool);
+}

@@ -1,0 +1,177 @@
+/**
+ * Deploys a Modex instance: Poseidon4 (circomlibjs bytecode), the Groth16 verifier, the Rollup,
+ * and devnet TestTokens registered with addToken.
+ */
+import { existsSync, readFileSync } from "node:fs";
+import { poseidon4 as poseidon4Js } from "poseidon-lite";
+import { getAddress, type Abi, type Address, type Hex, type TransactionReceipt } from "viem";
+import { ANVIL_DEV_PRIVATE_KEY } from "../chain/anvil";
+import type { Params } from "../core/params";
+import { poseidon4Abi, rollupAbi, testTokenAbi } from "./abi";
+import { connectL1, type L1Clients } from "./clients";
+import { artifact, compileContracts } from "./compile";
+import { poseidon4Bytecode } from "./poseidon";
+
+/** The parameters the contract is built for (orderLevels does not reach L1). */
+export type RollupParams = Pick<Params, "accountLevels" | "balanceLevels" | "depositSlots" | "l2Slots" | "feeBuckets">;
+
+export interface TestTokenSpec {
+  readonly name: string;
+  readonly symbol: string;
+  readonly decimals: number;
+}
+
+export const DEFAULT_TEST_TOKENS: readonly TestTokenSpec[] = [
+  { name: "USD Coin (Modex test)", symbol: "USDC", decimals: 6 },
+  { name: "Wrapped Ether (Modex test)", symbol: "WETH", decimals: 18 },
+];
+
+export interface DeployModexOptions {
+  readonly rpcUrl: string;
+  /** Deployer = operator = owner of account 0. Default: anvil dev account 0. */
+  readonly privateKey?: Hex;
+  /** Solidity source of the verifier, or the path of a .sol file (e.g. .modex/keys/<hash>/Verifier.sol). */
+  readonly verifierSource: string;
+  /** Contract name inside verifierSource (default snarkjs' "Groth16Verifier"). */
+  readonly verifierContract?: string;
+  /** Extra Solidity sources compiled alongside (source unit name → text). */
+  readonly extraSources?: Readonly<Record<string, string>>;
+  readonly params: RollupParams;
+  readonly genesisRoot: bigint;
+  /** Baby Jubjub key of account 0, the fee account. */
+  readonly operatorKey: { readonly ax: bigint; readonly ay: bigint };
+  /** ERC-20 TestTokens to deploy and register as ids 1, 2, … (default USDC, WETH). */
+  readonly tokens?: readonly TestTokenSpec[];
+  readonly log?: (msg: string) => void;
+}
+
+export interface DeployedToken extends TestTokenSpec {
+  readonly id: number;
+  readonly address: Address;
+}
+
+export interface ModexDeployment {
+  readonly chainId: number;
+  readonly operator: Address;
+  readonly rollup: Address;
+  readonly poseidon4: Address;
+  readonly verifier: Address;
+  /** ERC-20 tokens; id 0 (ETH) is implicit. */
+  readonly tokens: readonly DeployedToken[];
+  /** Block of the Rollup deployment: scan events from here. */
+  readonly deployBlock: bigint;
+  readonly params: RollupParams;
+  readonly genesisRoot: bigint;
+}
+
+/** Reads `source` as a file when it names an existing .sol file, else treats it as Solidity text. */
+export function resolveSoliditySource(source: string): string {
+  if (!source.includes("\n") && source.trim().endsWith(".sol") && existsSync(source.trim())) {
+    return readFileSync(source.trim(), "utf8");
+  }
+  return source;
+}
+
+export async function deployModex(opts: DeployModexOptions): Promise<ModexDeployment> {
+  const log = opts.log ?? ((): void => undefined);
+  const tokens = opts.tokens ?? DEFAULT_TEST_TOKENS;
+  const maxTokens = Math.min(4 ** opts.params.balanceLevels, 256);
+  if (tokens.length + 1 > maxTokens) {
+    throw new Error(`${tokens.length} tokens + ETH exceed ${maxTokens} token ids (balanceLevels ${opts.params.balanceLevels})`);
+  }
+
+  const compiled = compileContracts({ ...opts.extraSources, "Verifier.sol": resolveSoliditySource(opts.verifierSource) });
+  const clients = await connectL1({ rpcUrl: opts.rpcUrl, privateKey: opts.privateKey ?? ANVIL_DEV_PRIVATE_KEY });
+  const { publicClient, walletClient, account } = clients;
+
+  const poseidon4 = await deployContract(clients, "Poseidon4", poseidon4Abi, poseidon4Bytecode(), [], log);
+  const probe = await publicClient.readContract({
+    address: poseidon4,
+    abi: poseidon4Abi,
+    functionName: "poseidon",
+    args: [[1n, 2n, 3n, 4n]],
+  });
+  if (probe !== poseidon4Js([1n, 2n, 3n, 4n])) throw new Error("deployed Poseidon4 disagrees with poseidon-lite");
+
+  const verifierArtifact = artifact(compiled, opts.verifierContract ?? "Groth16Verifier");
+  const verifier = await deployContract(clients, "Verifier", verifierArtifact.abi, verifierArtifact.bytecode, [], log);
+
+  const p = opts.params;
+  const rollupReceipt = await sendDeploy(
+    clients,
+    "Rollup",
+    rollupAbi,
+    artifact(compiled, "Rollup").bytecode,
+    [
+      verifier,
+      poseidon4,
+      {
+        accountLevels: p.accountLevels,
+        balanceLevels: p.balanceLevels,
+        depositSlots: p.depositSlots,
+        l2Slots: p.l2Slots,
+        feeBuckets: p.feeBuckets,
+      },
+      opts.genesisRoot,
+      opts.operatorKey.ax,
+      opts.operatorKey.ay,
+    ],
+    log,
+  );
+  const rollup = getAddress(rollupReceipt.contractAddress as Address);
+
+  const deployed: DeployedToken[] = [];
+  const tokenBytecode = artifact(compiled, "TestToken").bytecode;
+  for (const [i, t] of tokens.entries()) {
+    const address = await deployContract(clients, t.symbol, testTokenAbi, tokenBytecode, [t.name, t.symbol, t.decimals], log);
+    const hash = await walletClient.writeContract({ address: rollup, abi: rollupAbi, functionName: "addToken", args: [address] });
+    await expectSuccess(clients, hash, `addToken(${t.symbol})`);
+    deployed.push({ ...t, id: i + 1, address });
+    log(`token ${t.symbol} = id ${i + 1} at ${address}`);
+  }
+
+  return {
+    chainId: clients.chain.id,
+    operator: account.address,
+    rollup,
+    poseidon4,
+    verifier,
+    tokens: deployed,
+    deployBlock: rollupReceipt.blockNumber,
+    params: { ...p },
+    genesisRoot: opts.genesisRoot,
+  };
+}
+
+async function sendDeploy(
+  clients: L1Clients,
+  label: string,
+  abi: Abi,
+  bytecode: Hex,
+  args: readonly unknown[],
+  log: (msg: string) => void,
+): Promise<TransactionReceipt> {
+  // viem's generic deployContract typing cannot follow a runtime Abi; the args are checked at encoding.
+  const hash = await clients.walletClient.deployContract({ abi, bytecode, args: args as unknown[] });
+  const receipt = await expectSuccess(clients, hash, `deploy ${label}`);
+  if (!receipt.contractAddress) throw new Error(`deploy ${label}: no contract address in receipt`);
+  log(`${label} at ${receipt.contractAddress} (gas ${receipt.gasUsed})`);
+  return receipt;
+}
+
+async function deployContract(
+  clients: L1Clients,
+  label: string,
+  abi: Abi,
+  bytecode: Hex,
+  args: readonly unknown[],
+  log: (msg: string) => void,
+): Promise<Address> {
+  return getAddress((await sendDeploy(clients, label, abi, bytecode, args, log)).contractAddress as Address);
+}
+
+async function expectSuccess({ publicClient }: L1Clients, hash: Hex, what: string): Promise<TransactionReceipt> {
+  const receipt = await publicClient.waitForTransactionReceipt({ hash });
+  if (receipt.status !== "success") throw new Error(`${what} reverted (tx ${hash})`);
+  return receipt;
+}

@@ -1,0 +1,47 @@
+/** L1 queue records: registration and deposit (PROTOCOL.md §4.1). */
+import { MAX_U128 } from "../field";
+import { fail } from "../errors";
+import { poseidon } from "../poseidon";
+import type { State } from "../state";
+import { QUEUE_DEPOSIT, QUEUE_REGISTER, type DepositSlotWitness, type QueueRecord } from "./types";
+
+export function packQueueRecord(r: QueueRecord): bigint {
+  return BigInt(r.accountId) + (BigInt(r.token) << 32n) + (BigInt(r.kind) << 40n) + (r.amount << 48n);
+}
+
+export function queueHashNext(prev: bigint, r: QueueRecord): bigint {
+  return poseidon([prev, packQueueRecord(r), r.ax, r.ay]);
+}
+
+/** Applies one queue record. The contract makes every record valid; a failure here means a corrupt queue. */
+export function applyQueueRecord(state: State, r: QueueRecord): DepositSlotWitness {
+  if (r.amount < 0n || r.amount > MAX_U128) fail("amount_out_of_range", "deposit amount out of 128-bit range");
+  const view = state.account(r.accountId);
+  if (r.kind === QUEUE_REGISTER) {
+    if (view.registered) fail("account_exists", `account ${r.accountId} is already registered`);
+    if (r.ax === 0n && r.ay === 0n) fail("bad_queue_record", "registration without a key");
+  } else if (r.kind === QUEUE_DEPOSIT) {
+    if (!view.registered) fail("unregistered_account", `deposit to unregistered account ${r.accountId}`);
+  } else {
+    fail("bad_queue_record", `unknown queue record kind ${String((r as QueueRecord).kind)}`);
+  }
+  const newBalance = state.balance(r.accountId, r.token) + r.amount;
+  if (newBalance > MAX_U128) fail("balance_overflow", "deposit would overflow the balance");
+  const account = state.updateAccount(r.accountId, r.token, (old) => ({
+    ax: r.kind === QUEUE_REGISTER ? r.ax : old.ax,
+    ay: r.kind === QUEUE_REGISTER ? r.ay : old.ay,
+    nonce: old.nonce,
+    balance: old.balance + r.amount,
+  }));
+  return { enabled: true, record: r, account };
+}
+
+/** An unused L1 slot: opens account 0, token 0, and changes nothing. */
+export function applyDepositNoop(state: State): DepositSlotWitness {
+  const account = state.updateAccount(0, 0, (old) => old);
+  return {
+    enabled: false,
+    record: { kind: QUEUE_DEPOSIT, accountId: 0, token: 0, amount: 0n, ax: 0n, ay: 0n },
+    account,
+  };
+}

@@ -1,0 +1,60 @@
+/** Build-time parameters of a Modex deployment (PROTOCOL.md §1). */
+
+export interface Params {
+  /** Levels of the arity-8 account tree: 8^accountLevels accounts. */
+  readonly accountLevels: number;
+  /** Levels of each arity-4 balance tree: 4^balanceLevels token ids. */
+  readonly balanceLevels: number;
+  /** Levels of each arity-4 order-fill tree. */
+  readonly orderLevels: number;
+  /** L1-queue slots per batch (D). */
+  readonly depositSlots: number;
+  /** Transfer/withdraw slots per batch (N). */
+  readonly l2Slots: number;
+  /** Distinct fee tokens per batch (F). */
+  readonly feeBuckets: number;
+}
+
+export const ACCOUNT_ARITY = 8;
+export const BALANCE_ARITY = 4;
+export const ORDER_ARITY = 4;
+/** Bytes of one L2 slot's public data. */
+export const CHUNK_BYTES = 15;
+
+export const CONFIGS = {
+  test: { accountLevels: 2, balanceLevels: 1, orderLevels: 1, depositSlots: 1, l2Slots: 2, feeBuckets: 1 },
+  default: { accountLevels: 4, balanceLevels: 2, orderLevels: 2, depositSlots: 2, l2Slots: 4, feeBuckets: 2 },
+  production: { accountLevels: 8, balanceLevels: 4, orderLevels: 4, depositSlots: 8, l2Slots: 64, feeBuckets: 4 },
+} as const satisfies Record<string, Params>;
+
+export type ConfigName = keyof typeof CONFIGS;
+
+export function configByName(name: string): Params {
+  if (!(name in CONFIGS)) {
+    throw new Error(`unknown config "${name}" (expected one of: ${Object.keys(CONFIGS).join(", ")})`);
+  }
+  return CONFIGS[name as ConfigName];
+}
+
+export function maxAccounts(p: Params): number {
+  return ACCOUNT_ARITY ** p.accountLevels;
+}
+
+/** Token ids are one byte on the wire and index the balance tree. */
+export function maxTokens(p: Params): number {
+  return Math.min(BALANCE_ARITY ** p.balanceLevels, 256);
+}
+
+export function validateParams(p: Params): void {
+  const ints = Object.entries(p) as [string, number][];
+  for (const [k, v] of ints) {
+    if (!Number.isInteger(v) || v < 1) throw new Error(`param ${k} must be a positive integer, got ${v}`);
+  }
+  if (p.accountLevels > 8) throw new Error("accountLevels > 8 exceeds 24-bit account ids");
+  if (p.balanceLevels > 4) throw new Error("balanceLevels > 4 exceeds 8-bit token ids");
+  if (p.orderLevels > 16) throw new Error("orderLevels > 16 is not supported");
+}
+
+export function paramsKey(p: Params): string {
+  return `a${p.accountLevels}-b${p.balanceLevels}-o${p.orderLevels}-d${p.depositSlots}-n${p.l2Slots}-f${p.feeBuckets}`;
+}

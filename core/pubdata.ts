@@ -1,0 +1,89 @@
+/** A batch's public data and its single public input (PROTOCOL.md §5.2). */
+import { sha256 } from "@noble/hashes/sha256";
+import { concatBytes, fromBytesBE, toBytesBE } from "./field";
+import { CHUNK_BYTES, type Params } from "./params";
+import { OP_WITHDRAW } from "./message";
+import { FLOAT40, decodeFloat } from "./float";
+import type { Withdrawal } from "./ops/types";
+
+export interface BatchHeader {
+  readonly oldRoot: bigint;
+  readonly newRoot: bigint;
+  readonly queueHashBefore: bigint;
+  readonly queueHashAfter: bigint;
+  readonly chainId: number;
+  readonly timestamp: number;
+  readonly feeTokens: readonly number[];
+}
+
+export function withdrawBitmap(chunks: readonly Uint8Array[]): Uint8Array {
+  const bm = new Uint8Array(Math.ceil(chunks.length / 8));
+  chunks.forEach((c, i) => {
+    if (c[0] === OP_WITHDRAW) bm[i >> 3] |= 0x80 >> (i & 7);
+  });
+  return bm;
+}
+
+export function encodePubdata(p: Params, h: BatchHeader, chunks: readonly Uint8Array[]): Uint8Array {
+  if (h.feeTokens.length !== p.feeBuckets) throw new Error(`expected ${p.feeBuckets} fee tokens`);
+  if (chunks.length !== p.l2Slots) throw new Error(`expected ${p.l2Slots} chunks`);
+  for (const c of chunks) if (c.length !== CHUNK_BYTES) throw new Error("chunk must be 15 bytes");
+  return concatBytes(
+    toBytesBE(h.oldRoot, 32),
+    toBytesBE(h.newRoot, 32),
+    toBytesBE(h.queueHashBefore, 32),
+    toBytesBE(h.queueHashAfter, 32),
+    toBytesBE(BigInt(h.chainId), 4),
+    toBytesBE(BigInt(h.timestamp), 4),
+    Uint8Array.from(h.feeTokens),
+    withdrawBitmap(chunks),
+    ...chunks,
+  );
+}
+
+export const PUBLIC_INPUT_MASK = (1n << 253n) - 1n;
+
+export function publicInputOf(pubdata: Uint8Array): bigint {
+  return fromBytesBE(sha256(pubdata)) & PUBLIC_INPUT_MASK;
+}
+
+/** Header byte length before the chunks. */
+export function headerBytes(p: Params): number {
+  return 32 * 4 + 4 + 4 + p.feeBuckets + Math.ceil(p.l2Slots / 8);
+}
+
+export interface DecodedPubdata extends BatchHeader {
+  readonly chunks: Uint8Array[];
+}
+
+export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
+  const expected = headerBytes(p) + p.l2Slots * CHUNK_BYTES;
+  if (data.length !== expected) throw new Error(`pubdata is ${data.length} bytes, expected ${expected}`);
+  const word = (o: number) => fromBytesBE(data.subarray(o, o + 32));
+  const u32 = (o: number) => Number(fromBytesBE(data.subarray(o, o + 4)));
+  const feeTokens = [...data.subarray(136, 136 + p.feeBuckets)];
+  const chunksAt = headerBytes(p);
+  const chunks: Uint8Array[] = [];
+  for (let i = 0; i < p.l2Slots; i++) chunks.push(data.slice(chunksAt + i * CHUNK_BYTES, chunksAt + (i + 1) * CHUNK_BYTES));
+  return {
+    oldRoot: word(0),
+    newRoot: word(32),
+    queueHashBefore: word(64),
+    queueHashAfter: word(96),
+    chainId: u32(128),
+    timestamp: u32(132),
+    feeTokens,
+    chunks,
+  };
+}
+
+/** The withdrawals a batch's chunks emit (what the contract credits). */
+export function withdrawalsOf(chunks: readonly Uint8Array[]): Withdrawal[] {
+  return chunks
+    .filter((c) => c[0] === OP_WITHDRAW)
+    .map((c) => ({
+      accountId: Number(fromBytesBE(c.subarray(1, 4))),
+      token: c[4],
+      amount: decodeFloat(FLOAT40, fromBytesBE(c.subarray(5, 10))),
+    }));
+}

@@ -1,0 +1,855 @@
+/**
+ * Rollup.sol against a real anvil: the L1 queue, token registry, batch finalization (public input,
+ * withdrawal crediting, rejections), claims, and gas with a real Groth16 verifier.
+ *
+ * Most batch tests use test/fixtures/contracts/AcceptingVerifier.sol (TEST ONLY): it accepts a proof
+ * iff its public input equals the value the test set, which checks the Rollup's public input against
+ * the TS reference below. The gas tests use a real snarkjs Groth16 verifier for a one-public-input
+ * circuit (test/fixtures/contracts/one_public_input.circom, TEST ONLY) and real proofs.
+ */
+import { sha256 } from "@noble/hashes/sha256";
+import { execFileSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
+import { poseidon4 } from "poseidon-lite";
+import * as snarkjs from "snarkjs";
+import {
+  BaseError,
+  ContractFunctionRevertedError,
+  encodeErrorResult,
+  getAddress,
+  parseEventLogs,
+  toHex,
+  type Abi,
+  type Address,
+  type Hex,
+  type TransactionReceipt,
+} from "viem";
+import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain/anvil";
+import { rollupAbi, testTokenAbi } from "../contracts/abi";
+import { connectL1, type L1Clients } from "../contracts/clients";
+import { artifact, compileContracts, type CompiledContracts } from "../contracts/compile";
+import { deployModex, type ModexDeployment, type RollupParams } from "../contracts/deploy";
+import { proofToSolidity, type SnarkjsGroth16Proof, type SolidityProof } from "../contracts/proof";
+import { FLOAT16, FLOAT40, encodeFloat } from "../core/float";
+
+// ------------------------------------------------------------------ constants and fixtures
+
+const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
+const INPUT_MASK = (1n << 253n) - 1n;
+const ETHER = 10n ** 18n;
+const MAX_U128 = (1n << 128n) - 1n;
+
+const TEST_PARAMS: RollupParams = { accountLevels: 2, balanceLevels: 1, depositSlots: 1, l2Slots: 2, feeBuckets: 1 };
+const PRODUCTION_PARAMS: RollupParams = {
+  accountLevels: 8,
+  balanceLevels: 4,
+  depositSlots: 8,
+  l2Slots: 64,
+  feeBuckets: 4,
+};
+const GENESIS_ROOT = 0x1234n;
+const FIXTURES = join(__dirname, "fixtures", "contracts");
+const fixture = (f: string): string => readFileSync(join(FIXTURES, f), "utf8");
+const ACCEPTING_VERIFIER = fixture("AcceptingVerifier.sol");
+const EXTRA_FIXTURES = {
+  "test/fixtures/contracts/FeeOnTransferToken.sol": fixture("FeeOnTransferToken.sol"),
+  "test/fixtures/contracts/ReentrantClaimer.sol": fixture("ReentrantClaimer.sol"),
+};
+
+// ------------------------------------------------------------------ Baby Jubjub (test keys)
+
+const BJJ_A = 168700n;
+const BJJ_D = 168696n;
+const BASE8: Point = [
+  5299619240641551281634865583518297030282874472190772894086521144482721001553n,
+  16950150798460657717958625567821834550301663161624707787222815936182638968203n,
+];
+type Point = readonly [bigint, bigint];
+const mod = (x: bigint): bigint => ((x % R) + R) % R;
+function inv(x: bigint): bigint {
+  let [r, b, e] = [1n, mod(x), R - 2n];
+  for (; e > 0n; e >>= 1n, b = (b * b) % R) if (e & 1n) r = (r * b) % R;
+  return r;
+}
+function addPoints([x1, y1]: Point, [x2, y2]: Point): Point {
+  const t = mod(BJJ_D * x1 * x2 * y1 * y2);
+  return [mod((x1 * y2 + y1 * x2) * inv(1n + t)), mod((y1 * y2 - BJJ_A * x1 * x2) * inv(1n - t))];
+}
+/** k · Base8: a valid public key for private scalar k. */
+function testKey(k: bigint): { ax: bigint; ay: bigint } {
+  let acc: Point = [0n, 1n];
+  let p = BASE8;
+  for (; k > 0n; k >>= 1n, p = addPoints(p, p)) if (k & 1n) acc = addPoints(acc, p);
+  return { ax: acc[0], ay: acc[1] };
+}
+
+// ------------------------------------------------------------------ TS reference (PROTOCOL.md §4.1, §5.2)
+
+const packRecord = (accountId: number, token: number, kind: number, amount: bigint): bigint =>
+  BigInt(accountId) + (BigInt(token) << 32n) + (BigInt(kind) << 40n) + (amount << 48n);
+
+function be(value: bigint, length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  for (let i = length - 1, v = value; i >= 0; i--, v >>= 8n) out[i] = Number(v & 0xffn);
+  return out;
+}
+const concat = (...parts: Uint8Array[]): Uint8Array => Uint8Array.from(parts.flatMap((p) => [...p]));
+const hex = (b: Uint8Array): Hex => toHex(b);
+
+interface PubdataHeader {
+  readonly oldRoot: bigint;
+  readonly newRoot: bigint;
+  readonly queueHashBefore: bigint;
+  readonly queueHashAfter: bigint;
+  readonly chainId: number;
+  readonly timestamp: number;
+}
+
+function buildPubdata(h: PubdataHeader, feeTokens: Uint8Array, bitmap: Uint8Array, chunks: Uint8Array): Uint8Array {
+  return concat(
+    be(h.oldRoot, 32),
+    be(h.newRoot, 32),
+    be(h.queueHashBefore, 32),
+    be(h.queueHashAfter, 32),
+    be(BigInt(h.chainId), 4),
+    be(BigInt(h.timestamp), 4),
+    feeTokens,
+    bitmap,
+    chunks,
+  );
+}
+const publicInputOf = (pubdata: Uint8Array): bigint => BigInt(hex(sha256(pubdata))) & INPUT_MASK;
+
+const f40 = (v: bigint): bigint => encodeFloat(FLOAT40, v);
+const f16 = (v: bigint): bigint => encodeFloat(FLOAT16, v);
+const NOOP = new Uint8Array(15);
+const transferChunk = (from: number, to: number, token: number, amount: bigint, fee = 0n): Uint8Array =>
+  concat(Uint8Array.of(2), be(BigInt(from), 3), be(BigInt(to), 3), Uint8Array.of(token), be(f40(amount), 5), be(f16(fee), 2));
+const withdrawChunk = (account: number, token: number, amount: bigint, fee = 0n): Uint8Array =>
+  concat(Uint8Array.of(3), be(BigInt(account), 3), Uint8Array.of(token), be(f40(amount), 5), be(f16(fee), 2), new Uint8Array(3));
+/** A transfer chunk with random, all non-zero fields: the worst case for calldata gas (16 per byte). */
+const randomTransferChunk = (): Uint8Array => concat(Uint8Array.of(2), randomBytes(14).map((b) => b || 1));
+const bitmapOf = (chunks: readonly Uint8Array[]): Uint8Array => {
+  const bm = new Uint8Array(Math.ceil(chunks.length / 8));
+  chunks.forEach((c, i) => {
+    if (c[0] === 3) bm[i >> 3] |= 0x80 >> (i & 7);
+  });
+  return bm;
+};
+
+// ------------------------------------------------------------------ helpers
+
+interface Batch {
+  newRoot: bigint;
+  timestamp: number;
+  depositCount: number;
+  feeTokens: Uint8Array;
+  bitmap: Uint8Array;
+  chunks: Uint8Array;
+}
+
+const ZERO_PROOF: SolidityProof = [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
+
+function batchArgs(b: Batch, proof: SolidityProof = ZERO_PROOF) {
+  return [b.newRoot, b.timestamp, b.depositCount, hex(b.feeTokens), hex(b.bitmap), hex(b.chunks), proof] as const;
+}
+const viewArgs = (b: Batch) => batchArgs(b).slice(0, 6) as unknown as readonly [bigint, number, number, Hex, Hex, Hex];
+
+async function expectRevert(p: Promise<unknown>, errorName: string): Promise<readonly unknown[]> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof BaseError) {
+      const r = e.walk((x) => x instanceof ContractFunctionRevertedError);
+      if (r instanceof ContractFunctionRevertedError) {
+        expect(r.data?.errorName).toBe(errorName);
+        return r.data?.args ?? [];
+      }
+    }
+    throw e;
+  }
+  throw new Error(`expected revert ${errorName}, but the call succeeded`);
+}
+
+async function mined(c: L1Clients, hash: Hex): Promise<TransactionReceipt> {
+  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
+  expect(receipt.status).toBe("success");
+  return receipt;
+}
+
+type Key = { readonly ax: bigint; readonly ay: bigint };
+
+/** register(ax, ay, token, amount) sent by `c`; ETH attached when token is 0. */
+async function registerAccount(c: L1Clients, rollup: Address, key: Key, token = 0, amount = 0n): Promise<TransactionReceipt> {
+  const value = token === 0 ? amount : 0n;
+  const args = [key.ax, key.ay, token, amount] as const;
+  return mined(c, await c.walletClient.writeContract({ address: rollup, abi: rollupAbi, functionName: "register", args, value }));
+}
+
+/** deposit(accountId, token, amount) sent by `c`; ETH attached when token is 0. */
+async function depositTo(c: L1Clients, rollup: Address, accountId: number, token: number, amount: bigint): Promise<TransactionReceipt> {
+  const value = token === 0 ? amount : 0n;
+  const args = [accountId, token, amount] as const;
+  return mined(c, await c.walletClient.writeContract({ address: rollup, abi: rollupAbi, functionName: "deposit", args, value }));
+}
+
+/** Mints `amount` of a TestToken to `c` and approves `spender` for it. */
+async function fundToken(c: L1Clients, token: Address, spender: Address, amount: bigint): Promise<void> {
+  const w = c.walletClient;
+  await mined(c, await w.writeContract({ address: token, abi: testTokenAbi, functionName: "mint", args: [c.account.address, amount] }));
+  await mined(c, await w.writeContract({ address: token, abi: testTokenAbi, functionName: "approve", args: [spender, amount] }));
+}
+
+// ------------------------------------------------------------------ suite
+
+let anvil: AnvilInstance;
+let operator: L1Clients;
+let user1: L1Clients;
+let user2: L1Clients;
+let user3: L1Clients;
+let compiled: CompiledContracts;
+const operatorKey = testKey(7n);
+const key1 = testKey(11n);
+const key2 = testKey(12n);
+const key3 = testKey(13n);
+
+beforeAll(async () => {
+  anvil = await startAnvil({ port: 0 });
+  [operator, user1, user2, user3] = await Promise.all(
+    ANVIL_DEV_PRIVATE_KEYS.map((privateKey) => connectL1({ rpcUrl: anvil.rpcUrl, privateKey, chainId: anvil.chainId })),
+  );
+  compiled = compileContracts({ ...EXTRA_FIXTURES, "Verifier.sol": ACCEPTING_VERIFIER });
+});
+
+afterAll(async () => {
+  await anvil?.stop();
+});
+
+async function deployTest(params: RollupParams = TEST_PARAMS): Promise<ModexDeployment> {
+  return deployModex({
+    rpcUrl: anvil.rpcUrl,
+    privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
+    verifierSource: ACCEPTING_VERIFIER,
+    verifierContract: "AcceptingVerifier",
+    extraSources: EXTRA_FIXTURES,
+    params,
+    genesisRoot: GENESIS_ROOT,
+    operatorKey,
+  });
+}
+
+function reader(d: ModexDeployment) {
+  const read = <T>(functionName: string, args: readonly unknown[] = []): Promise<T> =>
+    operator.publicClient.readContract({ address: d.rollup, abi: rollupAbi as Abi, functionName, args }) as Promise<T>;
+  return read;
+}
+
+test("abi.ts matches the compiled contracts (regenerate with `npx tsx contracts/gen-abi.ts`)", () => {
+  expect(artifact(compiled, "Rollup").abi).toEqual(rollupAbi);
+  expect(artifact(compiled, "TestToken").abi).toEqual(testTokenAbi);
+  // EIP-170
+  expect((artifact(compiled, "Rollup").deployedBytecode.length - 2) / 2).toBeLessThanOrEqual(24576);
+});
+
+test("startAnvil picks free ports and stops without orphans", async () => {
+  const a = await startAnvil({ port: 0, chainId: 777 });
+  expect(a.port).not.toBe(anvil.port);
+  const c = await connectL1({ rpcUrl: a.rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[0] });
+  expect(c.chain.id).toBe(777);
+  await a.stop();
+  expect(() => process.kill(a.pid, 0)).toThrow(); // the process is gone
+});
+
+describe("L1 queue and tokens", () => {
+  let d: ModexDeployment;
+  let read: ReturnType<typeof reader>;
+  let usdc: Address;
+  /** queueHash[k] as the TS reference computes it from the records sent so far. */
+  const expectedChain: bigint[] = [0n];
+  const pushRecord = (accountId: number, token: number, kind: number, amount: bigint, ax = 0n, ay = 0n): bigint => {
+    const h = poseidon4([expectedChain[expectedChain.length - 1], packRecord(accountId, token, kind, amount), ax, ay]);
+    expectedChain.push(h);
+    return h;
+  };
+
+  beforeAll(async () => {
+    d = await deployTest();
+    read = reader(d);
+    usdc = d.tokens[0].address;
+  });
+
+  test("the constructor registers account 0 for the operator and sets up the views", async () => {
+    pushRecord(0, 0, 2, 0n, operatorKey.ax, operatorKey.ay);
+    expect(await read("accountOwner", [0])).toBe(operator.account.address);
+    expect(await read("nextAccountId")).toBe(1);
+    expect(await read("queueLength")).toBe(1n);
+    expect(await read("queueHash", [0])).toBe(0n);
+    expect(await read("queueHash", [1])).toBe(expectedChain[1]);
+    await expectRevert(read("queueHash", [2]), "QueueIndexOutOfRange");
+    expect(await read("stateRoot")).toBe(GENESIS_ROOT);
+    expect(await read("batchRoots", [0n])).toBe(GENESIS_ROOT);
+    expect(await read("batchNumber")).toBe(0n);
+    expect(await read("consumed")).toBe(0n);
+    expect(await read("lastTimestamp")).toBe(0);
+    expect(await read("tokenCount")).toBe(3n);
+    expect(await read("tokenAddress", [0])).toBe("0x0000000000000000000000000000000000000000");
+    expect(await read("tokenAddress", [1])).toBe(usdc);
+    expect(await read("tokenAddress", [2])).toBe(d.tokens[1].address);
+    await expectRevert(read("tokenAddress", [3]), "UnknownToken");
+    expect(await read("params")).toEqual({ ...TEST_PARAMS });
+    expect(await read("maxAccounts")).toBe(64n);
+    expect(await read("maxTokens")).toBe(4n);
+    expect(await read("operator")).toBe(operator.account.address);
+  });
+
+  test("register with ETH: kind-2 record, owner, queue hash = poseidon-lite of the packed record", async () => {
+    const amount = ETHER;
+    const hash = await user1.walletClient.writeContract({
+      address: d.rollup,
+      abi: rollupAbi,
+      functionName: "register",
+      args: [key1.ax, key1.ay, 0, amount],
+      value: amount,
+    });
+    const receipt = await mined(user1, hash);
+    const expected = pushRecord(1, 0, 2, amount, key1.ax, key1.ay);
+    const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "Enqueued" });
+    expect(ev.args).toEqual({
+      index: 1n,
+      accountId: 1,
+      kind: 2,
+      token: 0,
+      amount,
+      ax: key1.ax,
+      ay: key1.ay,
+      sender: user1.account.address,
+      queueHash: expected,
+    });
+    expect(await read("queueHash", [2])).toBe(expected);
+    expect(await read("accountOwner", [1])).toBe(user1.account.address);
+    expect(await read("nextAccountId")).toBe(2);
+    expect(await read("tokenHeld", [0])).toBe(amount);
+    expect(await operator.publicClient.getBalance({ address: d.rollup })).toBe(amount);
+  });
+
+  test("deposit ERC-20 (kind 1) and register with an ERC-20 amount", async () => {
+    const amount = 5_000_000n;
+    await fundToken(user1, usdc, d.rollup, 10n ** 12n);
+    await depositTo(user1, d.rollup, 1, 1, amount);
+    expect(await read("queueHash", [3])).toBe(pushRecord(1, 1, 1, amount));
+
+    // ETH deposit by someone other than the owner
+    await depositTo(user2, d.rollup, 0, 0, 123n);
+    expect(await read("queueHash", [4])).toBe(pushRecord(0, 0, 1, 123n));
+
+    await registerAccount(user1, d.rollup, key2, 1, 7n);
+    expect(await read("queueHash", [5])).toBe(pushRecord(2, 1, 2, 7n, key2.ax, key2.ay));
+    expect(await read("accountOwner", [2])).toBe(user1.account.address);
+    expect(await read("tokenHeld", [1])).toBe(amount + 7n);
+    expect(await operator.publicClient.readContract({ address: usdc, abi: testTokenAbi, functionName: "balanceOf", args: [d.rollup] })).toBe(amount + 7n);
+    // register with token 1 and amount 0 is allowed (no transfer)
+    await registerAccount(user2, d.rollup, key3, 1, 0n);
+    expect(await read("queueHash", [6])).toBe(pushRecord(3, 1, 2, 0n, key3.ax, key3.ay));
+  });
+
+  test("rejects bad keys, unknown accounts and tokens, wrong msg.value, zero deposits", async () => {
+    const w = user2.walletClient;
+    const reg = (ax: bigint, ay: bigint, token = 0, amount = 0n, value = 0n) =>
+      w.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "register", args: [ax, ay, token, amount], value });
+    await expectRevert(reg(1n, 2n), "KeyNotOnCurve");
+    await expectRevert(reg(0n, 0n), "KeyNotOnCurve"); // (0,0) means "unregistered" in the tree
+    await expectRevert(reg(key1.ax, key1.ay + 1n), "KeyNotOnCurve");
+    await expectRevert(reg(0n, 1n), "KeyIsIdentity");
+    await expectRevert(reg(key1.ax + R, key1.ay), "KeyNotInField"); // same point mod r, non-canonical
+    await expectRevert(reg(key1.ax, key1.ay + R), "KeyNotInField");
+    await expectRevert(reg(key1.ax, key1.ay, 0, 5n, 4n), "WrongEthValue");
+    await expectRevert(reg(key1.ax, key1.ay, 1, 5n, 5n), "WrongEthValue"); // ERC-20 with ETH attached
+    await expectRevert(reg(key1.ax, key1.ay, 3, 0n), "UnknownToken");
+
+    const dep = (id: number, token: number, amount: bigint, value = 0n) =>
+      w.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "deposit", args: [id, token, amount], value });
+    const next = await read<number>("nextAccountId");
+    expect(await expectRevert(dep(next, 0, 1n, 1n), "UnknownAccount")).toEqual([next]);
+    await expectRevert(dep(2 ** 32 - 1, 0, 1n, 1n), "UnknownAccount");
+    await expectRevert(dep(1, 0, 1n, 2n), "WrongEthValue");
+    await expectRevert(dep(1, 0, 2n, 1n), "WrongEthValue");
+    await expectRevert(dep(1, 1, 1n, 1n), "WrongEthValue");
+    await expectRevert(dep(1, 3, 1n), "UnknownToken");
+    await expectRevert(dep(1, 255, 1n), "UnknownToken");
+    await expectRevert(dep(1, 0, 0n), "ZeroAmount");
+    // nothing was queued by the failures
+    expect(await read("queueLength")).toBe(BigInt(expectedChain.length - 1));
+  });
+
+  test("caps each token's holdings below 2^128", async () => {
+    const held = await read<bigint>("tokenHeld", [1]);
+    await fundToken(user1, usdc, d.rollup, 1n << 129n);
+    const dep = (amount: bigint) =>
+      user1.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "deposit", args: [1, 1, amount] });
+    expect(await expectRevert(dep(MAX_U128 - held + 1n), "TokenCapExceeded")).toEqual([1, held, MAX_U128 - held + 1n]);
+    await mined(user1, await dep(MAX_U128 - held)); // exactly 2^128 - 1 held
+    pushRecord(1, 1, 1, MAX_U128 - held);
+    expect(await read("tokenHeld", [1])).toBe(MAX_U128);
+    await expectRevert(dep(1n), "TokenCapExceeded");
+  });
+
+  test("addToken: operator only, contracts only, no duplicates, ids below 4^balanceLevels; fee-on-transfer tokens are refused", async () => {
+    const add = (c: L1Clients, token: Address) =>
+      c.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "addToken", args: [token] });
+    const fot = artifact(compiled, "FeeOnTransferToken");
+    const fotReceipt = await mined(operator, await operator.walletClient.deployContract({ abi: fot.abi, bytecode: fot.bytecode }));
+    const fotAddress = getAddress(fotReceipt.contractAddress as Address);
+
+    await expectRevert(add(user1, fotAddress), "NotOperator");
+    await expectRevert(add(operator, usdc), "TokenAlreadyAdded");
+    await expectRevert(add(operator, user1.account.address), "NotAContract");
+    const receipt = await mined(operator, await add(operator, fotAddress));
+    const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "TokenAdded" });
+    expect(ev.args).toEqual({ id: 3, token: fotAddress });
+    expect(await read("tokenCount")).toBe(4n);
+    await expectRevert(add(operator, d.poseidon4), "TooManyTokens"); // 4^1 ids: ETH + 3
+
+    await mined(user1, await user1.walletClient.writeContract({ address: fotAddress, abi: fot.abi, functionName: "mint", args: [user1.account.address, 10n ** 6n] }));
+    await mined(user1, await user1.walletClient.writeContract({ address: fotAddress, abi: fot.abi, functionName: "approve", args: [d.rollup, 10n ** 6n] }));
+    const args = await expectRevert(
+      user1.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "deposit", args: [1, 3, 1000n] }),
+      "TransferAmountMismatch",
+    );
+    expect(args).toEqual([1000n, 990n]);
+  });
+
+  test("auditors rebuild the queue and the owners from events alone", async () => {
+    const logs = await operator.publicClient.getContractEvents({
+      address: d.rollup,
+      abi: rollupAbi,
+      eventName: "Enqueued",
+      fromBlock: d.deployBlock,
+    });
+    let h = 0n;
+    const owners = new Map<number, Address>();
+    for (const [k, log] of logs.entries()) {
+      const a = log.args as Required<typeof log.args>;
+      expect(a.index).toBe(BigInt(k));
+      h = poseidon4([h, packRecord(a.accountId, a.token, a.kind, a.amount), a.ax, a.ay]);
+      expect(a.queueHash).toBe(h);
+      expect(await read("queueHash", [k + 1])).toBe(h);
+      if (a.kind === 2) owners.set(a.accountId, a.sender);
+    }
+    expect(logs.length).toBe(expectedChain.length - 1);
+    expect(h).toBe(expectedChain[expectedChain.length - 1]);
+    for (const [id, owner] of owners) expect(await read("accountOwner", [id])).toBe(owner);
+  });
+
+  test("the account tree's capacity is enforced (8^accountLevels accounts)", async () => {
+    const small = await deployTest({ ...TEST_PARAMS, accountLevels: 1 });
+    for (let i = 1; i < 8; i++) {
+      const k = testKey(100n + BigInt(i));
+      await registerAccount(user3, small.rollup, k, 0, 0n);
+    }
+    await expectRevert(
+      user3.walletClient.writeContract({ address: small.rollup, abi: rollupAbi, functionName: "register", args: [key1.ax, key1.ay, 0, 0n] }),
+      "AccountTreeFull",
+    );
+  });
+});
+
+describe("submitBatch (AcceptingVerifier) and claims", () => {
+  let d: ModexDeployment;
+  let read: ReturnType<typeof reader>;
+  let usdc: Address;
+  let lastTimestamp = 0;
+
+  const setExpected = async (input: bigint): Promise<void> => {
+    await mined(operator, await operator.walletClient.writeContract({ address: d.verifier, abi: artifact(compiled, "AcceptingVerifier").abi, functionName: "setExpectedInput", args: [input] }));
+  };
+  const latestTimestamp = async (): Promise<number> => Number((await operator.publicClient.getBlock()).timestamp);
+  /** The public input per the TS reference, from the contract's current state. */
+  const referenceInput = async (b: Batch): Promise<{ pubdata: Uint8Array; input: bigint }> => {
+    const consumed = await read<bigint>("consumed");
+    const pubdata = buildPubdata(
+      {
+        oldRoot: await read<bigint>("stateRoot"),
+        newRoot: b.newRoot,
+        queueHashBefore: await read<bigint>("queueHash", [consumed]),
+        queueHashAfter: await read<bigint>("queueHash", [consumed + BigInt(b.depositCount)]),
+        chainId: anvil.chainId,
+        timestamp: b.timestamp,
+      },
+      b.feeTokens,
+      b.bitmap,
+      b.chunks,
+    );
+    return { pubdata, input: publicInputOf(pubdata) };
+  };
+  const submit = (b: Batch, by: L1Clients = operator) =>
+    by.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "submitBatch", args: batchArgs(b) });
+  /** Sets the verifier to accept exactly the reference input, submits, checks the result. */
+  const finalize = async (b: Batch): Promise<TransactionReceipt> => {
+    const { pubdata, input } = await referenceInput(b);
+    expect(await read("computePubdata", viewArgs(b))).toBe(hex(pubdata));
+    expect(await read("computePublicInput", viewArgs(b))).toBe(input);
+    await setExpected(input);
+    const before = await read<bigint>("batchNumber");
+    const oldRoot = await read<bigint>("stateRoot");
+    const consumed = await read<bigint>("consumed");
+    const receipt = await mined(operator, await submit(b));
+    const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "BatchFinalized" });
+    expect(ev.args).toEqual({ batchNumber: before + 1n, newRoot: b.newRoot, oldRoot, depositCount: b.depositCount, timestamp: b.timestamp });
+    expect(await read("batchNumber")).toBe(before + 1n);
+    expect(await read("stateRoot")).toBe(b.newRoot);
+    expect(await read("batchRoots", [before + 1n])).toBe(b.newRoot);
+    expect(await read("batchRoots", [before])).toBe(oldRoot);
+    expect(await read("consumed")).toBe(consumed + BigInt(b.depositCount));
+    expect(await read("lastTimestamp")).toBe(b.timestamp);
+    lastTimestamp = b.timestamp;
+    return receipt;
+  };
+  const makeBatch = async (chunks: Uint8Array[], depositCount: number, over: Partial<Batch> = {}): Promise<Batch> => ({
+    newRoot: BigInt(hex(randomBytes(31))),
+    timestamp: await latestTimestamp(),
+    depositCount,
+    feeTokens: Uint8Array.of(0),
+    bitmap: bitmapOf(chunks),
+    chunks: concat(...chunks),
+    ...over,
+  });
+
+  beforeAll(async () => {
+    d = await deployTest();
+    read = reader(d);
+    usdc = d.tokens[0].address;
+    // queue: [0] account 0 (constructor), [1] register account 1 (user1, 1 ETH),
+    // [2] register account 2 (user2, 2 ETH), [3] deposit 100 USDC to account 2
+    await registerAccount(user1, d.rollup, key1, 0, ETHER);
+    await registerAccount(user2, d.rollup, key2, 0, 2n * ETHER);
+    await fundToken(user2, usdc, d.rollup, 100_000_000n);
+    await depositTo(user2, d.rollup, 2, 1, 100_000_000n);
+    expect(await read("queueLength")).toBe(4n);
+  });
+
+  test("batch 1: the contract's public input equals the reference; a withdrawal is credited to the account's owner", async () => {
+    const b = await makeBatch([transferChunk(1, 2, 0, ETHER / 10n, 10n ** 15n), withdrawChunk(1, 0, ETHER / 4n)], 1);
+    expect(b.bitmap).toEqual(Uint8Array.of(0x40));
+    const receipt = await finalize(b);
+    const credits = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "WithdrawalCredited" });
+    expect(credits.map((c) => c.args)).toEqual([
+      { batchNumber: 1n, accountId: 1, owner: user1.account.address, token: 0, amount: ETHER / 4n },
+    ]);
+    expect(await read("pendingWithdrawal", [user1.account.address, 0])).toBe(ETHER / 4n);
+    expect(await read("pendingWithdrawal", [user2.account.address, 0])).toBe(0n);
+
+    // replaying the same batch: oldRoot (and the queue position) moved on, so its public input differs
+    await expectRevert(submit(b), "InvalidProof");
+  });
+
+  test("a proof for another public input is rejected", async () => {
+    const b = await makeBatch([NOOP, NOOP], 0);
+    const { input } = await referenceInput(b);
+    await setExpected(input ^ 1n);
+    await expectRevert(submit(b), "InvalidProof");
+    await setExpected(input);
+    await expectRevert(submit({ ...b, newRoot: b.newRoot + 1n }), "InvalidProof");
+    await expectRevert(submit({ ...b, chunks: concat(NOOP, transferChunk(1, 2, 0, 1n)) }), "InvalidProof");
+    await expectRevert(submit({ ...b, feeTokens: Uint8Array.of(1) }), "InvalidProof");
+  });
+
+  test("batch 2: several withdrawals, several owners; equal timestamps are allowed", async () => {
+    const b = await makeBatch([withdrawChunk(1, 0, ETHER / 20n, 1000n), withdrawChunk(2, 0, ETHER / 2n)], 1, {
+      timestamp: lastTimestamp,
+    });
+    expect(b.bitmap).toEqual(Uint8Array.of(0xc0));
+    await finalize(b);
+    expect(await read("pendingWithdrawal", [user1.account.address, 0])).toBe(ETHER / 4n + ETHER / 20n);
+    expect(await read("pendingWithdrawal", [user2.account.address, 0])).toBe(ETHER / 2n);
+  });
+
+  test("rejects bad lengths, deposit counts, timestamps, roots and bitmaps", async () => {
+    const ok = await makeBatch([NOOP, NOOP], 1);
+    await expectRevert(submit({ ...ok, feeTokens: Uint8Array.of(0, 0) }), "BadFeeTokensLength");
+    await expectRevert(submit({ ...ok, feeTokens: new Uint8Array(0) }), "BadFeeTokensLength");
+    await expectRevert(submit({ ...ok, bitmap: new Uint8Array(2) }), "BadWithdrawBitmapLength");
+    await expectRevert(submit({ ...ok, bitmap: new Uint8Array(0) }), "BadWithdrawBitmapLength");
+    await expectRevert(submit({ ...ok, chunks: new Uint8Array(29) }), "BadChunksLength");
+    await expectRevert(submit({ ...ok, chunks: new Uint8Array(45) }), "BadChunksLength");
+    await expectRevert(submit({ ...ok, depositCount: 2 }), "TooManyDeposits");
+    await expectRevert(submit({ ...ok, timestamp: lastTimestamp - 1 }), "TimestampBeforePrevious");
+    await expectRevert(submit({ ...ok, timestamp: (await latestTimestamp()) + 3600 }), "TimestampInFuture");
+    await expectRevert(submit({ ...ok, newRoot: R }), "RootNotInField");
+
+    await expectRevert(read("computePublicInput", viewArgs({ ...ok, depositCount: 2 })), "TooManyDeposits");
+    // the bitmap checks come after proof verification: each case gets its own accepted input
+    const withBits = async (chunks: Uint8Array[], bitmap: number) => {
+      const b = { ...ok, chunks: concat(...chunks), bitmap: Uint8Array.of(bitmap) };
+      await setExpected((await referenceInput(b)).input);
+      return submit(b);
+    };
+    expect(await expectRevert(withBits([transferChunk(1, 2, 0, 5n), NOOP], 0x80), "NotAWithdrawChunk")).toEqual([0n]);
+    expect(await expectRevert(withBits([NOOP, NOOP], 0x40), "NotAWithdrawChunk")).toEqual([1n]);
+    expect(await expectRevert(withBits([NOOP, withdrawChunk(1, 0, 1n)], 0x60), "BitmapBitOutOfRange")).toEqual([2n]);
+    expect(await expectRevert(withBits([NOOP, withdrawChunk(1, 0, 1n)], 0x41), "BitmapBitOutOfRange")).toEqual([7n]);
+    expect(await expectRevert(withBits([withdrawChunk(9, 0, 1n), NOOP], 0x80), "UnknownAccount")).toEqual([9]);
+  });
+
+  test("batch 3: ERC-20 withdrawal; batch 4 consumes the last record; the queue cannot be over-consumed", async () => {
+    await finalize(await makeBatch([NOOP, withdrawChunk(2, 1, 40_000_000n)], 1));
+    expect(await read("pendingWithdrawal", [user2.account.address, 1])).toBe(40_000_000n);
+    await finalize(await makeBatch([NOOP, NOOP], 1));
+    expect(await read("consumed")).toBe(4n);
+    const b = await makeBatch([NOOP, NOOP], 1);
+    expect(await expectRevert(submit(b), "DepositsNotQueued")).toEqual([4n, 1n, 4n]);
+    // a batch without deposits still finalizes (queueHashBefore = queueHashAfter)
+    await finalize({ ...b, depositCount: 0 });
+  });
+
+  test("claim pays once, to the owner, whoever triggers it", async () => {
+    const pending = ETHER / 4n + ETHER / 20n;
+    const owner = user1.account.address;
+    const balanceBefore = await operator.publicClient.getBalance({ address: owner });
+    const heldBefore = await read<bigint>("tokenHeld", [0]);
+    const receipt = await mined(user3, await user3.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "claim", args: [owner, 0] }));
+    const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "Claimed" });
+    expect(ev.args).toEqual({ owner, token: 0, to: owner, amount: pending });
+    expect(await operator.publicClient.getBalance({ address: owner })).toBe(balanceBefore + pending);
+    expect(await read("pendingWithdrawal", [owner, 0])).toBe(0n);
+    expect(await read("tokenHeld", [0])).toBe(heldBefore - pending);
+    expect(await expectRevert(
+      user3.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "claim", args: [owner, 0] }),
+      "NothingToClaim",
+    )).toEqual([owner, 0]);
+    await expectRevert(
+      user3.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "claim", args: [user3.account.address, 0] }),
+      "NothingToClaim",
+    );
+  });
+
+  test("claimTo pays the caller's own pending ERC-20 withdrawal to another address", async () => {
+    const to = user3.account.address;
+    const bal = () => operator.publicClient.readContract({ address: usdc, abi: testTokenAbi, functionName: "balanceOf", args: [to] });
+    const before = await bal();
+    await mined(user2, await user2.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "claimTo", args: [1, to] }));
+    expect(await bal()).toBe(before + 40_000_000n);
+    expect(await read("tokenHeld", [1])).toBe(60_000_000n);
+    await expectRevert(
+      user2.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "claimTo", args: [1, to] }),
+      "NothingToClaim",
+    );
+  });
+
+  test("claim is reentrancy safe: a re-entering owner is paid exactly once", async () => {
+    const c = artifact(compiled, "ReentrantClaimer");
+    const receipt = await mined(operator, await operator.walletClient.deployContract({ abi: c.abi, bytecode: c.bytecode, args: [d.rollup] }));
+    const claimer = getAddress(receipt.contractAddress as Address);
+    await mined(user3, await user3.walletClient.writeContract({ address: claimer, abi: c.abi, functionName: "register", args: [key3.ax, key3.ay], value: ETHER }));
+    const accountId = (await read<number>("nextAccountId")) - 1;
+    expect(await read("accountOwner", [accountId])).toBe(claimer);
+    await finalize(await makeBatch([NOOP, withdrawChunk(accountId, 0, (7n * ETHER) / 10n)], 1));
+
+    const rollupBefore = await operator.publicClient.getBalance({ address: d.rollup });
+    await mined(user3, await user3.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "claim", args: [claimer, 0] }));
+    const get = (functionName: string) => operator.publicClient.readContract({ address: claimer, abi: c.abi, functionName });
+    expect(await get("received")).toBe((7n * ETHER) / 10n);
+    expect(await get("reentryAttempts")).toBe(1n);
+    expect(await get("reentrySucceeded")).toBe(false);
+    expect(await get("reentryError")).toBe(encodeErrorResult({ abi: rollupAbi, errorName: "Reentrancy" }));
+    expect(await operator.publicClient.getBalance({ address: claimer })).toBe((7n * ETHER) / 10n);
+    expect(await operator.publicClient.getBalance({ address: d.rollup })).toBe(rollupBefore - (7n * ETHER) / 10n);
+    await expectRevert(
+      user3.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "claim", args: [claimer, 0] }),
+      "NothingToClaim",
+    );
+  });
+});
+
+// ------------------------------------------------------------------ real Groth16 verifier, gas
+
+interface OnePublicInputCircuit {
+  /** The generated Groth16 verifier, written out as snarkjs/setup would (deployModex reads the path). */
+  readonly verifierPath: string;
+  prove(input: bigint): Promise<{ proof: SnarkjsGroth16Proof; publicSignals: string[] }>;
+  readonly vk: unknown;
+}
+
+/** Builds the TEST-ONLY one-public-input circuit, a throwaway trusted setup and its Solidity verifier. */
+async function buildOnePublicInputCircuit(dir: string): Promise<OnePublicInputCircuit> {
+  const circom = require.resolve("circom2/cli.js");
+  execFileSync(process.execPath, [circom, join(FIXTURES, "one_public_input.circom"), "--r1cs", "--wasm", "-o", dir], {
+    stdio: "pipe",
+  });
+  const entropy = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
+  const curve = await snarkjs.curves.getCurveFromName("bn128");
+  const [p0, p1, p2, z0, z1] = [{ type: "mem" }, { type: "mem" }, { type: "mem" }, { type: "mem" }, { type: "mem" }];
+  await snarkjs.powersOfTau.newAccumulator(curve, 2, p0);
+  await snarkjs.powersOfTau.beacon(p0, p1, "test", entropy, 10);
+  await snarkjs.powersOfTau.preparePhase2(p1, p2);
+  await snarkjs.zKey.newZKey(join(dir, "one_public_input.r1cs"), p2, z0);
+  await snarkjs.zKey.beacon(z0, z1, "test", entropy, 10);
+  const templates = { groth16: readFileSync(join(dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"), "utf8") };
+  const verifierSource = (await snarkjs.zKey.exportSolidityVerifier(z1, templates)) as string;
+  const verifierPath = join(dir, "Verifier.sol");
+  writeFileSync(verifierPath, verifierSource);
+  const vk: unknown = await snarkjs.zKey.exportVerificationKey(z1);
+  const wasm = join(dir, "one_public_input_js", "one_public_input.wasm");
+  return {
+    verifierPath,
+    vk,
+    prove: async (input) =>
+      (await snarkjs.groth16.fullProve({ x: input.toString() }, wasm, z1)) as {
+        proof: SnarkjsGroth16Proof;
+        publicSignals: string[];
+      },
+  };
+}
+
+describe("real Groth16 verifier (one-public-input test circuit) and gas", () => {
+  let circuit: OnePublicInputCircuit;
+  let tmp: string;
+  const gas: Record<string, number> = {};
+
+  beforeAll(async () => {
+    tmp = mkdtempSync(join(tmpdir(), "modex-contracts-test-"));
+    circuit = await buildOnePublicInputCircuit(tmp);
+  });
+  afterAll(async () => {
+    rmSync(tmp, { recursive: true, force: true });
+    const g = globalThis as { curve_bn128?: { terminate(): Promise<void> } };
+    await g.curve_bn128?.terminate();
+    if (Object.keys(gas).length > 0) console.log(`submitBatch gas:\n${JSON.stringify(gas, null, 2)}`);
+  });
+
+  async function deployReal(params: RollupParams) {
+    const d = await deployModex({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
+      verifierSource: circuit.verifierPath,
+      params,
+      genesisRoot: GENESIS_ROOT,
+      operatorKey,
+    });
+    const read = reader(d);
+    /** Proves, submits, returns the receipt (gas via eth_estimateGas through the Rollup). */
+    const prove = async (b: Batch): Promise<SolidityProof> => {
+      const consumed = await read<bigint>("consumed");
+      const input = publicInputOf(
+        buildPubdata(
+          {
+            oldRoot: await read<bigint>("stateRoot"),
+            newRoot: b.newRoot,
+            queueHashBefore: await read<bigint>("queueHash", [consumed]),
+            queueHashAfter: await read<bigint>("queueHash", [consumed + BigInt(b.depositCount)]),
+            chainId: anvil.chainId,
+            timestamp: b.timestamp,
+          },
+          b.feeTokens,
+          b.bitmap,
+          b.chunks,
+        ),
+      );
+      expect(await read("computePublicInput", viewArgs(b))).toBe(input);
+      const { proof, publicSignals } = await circuit.prove(input);
+      expect(publicSignals).toEqual([input.toString()]);
+      return proofToSolidity(proof);
+    };
+    const submit = async (b: Batch, proof: SolidityProof) =>
+      operator.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "submitBatch", args: batchArgs(b, proof) });
+    const batch = async (chunks: Uint8Array[], depositCount: number): Promise<Batch> => ({
+      newRoot: BigInt(hex(randomBytes(31))),
+      timestamp: Number((await operator.publicClient.getBlock()).timestamp),
+      depositCount,
+      feeTokens: Uint8Array.from({ length: params.feeBuckets }, (_, i) => i),
+      bitmap: bitmapOf(chunks),
+      chunks: concat(...chunks),
+    });
+    const finalize = async (b: Batch): Promise<TransactionReceipt> => mined(operator, await submit(b, await prove(b)));
+    return { d, read, prove, submit, batch, finalize };
+  }
+
+  test("proofToSolidity matches snarkjs' exportSolidityCallData", async () => {
+    const { proof, publicSignals } = await circuit.prove(12345n);
+    expect(await snarkjs.groth16.verify(circuit.vk, publicSignals, proof)).toBe(true);
+    const calldata = JSON.parse(`[${await snarkjs.groth16.exportSolidityCallData(proof, publicSignals)}]`) as [
+      string[],
+      string[][],
+      string[],
+      string[],
+    ];
+    const [a, b, c] = calldata;
+    expect(proofToSolidity(proof)).toEqual([...a, ...b[0], ...b[1], ...c].map((x) => BigInt(x)));
+  });
+
+  test("batches with real proofs finalize; tampered proofs are rejected", async () => {
+    const { d, read, prove, submit, batch, finalize } = await deployReal(TEST_PARAMS);
+    await registerAccount(user1, d.rollup, key1, 0, ETHER);
+    const b = await batch([transferChunk(0, 1, 0, 5n), withdrawChunk(1, 0, ETHER / 2n)], 1);
+    const proof = await prove(b);
+    const tampered = [...proof] as unknown as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+    tampered[6] = (tampered[6] + 1n) % (R - 1n); // c.x: no longer the same point (may be off-curve)
+    await expectRevert(submit(b, tampered), "InvalidProof");
+    const swapped = [...proof] as unknown as [bigint, bigint, bigint, bigint, bigint, bigint, bigint, bigint];
+    [swapped[2], swapped[3]] = [swapped[3], swapped[2]]; // B coordinates in snarkjs' storage order
+    await expectRevert(submit(b, swapped), "InvalidProof");
+    await expectRevert(submit({ ...b, newRoot: b.newRoot + 1n }, proof), "InvalidProof");
+    await mined(operator, await submit(b, proof));
+    expect(await read("stateRoot")).toBe(b.newRoot);
+    expect(await read("pendingWithdrawal", [user1.account.address, 0])).toBe(ETHER / 2n);
+    await finalize(await batch([NOOP, NOOP], 0));
+  });
+
+  test("gas of the L1 queue and claims", async () => {
+    const { d, finalize, batch } = await deployReal(TEST_PARAMS);
+    const usdc = d.tokens[0].address;
+    const w = user1.walletClient;
+    const used = async (p: Promise<Hex>): Promise<number> => Number((await mined(user1, await p)).gasUsed);
+    gas["register (ETH)"] = await used(w.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "register", args: [key1.ax, key1.ay, 0, ETHER], value: ETHER }));
+    gas["deposit ETH"] = await used(w.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "deposit", args: [1, 0, ETHER], value: ETHER }));
+    await fundToken(user1, usdc, d.rollup, 10n ** 12n);
+    gas["deposit ERC-20"] = await used(w.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "deposit", args: [1, 1, 10n ** 6n] }));
+    await finalize(await batch([withdrawChunk(1, 0, ETHER / 2n), NOOP], 1));
+    gas["claim ETH"] = await used(w.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "claim", args: [user1.account.address, 0] }));
+  });
+
+  test("gas per submitBatch (production parameters, real verifier)", async () => {
+    const measure = async (label: string, params: RollupParams) => {
+      const r = await deployReal(params);
+      const N = params.l2Slots;
+      // D registrations so batches can consume deposits, then a warm-up batch (first-write costs)
+      for (let i = 0; i < params.depositSlots; i++) {
+        const k = testKey(1000n + BigInt(i));
+        await registerAccount(user2, r.d.rollup, k, 0, ETHER);
+      }
+      await r.finalize(await r.batch(Array.from({ length: N }, () => NOOP), 1));
+      const transfers = () => Array.from({ length: N }, randomTransferChunk);
+      const withOneWithdrawal = transfers();
+      withOneWithdrawal[N - 1] = withdrawChunk(1, 0, ETHER / 1000n);
+      const run = async (name: string, chunks: Uint8Array[], depositCount: number) => {
+        const receipt = await r.finalize(await r.batch(chunks, depositCount));
+        const tx = await operator.publicClient.getTransaction({ hash: receipt.transactionHash });
+        const bytes = Buffer.from(tx.input.slice(2), "hex");
+        const calldataGas = bytes.reduce((g, b) => g + (b === 0 ? 4 : 16), 0);
+        gas[`${label} ${name}`] = Number(receipt.gasUsed);
+        return { total: Number(receipt.gasUsed), execution: Number(receipt.gasUsed) - calldataGas };
+      };
+      return {
+        empty: await run("empty (N noops, 0 deposits)", Array.from({ length: N }, () => NOOP), 0),
+        transfers: await run(`${N} transfers`, transfers(), 0),
+        withdrawal: await run(`${N - 1} transfers + 1 withdrawal (new pending slot)`, withOneWithdrawal, 0),
+        deposits: await run(`${N} transfers + ${params.depositSlots - 1} deposits`, transfers(), params.depositSlots - 1),
+      };
+    };
+    const N = PRODUCTION_PARAMS.l2Slots;
+    const prod = await measure(`N=${N}`, PRODUCTION_PARAMS);
+    const half = await measure(`N=${N / 2}`, { ...PRODUCTION_PARAMS, l2Slots: N / 2 });
+    // Random proofs and roots make calldata gas vary by a few zero bytes per batch; take the execution
+    // slope between N and N/2 transfer batches and add the calldata of a chunk without zero bytes (15 × 16).
+    const perTransferChunk = 15 * 16 + (prod.transfers.execution - half.transfers.execution) / (N / 2);
+    const fixed = prod.transfers.total - perTransferChunk * N;
+    gas["gas per transfer chunk (15 non-zero calldata bytes + marginal execution)"] = perTransferChunk;
+    gas[`fixed gas per batch (N=${N} transfer batch minus N × per-chunk)`] = Math.round(fixed);
+    gas["extra for 1 withdrawal (new pending slot)"] = prod.withdrawal.total - prod.transfers.total;
+    gas[`extra for ${PRODUCTION_PARAMS.depositSlots - 1} deposits`] = prod.deposits.total - prod.transfers.total;
+    expect(fixed).toBeLessThanOrEqual(300_000);
+    expect(perTransferChunk).toBeLessThanOrEqual(250);
+  });
+});

@@ -1,0 +1,4 @@
+/** Ambient declarations for JavaScript dependencies that ship no TypeScript types. */
+declare module "snarkjs";
+declare module "ffjavascript";
+declare module "circomlibjs";
