@@ -13,8 +13,8 @@ export function queueHashNext(prev: bigint, r: QueueRecord): bigint {
   return poseidon([prev, packQueueRecord(r), r.ax, r.ay]);
 }
 
-/** Applies one queue record. The contract makes every record valid; a failure here means a corrupt queue. */
-export function applyQueueRecord(state: State, r: QueueRecord): DepositSlotWitness {
+/** Checks one queue record. The contract makes every record valid; a failure here means a corrupt queue. */
+export function checkQueueRecord(state: State, r: QueueRecord): void {
   if (r.amount < 0n || r.amount > MAX_U128) fail("amount_out_of_range", "deposit amount out of 128-bit range");
   const view = state.account(r.accountId);
   if (r.kind === QUEUE_REGISTER) {
@@ -27,6 +27,15 @@ export function applyQueueRecord(state: State, r: QueueRecord): DepositSlotWitne
   }
   const newBalance = state.balance(r.accountId, r.token) + r.amount;
   if (newBalance > MAX_U128) fail("balance_overflow", "deposit would overflow the balance");
+}
+
+export function applyQueueRecord(state: State, r: QueueRecord): DepositSlotWitness {
+  checkQueueRecord(state, r);
+  return executeQueueRecord(state, r);
+}
+
+/** The state change and witness alone, without the rules. */
+export function executeQueueRecord(state: State, r: QueueRecord): DepositSlotWitness {
   const account = state.updateAccount(r.accountId, r.token, (old) => ({
     ax: r.kind === QUEUE_REGISTER ? r.ax : old.ax,
     ay: r.kind === QUEUE_REGISTER ? r.ay : old.ay,

@@ -3,7 +3,7 @@ import { MAX_U128, toBytesBE } from "../field";
 import { fail } from "../errors";
 import { OP_TRANSFER } from "../message";
 import type { State } from "../state";
-import { checkSignedDebit, type EncodedAmounts } from "./signed";
+import { checkSignedDebit, encodeAmounts, type EncodedAmounts } from "./signed";
 import type { BatchContext, L2SlotWitness, TransferTx } from "./types";
 
 export function transferChunk(from: number, to: number, token: number, amountF: bigint, feeF: bigint): Uint8Array {
@@ -26,8 +26,15 @@ export function checkTransfer(state: State, tx: TransferTx, ctx: BatchContext): 
   return enc;
 }
 
+/** Checks every rule, then executes. */
 export function applyTransfer(state: State, tx: TransferTx, ctx: BatchContext): L2SlotWitness {
-  const { amountF, feeF } = checkTransfer(state, tx, ctx);
+  checkTransfer(state, tx, ctx);
+  return executeTransfer(state, tx);
+}
+
+/** The state change and witness alone, without the rules (the circuit enforces them independently). */
+export function executeTransfer(state: State, tx: TransferTx): L2SlotWitness {
+  const { amountF, feeF } = encodeAmounts(tx.amount, tx.fee);
   const a = state.updateAccount(tx.from, tx.token, (o) => ({ ...o, nonce: o.nonce + 1n, balance: o.balance - tx.amount - tx.fee }));
   const b = state.updateAccount(tx.to, tx.token, (o) => ({ ...o, balance: o.balance + tx.amount }));
   return {

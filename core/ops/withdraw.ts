@@ -2,7 +2,7 @@
 import { toBytesBE } from "../field";
 import { OP_WITHDRAW } from "../message";
 import type { State } from "../state";
-import { checkSignedDebit, type EncodedAmounts } from "./signed";
+import { checkSignedDebit, encodeAmounts, type EncodedAmounts } from "./signed";
 import type { BatchContext, L2SlotWitness, WithdrawTx } from "./types";
 
 export function withdrawChunk(account: number, token: number, amountF: bigint, feeF: bigint): Uint8Array {
@@ -19,8 +19,15 @@ export function checkWithdraw(state: State, tx: WithdrawTx, ctx: BatchContext): 
   return checkSignedDebit(state, tx, ctx);
 }
 
+/** Checks every rule, then executes. */
 export function applyWithdraw(state: State, tx: WithdrawTx, ctx: BatchContext): L2SlotWitness {
-  const { amountF, feeF } = checkWithdraw(state, tx, ctx);
+  checkWithdraw(state, tx, ctx);
+  return executeWithdraw(state, tx);
+}
+
+/** The state change and witness alone, without the rules (the circuit enforces them independently). */
+export function executeWithdraw(state: State, tx: WithdrawTx): L2SlotWitness {
+  const { amountF, feeF } = encodeAmounts(tx.amount, tx.fee);
   const a = state.updateAccount(tx.account, tx.token, (o) => ({ ...o, nonce: o.nonce + 1n, balance: o.balance - tx.amount - tx.fee }));
   // The second account path of the slot is opened on account 0 and left unchanged.
   const b = state.updateAccount(0, tx.token, (o) => o);

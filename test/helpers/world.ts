@@ -1,0 +1,50 @@
+/** A small in-memory world for tests: keys, a core State, and signed operations. */
+import {
+  State, type Params, generatePrivateKey, publicKeyOf, signMessage, txMessage, buildBatch,
+  QUEUE_REGISTER, QUEUE_DEPOSIT, type QueueRecord, type TransferTx, type WithdrawTx, type BatchResult, type L2Tx,
+} from "../../core";
+
+export const CHAIN_ID = 31337;
+export const T0 = 1_700_000_000;
+
+export class World {
+  readonly state: State;
+  readonly keys: string[] = [];
+  queueHash = 0n;
+  timestamp = T0;
+
+  constructor(readonly params: Params) {
+    this.state = new State(params);
+  }
+
+  /** Registers accounts 0..n-1 (account 0 is the operator) through real batches. */
+  registerAccounts(n: number, token = 1, amount = 0n): void {
+    for (let i = 0; i < n; i++) {
+      const key = generatePrivateKey();
+      this.keys.push(key);
+      this.batch([{ kind: QUEUE_REGISTER, accountId: i, token, amount, ...publicKeyOf(key) }], []);
+    }
+  }
+
+  deposit(accountId: number, token: number, amount: bigint): QueueRecord {
+    return { kind: QUEUE_DEPOSIT, accountId, token, amount, ax: 0n, ay: 0n };
+  }
+
+  transfer(from: number, to: number, token: number, amount: bigint, fee = 0n, o: { nonce?: bigint; validUntil?: number; signer?: number } = {}): TransferTx {
+    const body = { type: "transfer" as const, from, to, token, amount, fee, nonce: o.nonce ?? this.state.account(from).nonce, validUntil: o.validUntil ?? this.timestamp + 3600 };
+    const sig = signMessage(this.keys[o.signer ?? from], txMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, CHAIN_ID));
+    return { ...body, signature: sig };
+  }
+
+  withdraw(account: number, token: number, amount: bigint, fee = 0n, o: { nonce?: bigint; validUntil?: number } = {}): WithdrawTx {
+    const body = { type: "withdraw" as const, account, token, amount, fee, nonce: o.nonce ?? this.state.account(account).nonce, validUntil: o.validUntil ?? this.timestamp + 3600 };
+    const sig = signMessage(this.keys[account], txMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, CHAIN_ID));
+    return { ...body, signature: sig };
+  }
+
+  batch(deposits: QueueRecord[], txs: L2Tx[], feeTokens?: number[]): BatchResult {
+    const b = buildBatch(this.state, { chainId: CHAIN_ID, timestamp: this.timestamp, queueHashBefore: this.queueHash, deposits, txs, feeTokens });
+    this.queueHash = b.queueHashAfter;
+    return b;
+  }
+}
