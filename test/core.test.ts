@@ -1,0 +1,159 @@
+/** core/ unit tests with known-answer vectors. */
+import {
+  poseidon, initCrypto, publicKeyOf, signMessage, verifySignature, isOnCurve, State, CONFIGS,
+  FLOAT40, FLOAT16, encodeFloat, decodeFloat, tryEncodeFloat, floorToFloat,
+  SparseMerkleTree, rootFromProof, packMessage, unpackMessage, txHash,
+  transferChunk, withdrawChunk, encodePubdata, decodePubdata, publicInputOf, headerBytes, withdrawalsOf,
+  queueHashNext, packQueueRecord, QUEUE_REGISTER, ProtocolError, toHex,
+} from "../core";
+import { World } from "./helpers/world";
+
+beforeAll(() => initCrypto());
+
+describe("hashes and keys (known answers)", () => {
+  test("Poseidon matches circomlib's vectors", () => {
+    expect(poseidon([1n, 2n])).toBe(7853200120776062878684798364095072458815029376092732009249414926327459813530n);
+    expect(poseidon([1n, 2n, 3n, 4n])).toBe(18821383157269793795438455681495246036402687001665670618754263018637548127333n);
+  });
+
+  test("EdDSA key derivation matches circomlibjs' vector; signatures verify and bind the message", () => {
+    const pk = "0x0001020304050607080900010203040506070809000102030405060708090001";
+    const pub = publicKeyOf(pk);
+    expect(pub).toEqual({
+      ax: 13277427435165878497778222415993513565335242147425444199013288855685581939618n,
+      ay: 13622229784656158136036771217484571176836296686641868549125388198837476602820n,
+    });
+    expect(isOnCurve(pub)).toBe(true);
+    const sig = signMessage(pk, 1234n);
+    expect(sig.s).toBe(2010143491207902444122668013146870263468969134090678646686512037244361350365n);
+    expect(verifySignature(1234n, sig, pub)).toBe(true);
+    expect(verifySignature(1235n, sig, pub)).toBe(false);
+    expect(isOnCurve({ ax: 1n, ay: 1n })).toBe(false);
+  });
+
+  test("genesis roots of each configuration are pinned", () => {
+    expect(new State(CONFIGS.test).root.toString(16)).toBe("86bdea4a619585b8659e927557ef2a59e5cf297ca4c76e7396522891f50037");
+    expect(new State(CONFIGS.production).root.toString(16)).toBe("27f808fa0b7e49d34d5933c63164a65ef7eb85069e5b95883c4ecab98fb8b18a");
+  });
+});
+
+describe("floats", () => {
+  test("known encodings", () => {
+    expect(encodeFloat(FLOAT40, 1000n)).toBe(1000n);
+    expect(encodeFloat(FLOAT40, 10n ** 40n)).toBe((30n << 35n) | 10n ** 10n); // smallest exponent wins
+    expect(encodeFloat(FLOAT16, 2047n)).toBe(2047n);
+    expect(encodeFloat(FLOAT16, 20480n)).toBe((1n << 11n) | 2048n);
+    expect(tryEncodeFloat(FLOAT40, 1n << 35n)).toBeNull(); // 34359738368 needs 36 bits and is not a multiple of 10
+    expect(tryEncodeFloat(FLOAT16, 2049n)).toBeNull();
+  });
+  test("round trips and floor", () => {
+    for (const v of [0n, 1n, 999n, 123456789n * 10n ** 18n, (1n << 35n) - 1n]) expect(decodeFloat(FLOAT40, encodeFloat(FLOAT40, v))).toBe(v);
+    expect(floorToFloat(FLOAT16, 2049n)).toBe(2040n);
+    expect(() => decodeFloat(FLOAT16, 1n << 16n)).toThrow(RangeError);
+  });
+});
+
+describe("sparse Merkle tree", () => {
+  test("proofs recompute the root; empty tree equals zero hashes", () => {
+    const t = new SparseMerkleTree(8, 2);
+    expect(t.root).toBe(poseidon(new Array(8).fill(poseidon(new Array(8).fill(0n)))));
+    t.set(5, 77n);
+    t.set(63, 9n);
+    for (const i of [0, 5, 63]) expect(rootFromProof(8, t.proof(i))).toBe(t.root);
+    expect(t.proof(5).siblings[0]).toHaveLength(7);
+  });
+  test("journaled writes roll back", () => {
+    const t = new SparseMerkleTree(4, 3);
+    t.set(1, 5n);
+    const before = t.root;
+    const journal: (() => void)[] = [];
+    t.set(1, 6n, journal);
+    t.set(40, 1n, journal);
+    journal.reverse().forEach((u) => u());
+    expect(t.root).toBe(before);
+    expect(t.leaf(40)).toBe(0n);
+  });
+  test("rejects indices outside the tree", () => {
+    expect(() => new SparseMerkleTree(4, 1).set(4, 1n)).toThrow(RangeError);
+  });
+});
+
+describe("encodings", () => {
+  test("signed message bit layout", () => {
+    const m = { type: 2, from: 1, to: 2, token: 3, amountF: 4n, feeF: 5n, nonce: 6n, validUntil: 7, chainId: 8 };
+    const packed = packMessage(m);
+    expect(packed).toBe(2n + (1n << 8n) + (2n << 40n) + (3n << 72n) + (4n << 80n) + (5n << 120n) + (6n << 136n) + (7n << 168n) + (8n << 200n));
+    expect(unpackMessage(packed)).toEqual(m);
+    expect(() => packMessage({ ...m, token: 256 })).toThrow(RangeError);
+    expect(txHash(packed)).toMatch(/^0x[0-9a-f]{64}$/);
+  });
+  test("chunks", () => {
+    expect(toHex(transferChunk(0x010203, 0x040506, 7, 0x08090a0b0cn, 0x0d0en))).toBe("0x020102030405060708090a0b0c0d0e");
+    expect(toHex(withdrawChunk(0x010203, 7, 0x08090a0b0cn, 0x0d0en))).toBe("0x030102030708090a0b0c0d0e000000");
+  });
+  test("pubdata layout, public input, withdrawals", () => {
+    const p = CONFIGS.test;
+    const chunks = [withdrawChunk(3, 1, 100n, 0n), transferChunk(1, 2, 1, 5n, 0n)];
+    const h = { oldRoot: 1n, newRoot: 2n, queueHashBefore: 3n, queueHashAfter: 4n, chainId: 31337, timestamp: 99, feeTokens: [1] };
+    const data = encodePubdata(p, h, chunks);
+    expect(data.length).toBe(headerBytes(p) + 30);
+    expect(data[136]).toBe(1); // fee token
+    expect(data[137]).toBe(0x80); // slot 0 is a withdrawal
+    expect(decodePubdata(p, data)).toEqual({ ...h, chunks });
+    expect(publicInputOf(data) < 1n << 253n).toBe(true);
+    expect(withdrawalsOf(chunks)).toEqual([{ accountId: 3, token: 1, amount: 100n }]);
+  });
+  test("queue records chain with Poseidon_4", () => {
+    const r = { kind: QUEUE_REGISTER, accountId: 7, token: 1, amount: 5n, ax: 11n, ay: 12n } as const;
+    expect(packQueueRecord(r)).toBe(7n + (1n << 32n) + (2n << 40n) + (5n << 48n));
+    expect(queueHashNext(0n, r)).toBe(poseidon([0n, packQueueRecord(r), 11n, 12n]));
+  });
+});
+
+describe("state transition", () => {
+  test("a batch with an invalid operation is rejected with a reason and changes nothing", () => {
+    const w = new World(CONFIGS.test);
+    w.registerAccounts(3, 1, 100n);
+    const root = w.state.root;
+    const ok = w.transfer(1, 2, 1, 10n);
+    const overspend = w.transfer(2, 1, 1, 1000n);
+    let err: unknown;
+    try {
+      w.batch([w.deposit(1, 1, 5n)], [ok, overspend]);
+    } catch (e) {
+      err = e;
+    }
+    expect(err).toBeInstanceOf(ProtocolError);
+    expect((err as ProtocolError).code).toBe("insufficient_balance");
+    expect((err as ProtocolError).message).toMatch(/operation 1/);
+    expect(w.state.root).toBe(root);
+    expect(w.state.balance(1, 1)).toBe(100n);
+    expect(w.state.account(1).nonce).toBe(0n);
+  });
+
+  test.each([
+    ["bad_nonce", (w: World) => w.transfer(1, 2, 1, 1n, 0n, { nonce: 3n })],
+    ["bad_signature", (w: World) => ({ ...w.transfer(1, 2, 1, 1n), amount: 2n })],
+    ["expired", (w: World) => w.transfer(1, 2, 1, 1n, 0n, { validUntil: w.timestamp - 1 })],
+    ["unregistered_account", (w: World) => w.transfer(1, 9, 1, 1n)],
+    ["amount_not_representable", (w: World) => ({ ...w.transfer(1, 2, 1, 1n), amount: (1n << 35n) + 1n })],
+    ["bad_token", (w: World) => ({ ...w.transfer(1, 2, 1, 1n), token: 4 })],
+  ])("rejects %s", (code, make) => {
+    const w = new World(CONFIGS.test);
+    w.registerAccounts(3, 1, 100n);
+    const root = w.state.root;
+    expect(() => w.batch([], [make(w)])).toThrow(expect.objectContaining({ code }));
+    expect(w.state.root).toBe(root);
+  });
+
+  test("fees go to account 0 in the batch's fee tokens", () => {
+    const w = new World(CONFIGS.test);
+    w.registerAccounts(3, 1, 100n);
+    const b = w.batch([], [w.transfer(1, 2, 1, 10n, 2n), w.withdraw(2, 1, 5n, 1n)]);
+    expect(b.feeTokens).toEqual([1]);
+    expect(w.state.balance(0, 1)).toBe(103n);
+    expect(w.state.balance(1, 1)).toBe(88n);
+    expect(w.state.balance(2, 1)).toBe(104n);
+    expect(b.withdrawals).toEqual([{ accountId: 2, token: 1, amount: 5n }]);
+  });
+});
