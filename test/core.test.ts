@@ -42,7 +42,8 @@ describe("floats", () => {
     expect(encodeFloat(FLOAT40, 1000n)).toBe(1000n);
     expect(encodeFloat(FLOAT40, 10n ** 40n)).toBe((30n << 35n) | 10n ** 10n); // smallest exponent wins
     expect(encodeFloat(FLOAT16, 2047n)).toBe(2047n);
-    expect(encodeFloat(FLOAT16, 20480n)).toBe((1n << 11n) | 2048n);
+    expect(encodeFloat(FLOAT16, 20470n)).toBe((1n << 11n) | 2047n);
+    expect(tryEncodeFloat(FLOAT16, 20480n)).toBeNull(); // 2048 · 10 needs a 12-bit mantissa
     expect(tryEncodeFloat(FLOAT40, 1n << 35n)).toBeNull(); // 34359738368 needs 36 bits and is not a multiple of 10
     expect(tryEncodeFloat(FLOAT16, 2049n)).toBeNull();
   });
