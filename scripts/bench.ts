@@ -1,0 +1,221 @@
+/**
+ * npm run bench: constraints per operation, setup time, witness and proof time per batch size,
+ * gas per batch and per operation. Prints a table and writes bench/results/latest.json.
+ *
+ *   npm run bench                 # test + default configs, gas on anvil (test config)
+ *   npm run bench -- --quick      # test config only
+ *   npm run bench -- --fresh-setup  # time the development setup from scratch (temp key dir)
+ */
+import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import * as snarkjs from "snarkjs";
+import { encodeFunctionData, decodeEventLog, toHex as viemHex } from "viem";
+import {
+  CONFIGS, type Params, initCrypto, generatePrivateKey, publicKeyOf, signMessage, txMessage, State, buildBatch,
+  QUEUE_REGISTER, QUEUE_DEPOSIT, type QueueRecord, type L2Tx, type BatchResult, paramsKey, withdrawBitmap,
+} from "../core";
+import { compileCircuit } from "../circuits/compile";
+import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
+import { ensureKeys } from "../prover/keys";
+import { startAnvil } from "../chain/anvil";
+import { deployModex } from "../contracts/deploy";
+import { connectL1 } from "../contracts/clients";
+import { rollupAbi } from "../contracts/abi";
+import { proofToSolidity } from "../contracts/proof";
+
+const log = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
+const seconds = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
+
+async function constraintsOf(name: string, mainSource: string): Promise<number> {
+  const c = await compileCircuit({ name, mainSource, log: () => {} });
+  return c.constraints;
+}
+
+/** Constraints per operation at production parameters (2^24 accounts, 2^8 tokens). */
+async function constraintsSection() {
+  const p = CONFIGS.production;
+  const src = (inc: string, main: string) => `pragma circom 2.1.0;\ninclude "${inc}";\ncomponent main = ${main};\n`;
+  log({ msg: "bench.constraints" });
+  const l2Slot = await constraintsOf("cost-l2slot", src("ops/l2slot.circom", `L2Slot(${p.accountLevels}, ${p.balanceLevels}, 1)`));
+  const depositSlot = await constraintsOf("cost-deposit", src("ops/deposit.circom", `DepositSlot(${p.accountLevels}, ${p.balanceLevels})`));
+  const feeCredit1 = await constraintsOf("cost-fee1", src("ops/fee.circom", `FeeCredit(${p.accountLevels}, ${p.balanceLevels}, 1)`));
+  const feeCredit2 = await constraintsOf("cost-fee2", src("ops/fee.circom", `FeeCredit(${p.accountLevels}, ${p.balanceLevels}, 2)`));
+  const sha1 = await constraintsOf("cost-sha1", src("circomlib/circuits/sha256/sha256.circom", "Sha256(440)"));
+  const sha2 = await constraintsOf("cost-sha2", src("circomlib/circuits/sha256/sha256.circom", "Sha256(952)"));
+  const shaPerBlock = sha2 - sha1;
+  return {
+    params: p,
+    perOperation: {
+      transfer: l2Slot,
+      withdraw: l2Slot,
+      noop: l2Slot,
+      depositOrRegister: depositSlot,
+    },
+    perBatch: { feeCreditFirstBucket: feeCredit1, feeCreditPerExtraBucket: feeCredit2 - feeCredit1 },
+    sha256: { perBlock: shaPerBlock, perL2Chunk: Math.round((shaPerBlock * 15) / 64), perHeaderAt: Math.round((shaPerBlock * 136) / 64) },
+    note: "An L2 slot (transfer, withdraw or noop) has one template, so each costs the same; the SHA-256 share is per 15-byte chunk.",
+  };
+}
+
+/** A full batch for `p`: every L1 slot deposits, every L2 slot transfers except the last, which withdraws. */
+function fullBatch(p: Params): BatchResult {
+  const state = new State(p);
+  const chainId = 31337;
+  const ts = 1_700_000_000;
+  const keys = [0, 1, 2, 3].map(() => generatePrivateKey());
+  let q = 0n;
+  // Setup: register four accounts (the operator first), D per batch.
+  const regs: QueueRecord[] = keys.map((key, id) => ({ kind: QUEUE_REGISTER, accountId: id, token: 1, amount: 1_000_000n, ...publicKeyOf(key) }));
+  for (let i = 0; i < regs.length; i += p.depositSlots) {
+    q = buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits: regs.slice(i, i + p.depositSlots), txs: [] }).queueHashAfter;
+  }
+  const deposits: QueueRecord[] = Array.from({ length: p.depositSlots }, () => ({ kind: QUEUE_DEPOSIT, accountId: 1, token: 1, amount: 5n, ax: 0n, ay: 0n }));
+  const zero = { r8x: 0n, r8y: 0n, s: 0n };
+  const nonces = [0n, 0n, 0n, 0n];
+  const txs: L2Tx[] = [];
+  for (let i = 0; i < p.l2Slots; i++) {
+    const from = 1 + (i % 3);
+    const nonce = nonces[from]++;
+    const tx: L2Tx = i === p.l2Slots - 1
+      ? { type: "withdraw", account: from, token: 1, amount: 100n, fee: 1n, nonce, validUntil: ts + 3600, signature: zero }
+      : { type: "transfer", from, to: 1 + ((i + 1) % 3), token: 1, amount: 1000n, fee: 2n, nonce, validUntil: ts + 3600, signature: zero };
+    txs.push({ ...tx, signature: signMessage(keys[from], txMessage(tx, chainId)) });
+  }
+  return buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits, txs });
+}
+
+async function provingSection(name: keyof typeof CONFIGS, freshSetup: boolean) {
+  const p = CONFIGS[name];
+  const t0 = performance.now();
+  const circuit = await compileCircuit({ name: batchCircuitName(p), mainSource: batchCircuitSource(p), log: () => {} });
+  const compileSeconds = seconds(t0);
+  const keysRoot = freshSetup ? mkdtempSync(path.join(os.tmpdir(), "modex-bench-keys-")) : undefined;
+  const t1 = performance.now();
+  const keys = await ensureKeys(circuit, { keysRoot, log: () => {} });
+  const setupSeconds = seconds(t1);
+  const b = fullBatch(p);
+  const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+  const t2 = performance.now();
+  await snarkjs.wtns.calculate(b.circuitInput, circuit.wasmPath, wtns);
+  const witnessSeconds = seconds(t2);
+  const t3 = performance.now();
+  const { proof, publicSignals } = await snarkjs.groth16.prove(keys.zkeyPath, wtns);
+  const proveSeconds = seconds(t3);
+  const t4 = performance.now();
+  const ok = await snarkjs.groth16.verify(keys.vkey, publicSignals, proof);
+  const verifySeconds = seconds(t4);
+  if (!ok || publicSignals[0] !== b.publicInput.toString()) throw new Error("bench proof did not verify");
+  if (keysRoot) rmSync(keysRoot, { recursive: true, force: true });
+  const r = {
+    config: name, params: paramsKey(p), constraints: circuit.constraints, l2Slots: p.l2Slots, depositSlots: p.depositSlots,
+    compileSeconds, setupSeconds: freshSetup ? setupSeconds : null, setupTimings: keys.manifest.timings,
+    witnessSeconds, proveSeconds, verifySeconds,
+    provenL2OpsPerSecond: Math.round((p.l2Slots / (witnessSeconds + proveSeconds)) * 100) / 100,
+  };
+  log({ msg: "bench.proving", ...r });
+  return { result: r, keys, circuit };
+}
+
+/** Gas of real batches on anvil (test config, real verifier, real proofs). */
+async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath: string) {
+  const p = CONFIGS.test;
+  const anvil = await startAnvil({ port: 0 });
+  try {
+    const opKey = generatePrivateKey();
+    const dep = await deployModex({ rpcUrl: anvil.rpcUrl, verifierSource: keys.verifierPath, params: p, genesisRoot: new State(p).root, operatorKey: publicKeyOf(opKey) });
+    const l1 = await connectL1({ rpcUrl: anvil.rpcUrl, privateKey: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcaca5d7bf4f2ff80" as `0x${string}`, chainId: anvil.chainId });
+    const state = new State(p);
+    const keysById: string[] = [opKey];
+    const records: QueueRecord[] = [{ kind: QUEUE_REGISTER, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opKey) }];
+    const gas: Record<string, number> = {};
+    for (let i = 1; i <= 2; i++) {
+      const key = generatePrivateKey();
+      keysById.push(key);
+      const pub = publicKeyOf(key);
+      const hash = await l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "register", args: [pub.ax, pub.ay, 0, 10n ** 18n], value: 10n ** 18n, chain: l1.chain, account: l1.account });
+      const rc = await l1.publicClient.waitForTransactionReceipt({ hash });
+      gas.registerWithEth = Number(rc.gasUsed);
+      records.push({ kind: QUEUE_REGISTER, accountId: i, token: 0, amount: 10n ** 18n, ...pub });
+    }
+    let q = 0n;
+    let consumed = 0;
+    const submit = async (deposits: QueueRecord[], txs: L2Tx[]) => {
+      const block = await l1.publicClient.getBlock();
+      const b = buildBatch(state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: q, deposits, txs });
+      const w: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+      await snarkjs.wtns.calculate(b.circuitInput, wasmPath, w);
+      const { proof } = await snarkjs.groth16.prove(keys.zkeyPath, w);
+      const args = [b.newRoot, b.timestamp, b.depositCount, viemHex(Uint8Array.from(b.feeTokens)), viemHex(withdrawBitmap(b.chunks)), viemHex(Buffer.concat(b.chunks)), proofToSolidity(proof)] as const;
+      const hash = await l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "submitBatch", args, chain: l1.chain, account: l1.account });
+      const rc = await l1.publicClient.waitForTransactionReceipt({ hash });
+      if (rc.status !== "success") throw new Error("submitBatch reverted");
+      q = b.queueHashAfter;
+      consumed += deposits.length;
+      return { gas: Number(rc.gasUsed), calldataBytes: (encodeFunctionData({ abi: rollupAbi, functionName: "submitBatch", args }).length - 2) / 2 };
+    };
+    await submit([records[0]], []);
+    gas.batchWithOneRegistration = (await submit([records[1]], [])).gas;
+    await submit([records[2]], []);
+    const empty = await submit([], []);
+    gas.emptyBatch = empty.gas;
+    const sign = (tx: L2Tx, key: string): L2Tx => ({ ...tx, signature: signMessage(key, txMessage(tx, anvil.chainId)) });
+    const zero = { r8x: 0n, r8y: 0n, s: 0n };
+    const vu = 2 ** 32 - 1;
+    const transfers = await submit([], [
+      sign({ type: "transfer", from: 1, to: 2, token: 0, amount: 1000n, fee: 10n, nonce: 0n, validUntil: vu, signature: zero }, keysById[1]),
+      sign({ type: "transfer", from: 2, to: 1, token: 0, amount: 500n, fee: 10n, nonce: 0n, validUntil: vu, signature: zero }, keysById[2]),
+    ]);
+    gas.batchOfTwoTransfers = transfers.gas;
+    const withdrawal = await submit([], [
+      sign({ type: "withdraw", account: 1, token: 0, amount: 10n ** 17n, fee: 0n, nonce: 1n, validUntil: vu, signature: zero }, keysById[1]),
+    ]);
+    gas.batchWithOneWithdrawal = withdrawal.gas;
+    void consumed;
+    return {
+      config: "test",
+      ...gas,
+      fixedPerBatch: gas.emptyBatch,
+      perTransfer: (gas.batchOfTwoTransfers - gas.emptyBatch) / 2,
+      perWithdrawal: gas.batchWithOneWithdrawal - gas.emptyBatch,
+      note: "Empty batch = all slots noop; per-transfer = (two-transfer batch − empty batch) / 2, i.e. calldata + parsing + hashing of a 15-byte chunk.",
+    };
+  } finally {
+    await anvil.stop();
+  }
+}
+
+async function main() {
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, "fresh-setup": { type: "boolean" }, help: { type: "boolean" } } });
+  if (values.help) {
+    console.log("usage: npm run bench [-- --quick] [-- --fresh-setup]");
+    return;
+  }
+  await initCrypto();
+  const started = new Date().toISOString();
+  const constraints = await constraintsSection();
+  const configs: (keyof typeof CONFIGS)[] = values.quick ? ["test"] : ["test", "default"];
+  const proving = [];
+  let testKeys: Awaited<ReturnType<typeof provingSection>> | null = null;
+  for (const c of configs) {
+    const r = await provingSection(c, Boolean(values["fresh-setup"]));
+    proving.push(r.result);
+    if (c === "test") testKeys = r;
+  }
+  const gas = await gasSection(testKeys!.keys, testKeys!.circuit.wasmPath);
+  const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
+  const results = { started, finished: new Date().toISOString(), command: `npm run bench${values.quick ? " -- --quick" : ""}${values["fresh-setup"] ? " -- --fresh-setup" : ""}`, machine, constraints, proving, gas };
+  mkdirSync(path.join(__dirname, "..", "bench", "results"), { recursive: true });
+  writeFileSync(path.join(__dirname, "..", "bench", "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
+
+  console.log("\nConstraints per operation (production: 2^24 accounts, 2^8 tokens)");
+  console.table({ ...constraints.perOperation, ...constraints.perBatch, sha256PerBlock: constraints.sha256.perBlock, sha256PerL2Chunk: constraints.sha256.perL2Chunk });
+  console.log("Batch proving (snarkjs, this machine)");
+  console.table(proving.map((r) => ({ config: r.config, constraints: r.constraints, l2Slots: r.l2Slots, setupS: r.setupSeconds, witnessS: r.witnessSeconds, proveS: r.proveSeconds, verifyS: r.verifySeconds })));
+  console.log("Gas (anvil, real verifier and proofs)");
+  console.table(gas);
+  console.log("wrote bench/results/latest.json");
+}
+
+main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
