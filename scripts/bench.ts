@@ -19,7 +19,7 @@ import {
 import { compileCircuit } from "../circuits/compile";
 import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
 import { ensureKeys } from "../prover/keys";
-import { startAnvil } from "../chain/anvil";
+import { startAnvil, ANVIL_DEV_PRIVATE_KEYS } from "../chain/anvil";
 import { deployModex } from "../contracts/deploy";
 import { connectL1 } from "../contracts/clients";
 import { rollupAbi } from "../contracts/abi";
@@ -125,7 +125,7 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
   try {
     const opKey = generatePrivateKey();
     const dep = await deployModex({ rpcUrl: anvil.rpcUrl, verifierSource: keys.verifierPath, params: p, genesisRoot: new State(p).root, operatorKey: publicKeyOf(opKey) });
-    const l1 = await connectL1({ rpcUrl: anvil.rpcUrl, privateKey: "0xac0974bec39a17e36ba4a6b4d238ff944bacb478cbed5efcaca5d7bf4f2ff80" as `0x${string}`, chainId: anvil.chainId });
+    const l1 = await connectL1({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], chainId: anvil.chainId });
     const state = new State(p);
     const keysById: string[] = [opKey];
     const records: QueueRecord[] = [{ kind: QUEUE_REGISTER, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opKey) }];

@@ -1,0 +1,127 @@
+/**
+ * npm start: the whole system on embedded defaults — compiles the batch circuit, runs the
+ * (development) trusted setup on first use, starts anvil, deploys the contracts, and runs the
+ * sequencer with its prover workers and HTTP API. Ctrl-C or SIGTERM stops everything.
+ *
+ *   npm start                              # default config, API :8080, chain :8545
+ *   npm start -- --config test             # small circuit, fastest proofs
+ *   npm start -- --ptau FILE               # keys from a public powers-of-tau ceremony
+ *   PORT=9090 RPC_PORT=9545 npm start
+ */
+import { mkdirSync, rmSync, writeFileSync } from "node:fs";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { configByName, initCrypto, generatePrivateKey, publicKeyOf, State, paramsKey } from "../core";
+import { compileCircuit, REPO_ROOT } from "../circuits/compile";
+import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
+import { ensureKeys, releaseSnarkjsCurve } from "../prover/keys";
+import { createProverPool } from "../prover/pool";
+import { startAnvil, ANVIL_DEV_PRIVATE_KEYS } from "../chain/anvil";
+import { deployModex } from "../contracts/deploy";
+import { createSequencer, serve, jsonLogger } from "../sequencer";
+
+const HELP = `usage: npm start [-- --config test|default|production] [--ptau FILE] [--provers N]
+  PORT (default 8080) serves the API, RPC_PORT (default 8545) the chain.`;
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: { config: { type: "string" }, ptau: { type: "string" }, provers: { type: "string" }, help: { type: "boolean", short: "h" } },
+  });
+  if (values.help) {
+    console.log(HELP);
+    return;
+  }
+  const log = jsonLogger();
+  const configName = values.config ?? process.env.MODEX_CONFIG ?? "default";
+  const params = configByName(configName);
+  const port = Number(process.env.PORT ?? 8080);
+  const rpcPort = Number(process.env.RPC_PORT ?? 8545);
+  const provers = values.provers ? Number(values.provers) : undefined;
+  if (!Number.isInteger(port) || !Number.isInteger(rpcPort)) throw new Error("PORT and RPC_PORT must be integers");
+  await initCrypto();
+
+  log({ msg: "devnet.circuit", config: configName, params: paramsKey(params) });
+  const circuit = await compileCircuit({ name: batchCircuitName(params), mainSource: batchCircuitSource(params) });
+  const keys = await ensureKeys(circuit, { ptau: values.ptau });
+  await releaseSnarkjsCurve();
+
+  const stateDir = path.join(REPO_ROOT, ".modex", "devnet");
+  rmSync(stateDir, { recursive: true, force: true }); // a fresh chain each start: the sequencer's history goes with it
+  mkdirSync(stateDir, { recursive: true });
+
+  const anvil = await startAnvil({ port: rpcPort, chainId: 31337 });
+  const stops: (() => Promise<unknown>)[] = [() => anvil.stop()];
+  let stopping = false;
+  const shutdown = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log({ msg: "devnet.stopping", signal });
+    for (const stop of stops.reverse()) await stop().catch((e) => log({ level: "error", msg: "devnet.stop_failed", error: String(e) }));
+    log({ msg: "devnet.stopped" });
+    process.exit(0);
+  };
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+
+  try {
+    const operatorKey = generatePrivateKey();
+    writeFileSync(path.join(stateDir, "operator-key.json"), JSON.stringify({ privateKey: operatorKey }, null, 2), { mode: 0o600 });
+    const deployment = await deployModex({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
+      verifierSource: keys.verifierPath,
+      params,
+      genesisRoot: new State(params).root,
+      operatorKey: publicKeyOf(operatorKey),
+    });
+    const prover = createProverPool({ artifacts: { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath }, size: provers });
+    stops.push(() => prover.close());
+    const sequencer = await createSequencer({
+      params,
+      db: path.join(stateDir, "sequencer.sqlite"),
+      l1: { rpcUrl: anvil.rpcUrl, rollup: deployment.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: deployment.deployBlock },
+      prover,
+      log,
+    });
+    stops.push(() => sequencer.stop());
+    await sequencer.start();
+    const api = await serve(sequencer, port, { log });
+    stops.push(() => api.close());
+
+    const info = {
+      api: api.url,
+      rpc: anvil.rpcUrl,
+      chainId: deployment.chainId,
+      rollup: deployment.rollup,
+      verifier: deployment.verifier,
+      deployBlock: deployment.deployBlock.toString(),
+      tokens: [{ id: 0, symbol: "ETH" }, ...deployment.tokens.map((t) => ({ id: t.id, symbol: t.symbol, decimals: t.decimals, address: t.address }))],
+      config: configName,
+      params,
+      keys: { source: keys.manifest.source, insecure: keys.manifest.insecure, dir: keys.dir },
+      devL1PrivateKeys: ANVIL_DEV_PRIVATE_KEYS.slice(1),
+    };
+    writeFileSync(path.join(REPO_ROOT, ".modex", "devnet.json"), JSON.stringify(info, null, 2));
+    console.log(
+      [
+        "",
+        "Modex devnet is up.",
+        `  API      ${api.url}   (GET /v1/status)`,
+        `  chain    ${anvil.rpcUrl}   chainId ${deployment.chainId}`,
+        `  rollup   ${deployment.rollup}`,
+        `  tokens   ${info.tokens.map((t) => `${t.id}=${t.symbol}`).join(" ")}`,
+        `  config   ${configName} (${paramsKey(params)}), ${keys.manifest.insecure ? "INSECURE development keys" : "ceremony keys"}`,
+        "  details  .modex/devnet.json    try: npm run demo    stop: Ctrl-C",
+        "",
+      ].join("\n"),
+    );
+  } catch (e) {
+    log({ level: "error", msg: "devnet.failed", error: e instanceof Error ? e.message : String(e) });
+    await shutdown("error");
+  }
+}
+
+main().catch((e) => {
+  console.error(e instanceof Error ? e.message : e);
+  process.exit(1);
+});
