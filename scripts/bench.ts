@@ -153,7 +153,9 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       if (rc.status !== "success") throw new Error("submitBatch reverted");
       q = b.queueHashAfter;
       consumed += deposits.length;
-      return { gas: Number(rc.gasUsed), calldataBytes: (encodeFunctionData({ abi: rollupAbi, functionName: "submitBatch", args }).length - 2) / 2 };
+      const chunkBytes = Buffer.concat(b.chunks);
+      const calldataNonZeroCost = [...chunkBytes].reduce((g, x) => g + (x === 0 ? 4 : 16), 0);
+      return { gas: Number(rc.gasUsed), calldataBytes: (encodeFunctionData({ abi: rollupAbi, functionName: "submitBatch", args }).length - 2) / 2, calldataNonZeroCost };
     };
     await submit([records[0]], []);
     gas.batchWithOneRegistration = (await submit([records[1]], [])).gas;
@@ -177,9 +179,11 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       config: "test",
       ...gas,
       fixedPerBatch: gas.emptyBatch,
-      perTransfer: (gas.batchOfTwoTransfers - gas.emptyBatch) / 2,
+      // A noop chunk is 15 zero bytes of calldata (4 gas each); a transfer replaces it.
+      perTransfer: (gas.batchOfTwoTransfers - gas.emptyBatch) / 2 + 15 * 4,
+      perTransferWorstCase: 15 * 16 + Math.max(0, (gas.batchOfTwoTransfers - gas.emptyBatch) / 2 + 15 * 4 - transfers.calldataNonZeroCost / 2),
       perWithdrawal: gas.batchWithOneWithdrawal - gas.emptyBatch,
-      note: "Empty batch = all slots noop; per-transfer = (two-transfer batch − empty batch) / 2, i.e. calldata + parsing + hashing of a 15-byte chunk.",
+      note: "Empty batch = all slots noop. perTransfer = (two-transfer batch − empty batch) / 2 + a noop chunk's calldata (60): the calldata, copying and hashing of one 15-byte chunk with these small account ids; perTransferWorstCase assumes 15 non-zero bytes.",
     };
   } finally {
     await anvil.stop();
