@@ -81,7 +81,7 @@ async function main(): Promise<void> {
     nonces.set(signer.id, nonce + 1n);
     const full = { ...tx, nonce, signature: { r8x: 0n, r8y: 0n, s: 0n } } as L2Tx;
     const sig = signMessage(signer.key, txMessage(full, status.chainId));
-    const body = { ...full, amount: full.amount.toString(), fee: full.fee.toString(), nonce: nonce.toString(), signature: { r8x: sig.r8x.toString(), r8y: sig.r8y.toString(), s: sig.s.toString() } };
+    const body = { ...full, amount: full.amount.toString(), fee: full.fee.toString(), nonce: Number(nonce), signature: { r8x: sig.r8x.toString(), r8y: sig.r8y.toString(), s: sig.s.toString() } };
     const r = await api<{ hash: string; status: string }>("POST", "/v1/txs", body);
     return r.hash;
   };

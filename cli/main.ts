@@ -1,0 +1,94 @@
+/**
+ * `modex`: the command-line client of a Modex rollup. Dispatches to one module per command group;
+ * maps failures to an exit status: 0 success, 1 the operation failed, 2 bad usage.
+ */
+import { ApiError, ApiUnreachableError } from "./api-client";
+import { parseCommandArgs, renderHelp, UsageError } from "./args";
+import { claim, deposit, register } from "./cmd-l1";
+import { transfer, withdraw } from "./cmd-l2";
+import { keygen } from "./cmd-keygen";
+import { account, batch, status, tx } from "./cmd-query";
+import { processContext, type CliContext, type Command } from "./context";
+
+export const COMMANDS: readonly Command[] = [keygen, register, deposit, claim, transfer, withdraw, account, tx, batch, status];
+
+const GROUPS: readonly [string, readonly string[]][] = [
+  ["keys", ["keygen"]],
+  ["L1 (Rollup contract)", ["register", "deposit", "claim"]],
+  ["L2 (sequencer API)", ["transfer", "withdraw"]],
+  ["queries (sequencer API)", ["account", "tx", "batch", "status"]],
+];
+
+export function globalHelp(): string {
+  const byName = new Map(COMMANDS.map((c) => [c.spec.name, c]));
+  const lines = ["usage: modex <command> [options]", "", "Command-line client of a Modex rollup.", ""];
+  for (const [group, names] of GROUPS) {
+    lines.push(`${group}:`);
+    for (const n of names) lines.push(`  ${n.padEnd(10)} ${firstSentence(byName.get(n)?.spec.summary ?? "")}`);
+    lines.push("");
+  }
+  lines.push(
+    "Run 'modex <command> --help' for its options. Every command takes --json for machine-readable output.",
+    "Amounts are decimal integers in base units (wei for ETH); token 0 is ETH.",
+    "Defaults: --api http://127.0.0.1:8080 (MODEX_API), --rpc http://127.0.0.1:8545 (MODEX_RPC),",
+    "--rollup from the API's status (MODEX_ROLLUP), --l1-key from MODEX_L1_KEY.",
+    "Exit status: 0 success, 1 the operation failed, 2 bad usage.",
+  );
+  return lines.join("\n") + "\n";
+}
+
+function firstSentence(s: string): string {
+  const i = s.indexOf(". ");
+  return (i >= 0 ? s.slice(0, i) : s).replace(/\.$/, "");
+}
+
+/** Runs one command line; returns the exit status (never calls process.exit). */
+export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === "--help" || name === "-h" || name === "help") {
+    const target = name === "help" ? COMMANDS.find((c) => c.spec.name === rest[0]) : undefined;
+    ctx.stdout(target ? renderHelp(target.spec) : globalHelp());
+    return name === undefined ? 2 : 0;
+  }
+  if (name === "--version" || name === "-V") {
+    ctx.stdout("modex 0.1.0\n");
+    return 0;
+  }
+  const command = COMMANDS.find((c) => c.spec.name === name);
+  if (!command) {
+    ctx.stderr(`modex: unknown command ${JSON.stringify(name)}\nRun 'modex --help' for the list of commands.\n`);
+    return 2;
+  }
+  try {
+    const args = parseCommandArgs(command.spec, rest);
+    if (args.values.help) {
+      ctx.stdout(renderHelp(command.spec));
+      return 0;
+    }
+    await command.run(args, ctx);
+    return 0;
+  } catch (e) {
+    return reportError(ctx, command.spec.name, e, rest.includes("--json"));
+  }
+}
+
+function reportError(ctx: CliContext, command: string, e: unknown, json: boolean): number {
+  const usage = e instanceof UsageError;
+  let message: string;
+  let code = usage ? "usage" : "failed";
+  if (e instanceof ApiError) {
+    message = `the API refused: ${e.message} (${e.status} ${e.code})`;
+    code = e.code;
+  } else if (e instanceof ApiUnreachableError) {
+    message = e.message;
+    code = "api_unreachable";
+  } else {
+    message = e instanceof Error ? e.message : String(e);
+  }
+  if (json) ctx.stderr(JSON.stringify({ error: { code, message } }) + "\n");
+  else {
+    ctx.stderr(`modex ${command}: error: ${message}\n`);
+    if (usage) ctx.stderr(`Run 'modex ${command} --help' for usage.\n`);
+  }
+  return usage ? 2 : 1;
+}

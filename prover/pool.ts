@@ -1,0 +1,403 @@
+/**
+ * Embedded prover pool: proves batches in warm worker processes (prover/worker.ts), one job per
+ * worker, jobs queued FIFO. A proof never runs on the caller's event loop.
+ *
+ * A worker that dies mid-job (crash, OOM kill, SIGKILL, timeout) is replaced and the job retried,
+ * up to `maxAttempts` in all. Errors the job itself causes (invalid input, a proof that does not
+ * verify, a wrong public signal) are deterministic and reject at once.
+ */
+import { fork, type ChildProcess } from "node:child_process";
+import { existsSync, statSync } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { CircuitArtifacts, ProofJob, ProofResult, Prover } from "./types";
+import type { FromWorker, ToWorker, WireError } from "./worker";
+
+export type LogFn = (o: object) => void;
+
+export interface ProverPoolOptions {
+  readonly artifacts: CircuitArtifacts;
+  /** Worker processes; default `defaultPoolSize(artifacts)`. */
+  readonly size?: number;
+  /** Structured log sink (one object per event); default: JSON lines on stderr. */
+  readonly log?: LogFn;
+  /** Attempts per job when workers die under it (default 3). */
+  readonly maxAttempts?: number;
+  /** Kill a worker whose job runs longer than this and retry the job (default: no limit). */
+  readonly jobTimeoutMs?: number;
+  /** How long a worker may take to load the artifacts and become ready (default 120 s). */
+  readonly startTimeoutMs?: number;
+  /** After close(), how long an idle worker gets to exit by itself before SIGKILL (default 5 s). */
+  readonly closeGraceMs?: number;
+}
+
+export interface WorkerInfo {
+  readonly pid: number;
+  readonly state: "starting" | "idle" | "busy" | "stopping";
+  /** Batch being proven, when busy. */
+  readonly batchNumber?: number;
+}
+
+/** A Prover with the introspection that operations and tests need. */
+export interface ProverPool extends Prover {
+  readonly size: number;
+  /** Live worker processes. */
+  workers(): WorkerInfo[];
+}
+
+export type ProverErrorCode = "witness" | "prove" | "verify" | "public_input" | "artifacts" | "internal" | "worker_died" | "workers_cannot_start" | "closed";
+
+/** A rejected ProofJob: `code` says why, `attempts` how many workers tried. */
+export class ProverError extends Error {
+  readonly code: ProverErrorCode;
+  readonly batchNumber: number;
+  readonly attempts: number;
+  constructor(code: ProverErrorCode, batchNumber: number, attempts: number, message: string) {
+    super(message);
+    this.name = "ProverError";
+    this.code = code;
+    this.batchNumber = batchNumber;
+    this.attempts = attempts;
+  }
+}
+
+/**
+ * Default pool size. snarkjs already spreads each proof's FFTs and multi-exponentiations over
+ * worker threads on every core, so extra processes only overlap the single-threaded phases
+ * (witness, reading the zkey, verification) of one proof with the parallel phases of another.
+ * Measured on 2 cores (test-config batch circuit, 120k constraints, 4 proofs): 1 worker 12.4 s per
+ * proof, 2 workers 12.2 s per proof at twice the latency each. So: half the cores, at least one
+ * (1 on 2 cores), and no more than free memory holds (see `estimateProofMemory`).
+ */
+export function defaultPoolSize(artifacts?: Pick<CircuitArtifacts, "zkeyPath">): number {
+  let zkeyBytes = 0;
+  try {
+    if (artifacts) zkeyBytes = statSync(artifacts.zkeyPath).size;
+  } catch {
+    // unknown size: the CPU bound alone decides
+  }
+  return poolSizeFor({ cpus: os.availableParallelism?.() ?? os.cpus().length, freeMemBytes: os.freemem(), zkeyBytes });
+}
+
+/** `defaultPoolSize` for given machine figures. */
+export function poolSizeFor(sys: { readonly cpus: number; readonly freeMemBytes: number; readonly zkeyBytes: number }): number {
+  const byCpu = Math.max(1, Math.ceil(sys.cpus / 2));
+  // Leave a fifth of free memory to the sequencer and the OS.
+  const byMem = Math.floor((sys.freeMemBytes * 0.8) / estimateProofMemory(sys.zkeyBytes));
+  return Math.max(1, Math.min(byCpu, byMem));
+}
+
+/**
+ * Peak memory (RSS) of one worker proving with a zkey of `zkeyBytes`. snarkjs reads the zkey's
+ * point sections into memory, its threads copy bases into their own wasm memories, and FFT
+ * buffers scale with the domain. Measured: 126 MiB for a tiny circuit, 620–700 MiB with an
+ * 83 MB zkey (120k constraints), i.e. about 128 MiB + 6 × zkey.
+ */
+export function estimateProofMemory(zkeyBytes: number): number {
+  return 6 * zkeyBytes + 128 * 2 ** 20;
+}
+
+interface Task {
+  readonly id: number;
+  readonly job: ProofJob;
+  readonly resolve: (r: ProofResult) => void;
+  readonly reject: (e: Error) => void;
+  attempts: number;
+  readonly queuedAt: number;
+  lastFailure?: string;
+}
+
+interface Slot {
+  readonly child: ChildProcess;
+  readonly pid: number;
+  state: WorkerInfo["state"];
+  task: Task | null;
+  readonly spawnedAt: number;
+  timer: NodeJS.Timeout | null;
+  /** Why the pool killed it, when it did (timeout), for the retry message. */
+  killReason: string | null;
+  initError: WireError | null;
+  readonly exited: Promise<void>;
+}
+
+/** Default sink: one JSON object per line on stderr. */
+const stderrJsonLog: LogFn = (o) => {
+  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: "info", ...o }) + "\n");
+};
+
+/** The worker entry next to this module: TypeScript through tsx's require hook, or plain JS when built. */
+function workerEntry(): { file: string; execArgv: string[] } {
+  const ts = path.join(__dirname, "worker.ts");
+  if (existsSync(ts)) return { file: ts, execArgv: ["--require", require.resolve("tsx/cjs")] };
+  return { file: path.join(__dirname, "worker.js"), execArgv: [] };
+}
+
+export function createProverPool(opts: ProverPoolOptions): ProverPool {
+  const size = opts.size ?? defaultPoolSize(opts.artifacts);
+  if (!Number.isInteger(size) || size < 1) throw new RangeError(`prover pool size must be a positive integer, got ${size}`);
+  const maxAttempts = opts.maxAttempts ?? 3;
+  if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
+  const log = opts.log ?? stderrJsonLog;
+  const startTimeoutMs = opts.startTimeoutMs ?? 120_000;
+  const closeGraceMs = opts.closeGraceMs ?? 5_000;
+  const entry = workerEntry();
+
+  const queue: Task[] = [];
+  const slots = new Set<Slot>();
+  let nextTaskId = 1;
+  let closed = false;
+  let closing: Promise<void> | null = null;
+  // Workers that died before becoming ready, in a row: bad artifacts must not respawn forever.
+  let startFailures = 0;
+  let lastStartError = "";
+  let respawnTimer: NodeJS.Timeout | null = null;
+
+  // If the owning process exits without close(), take the workers with it.
+  const onProcessExit = (): void => {
+    for (const s of slots) s.child.kill("SIGKILL");
+  };
+  process.on("exit", onProcessExit);
+
+  log({ msg: "prover.pool.start", size, maxAttempts, circuitHash: opts.artifacts.circuitHash });
+
+  function spawnWorker(): void {
+    const child = fork(entry.file, [], {
+      execArgv: entry.execArgv,
+      // Pipe stdout/stderr so stray output becomes structured log lines instead of interleaving with ours.
+      stdio: ["ignore", "pipe", "pipe", "ipc"],
+      serialization: "json",
+    });
+    const pid = child.pid;
+    if (pid === undefined) {
+      // spawn itself failed (reported as 'error'); count it like a start failure.
+      child.once("error", (e) => onStartFailure(`spawn failed: ${e.message}`));
+      return;
+    }
+    const exited = new Promise<void>((res) => child.once("exit", () => res()));
+    const slot: Slot = { child, pid, state: "starting", task: null, spawnedAt: performance.now(), timer: null, killReason: null, initError: null, exited };
+    slots.add(slot);
+    forwardOutput(slot, "stdout");
+    forwardOutput(slot, "stderr");
+    slot.timer = setTimeout(() => {
+      slot.killReason = `did not become ready within ${startTimeoutMs} ms`;
+      child.kill("SIGKILL");
+    }, startTimeoutMs);
+    child.on("message", (m: FromWorker) => onMessage(slot, m));
+    child.on("error", (e) => log({ msg: "prover.worker.error", level: "warn", worker: pid, error: e.message }));
+    child.once("exit", (code, signal) => onExit(slot, code, signal));
+    send(slot, { type: "init", artifacts: opts.artifacts });
+  }
+
+  function forwardOutput(slot: Slot, stream: "stdout" | "stderr"): void {
+    const s = slot.child[stream];
+    if (!s) return;
+    s.setEncoding("utf8");
+    let buf = "";
+    s.on("data", (chunk: string) => {
+      buf += chunk;
+      let i: number;
+      while ((i = buf.indexOf("\n")) >= 0) {
+        const line = buf.slice(0, i);
+        buf = buf.slice(i + 1);
+        if (line.trim()) log({ msg: "prover.worker.output", level: "warn", worker: slot.pid, stream, line });
+      }
+    });
+  }
+
+  function send(slot: Slot, m: ToWorker): void {
+    try {
+      slot.child.send(m);
+    } catch {
+      // The channel is already closed; the 'exit' handler deals with the slot and its task.
+    }
+  }
+
+  function clearTimer(slot: Slot): void {
+    if (slot.timer) clearTimeout(slot.timer);
+    slot.timer = null;
+  }
+
+  function onMessage(slot: Slot, m: FromWorker): void {
+    switch (m.type) {
+      case "ready":
+        clearTimer(slot);
+        if (slot.state !== "starting") return;
+        startFailures = 0;
+        slot.state = "idle";
+        log({ msg: "prover.worker.ready", worker: slot.pid, startMs: Math.round(performance.now() - slot.spawnedAt), loadMs: m.loadMs });
+        dispatch();
+        return;
+      case "init_failed":
+        slot.initError = m.error;
+        return;
+      case "stage":
+        if (slot.task?.id !== m.taskId) return;
+        log({ msg: "prover.job.stage", batch: slot.task.job.batchNumber, worker: slot.pid, stage: m.stage, attempt: slot.task.attempts });
+        return;
+      case "done":
+      case "failed": {
+        const task = slot.task;
+        if (!task || task.id !== m.taskId) return;
+        clearTimer(slot);
+        slot.task = null;
+        slot.state = "idle";
+        if (m.type === "done") {
+          const result: ProofResult = { ...m.result, worker: String(slot.pid) };
+          log({ msg: "prover.job.done", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, ...result.timings, queueMs: Math.round(performance.now() - task.queuedAt), maxRssMb: m.maxRssMb });
+          task.resolve(result);
+        } else {
+          log({ msg: "prover.job.failed", level: "error", batch: task.job.batchNumber, worker: slot.pid, code: m.error.code, error: m.error.message });
+          task.reject(new ProverError(asCode(m.error.code), task.job.batchNumber, task.attempts, m.error.message));
+        }
+        dispatch();
+        return;
+      }
+    }
+  }
+
+  function onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
+    clearTimer(slot);
+    slots.delete(slot);
+    const how = slot.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`);
+    if (closed) return;
+    log({ msg: "prover.worker.exit", level: "warn", worker: slot.pid, state: slot.state, code, signal, reason: how });
+
+    if (slot.state === "starting") {
+      onStartFailure(slot.initError ? slot.initError.message : `worker ${slot.pid} ${how} while starting`);
+      return;
+    }
+    const task = slot.task;
+    if (task) {
+      task.lastFailure = `worker ${slot.pid} ${how} while proving`;
+      if (task.attempts >= maxAttempts) {
+        const msg = `batch ${task.job.batchNumber}: proving failed after ${task.attempts} attempt${task.attempts === 1 ? "" : "s"}; last: ${task.lastFailure}`;
+        log({ msg: "prover.job.failed", level: "error", batch: task.job.batchNumber, code: "worker_died", error: msg });
+        task.reject(new ProverError("worker_died", task.job.batchNumber, task.attempts, msg));
+      } else {
+        log({ msg: "prover.job.retry", level: "warn", batch: task.job.batchNumber, attempt: task.attempts, maxAttempts, cause: task.lastFailure });
+        // Back to the front: a retried batch keeps its place ahead of later batches.
+        queue.unshift(task);
+      }
+    }
+    replenish();
+    dispatch();
+  }
+
+  function onStartFailure(cause: string): void {
+    startFailures++;
+    lastStartError = cause;
+    log({ msg: "prover.worker.start_failed", level: "error", failures: startFailures, error: cause });
+    if (startFailures >= maxAttempts) {
+      // Respawning cannot help (bad artifacts, broken install): fail the queued jobs and wait for new ones.
+      for (const task of queue.splice(0)) {
+        task.reject(new ProverError("workers_cannot_start", task.job.batchNumber, task.attempts, `batch ${task.job.batchNumber}: prover workers cannot start: ${cause}`));
+      }
+      return;
+    }
+    if (!respawnTimer) {
+      respawnTimer = setTimeout(() => {
+        respawnTimer = null;
+        replenish();
+      }, 200 * startFailures);
+    }
+  }
+
+  /** Keeps `size` workers alive (warm), unless starting them keeps failing and nothing waits. */
+  function replenish(): void {
+    if (closed || respawnTimer) return;
+    if (startFailures >= maxAttempts && queue.length === 0) return;
+    while (slots.size < size) spawnWorker();
+  }
+
+  function dispatch(): void {
+    if (closed) return;
+    for (const slot of slots) {
+      if (queue.length === 0) return;
+      if (slot.state !== "idle") continue;
+      const task = queue.shift() as Task;
+      task.attempts++;
+      slot.state = "busy";
+      slot.task = task;
+      slot.killReason = null;
+      if (opts.jobTimeoutMs !== undefined) {
+        const ms = opts.jobTimeoutMs;
+        slot.timer = setTimeout(() => {
+          slot.killReason = `timed out after ${ms} ms`;
+          slot.child.kill("SIGKILL");
+        }, ms);
+      }
+      log({ msg: "prover.job.start", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, queued: queue.length });
+      send(slot, { type: "prove", taskId: task.id, job: task.job });
+    }
+  }
+
+  replenish();
+
+  return {
+    size,
+    get pending(): number {
+      let busy = 0;
+      for (const s of slots) if (s.task) busy++;
+      return queue.length + busy;
+    },
+    workers(): WorkerInfo[] {
+      return [...slots].map((s) => ({ pid: s.pid, state: s.state, ...(s.task ? { batchNumber: s.task.job.batchNumber } : {}) }));
+    },
+    prove(job: ProofJob): Promise<ProofResult> {
+      if (closed) return Promise.reject(new ProverError("closed", job.batchNumber, 0, `batch ${job.batchNumber}: prover pool is closed`));
+      return new Promise<ProofResult>((resolve, reject) => {
+        queue.push({ id: nextTaskId++, job, resolve, reject, attempts: 0, queuedAt: performance.now() });
+        log({ msg: "prover.job.queued", batch: job.batchNumber, queued: queue.length });
+        if (startFailures >= maxAttempts) {
+          // A new job gets a fresh round of start attempts (the cause may have been fixed).
+          log({ msg: "prover.pool.restart_workers", lastError: lastStartError });
+          startFailures = 0;
+        }
+        replenish();
+        dispatch();
+      });
+    },
+    close(): Promise<void> {
+      closing ??= (async () => {
+        closed = true;
+        if (respawnTimer) clearTimeout(respawnTimer);
+        const all = [...slots];
+        for (const task of queue.splice(0)) {
+          task.reject(new ProverError("closed", task.job.batchNumber, task.attempts, `batch ${task.job.batchNumber}: prover pool closed before the job ran`));
+        }
+        for (const s of all) {
+          clearTimer(s);
+          if (s.task) {
+            s.task.reject(new ProverError("closed", s.task.job.batchNumber, s.task.attempts, `batch ${s.task.job.batchNumber}: prover pool closed while proving`));
+            s.task = null;
+          }
+          // Closing the channel asks an idle worker to release its threads and exit. A busy one would
+          // only notice after its proof, which nobody waits for any more: SIGTERM ends it now.
+          if (s.state === "busy") s.child.kill("SIGTERM");
+          else if (s.child.connected) s.child.disconnect();
+          s.state = "stopping";
+        }
+        await Promise.all(
+          all.map(async (s) => {
+            let t: NodeJS.Timeout | undefined;
+            const grace = new Promise<boolean>((res) => (t = setTimeout(() => res(true), closeGraceMs)));
+            const late = await Promise.race([s.exited.then(() => false), grace]);
+            clearTimeout(t);
+            if (late) {
+              s.child.kill("SIGKILL");
+              await s.exited;
+            }
+          }),
+        );
+        process.removeListener("exit", onProcessExit);
+        log({ msg: "prover.pool.closed", workers: all.length });
+      })();
+      return closing;
+    },
+  };
+}
+
+function asCode(code: string): ProverErrorCode {
+  const known: ProverErrorCode[] = ["witness", "prove", "verify", "public_input", "artifacts", "internal"];
+  return (known as string[]).includes(code) ? (code as ProverErrorCode) : "internal";
+}

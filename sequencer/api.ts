@@ -1,0 +1,130 @@
+/**
+ * The sequencer's HTTP API (express). JSON only; every error is `{ error: { code, message } }`
+ * with the status policy of sequencer/errors.ts.
+ *
+ *   GET  /v1/status
+ *   GET  /v1/accounts/:id
+ *   POST /v1/txs            → 202 { hash, status: "accepted" }
+ *   GET  /v1/txs/:hash
+ *   GET  /v1/batches/:n
+ */
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from "express";
+import { ApiError, badRequest, notFound } from "./errors";
+import { errorMessage, jsonLogger, type LogFn } from "./log";
+import type { Sequencer } from "./sequencer";
+import type { Hex } from "./store";
+
+/** Large enough for any tx (~600 bytes), small enough that parsing never costs much. */
+const BODY_LIMIT = "16kb";
+const HASH = /^0x[0-9a-fA-F]{64}$/;
+const UINT = /^(0|[1-9][0-9]{0,15})$/;
+
+export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): express.Application {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+
+  app.get("/v1/status", (_req, res) => {
+    res.json(seq.status());
+  });
+
+  app.get("/v1/accounts/:id", (req, res) => {
+    res.json(seq.account(uintParam(req.params.id, "account id")));
+  });
+
+  app.post(
+    "/v1/txs",
+    (req, _res, next) => {
+      if (!req.is("application/json")) return next(new ApiError(415, "unsupported_media_type", "body must be application/json"));
+      next();
+    },
+    express.json({ limit: BODY_LIMIT, strict: true }),
+    (req, res) => {
+      res.status(202).json(seq.submitTx(req.body));
+    },
+  );
+
+  app.get("/v1/txs/:hash", (req, res) => {
+    const h = req.params.hash;
+    if (!HASH.test(h)) throw badRequest("hash: must be 0x followed by 64 hex digits");
+    const tx = seq.tx(h.toLowerCase() as Hex);
+    if (!tx) throw notFound(`transaction ${h} not found`);
+    res.json(tx);
+  });
+
+  app.get("/v1/batches/:n", (req, res) => {
+    const n = uintParam(req.params.n, "batch number");
+    const b = seq.batch(n);
+    if (!b) throw notFound(`batch ${n} not found`);
+    res.json(b);
+  });
+
+  app.use((req: Request, _res: Response, next: NextFunction) => next(notFound(`no route ${req.method} ${req.path}`)));
+  app.use(errorHandler(log));
+  return app;
+}
+
+function uintParam(s: string, name: string): number {
+  if (!UINT.test(s)) throw badRequest(`${name}: must be a non-negative decimal integer`);
+  const n = Number(s);
+  if (!Number.isSafeInteger(n)) throw badRequest(`${name}: too large`);
+  return n;
+}
+
+/** Maps body-parser errors, ApiErrors and anything unexpected to the JSON error shape. */
+function errorHandler(log: LogFn): ErrorRequestHandler {
+  return (err: unknown, req, res, next) => {
+    if (res.headersSent) return next(err);
+    let e: ApiError;
+    const type = (err as { type?: string }).type;
+    if (err instanceof ApiError) e = err;
+    else if (type === "entity.parse.failed") e = new ApiError(400, "malformed_json", `malformed JSON body: ${errorMessage(err)}`);
+    else if (type === "entity.too.large") e = new ApiError(413, "payload_too_large", `body exceeds ${BODY_LIMIT}`);
+    else if (type === "encoding.unsupported" || type === "charset.unsupported") e = new ApiError(415, "unsupported_media_type", errorMessage(err));
+    else if (typeof (err as { status?: number }).status === "number" && (err as { status: number }).status < 500) {
+      e = new ApiError(400, "bad_request", errorMessage(err));
+    } else {
+      log({ level: "error", msg: "api.internal_error", method: req.method, path: req.path, error: errorMessage(err), stack: (err as Error)?.stack });
+      e = new ApiError(500, "internal", "internal error");
+    }
+    res.status(e.status).json(e.toJSON());
+  };
+}
+
+export interface RunningApi {
+  readonly url: string;
+  readonly port: number;
+  readonly server: Server;
+  close(): Promise<void>;
+}
+
+/** Serves `createApi(seq)` on host:port (port 0 = any free port). */
+export function serve(seq: Sequencer, port: number, opts: { host?: string; log?: LogFn } = {}): Promise<RunningApi> {
+  const host = opts.host ?? "127.0.0.1";
+  const log = opts.log ?? jsonLogger();
+  const app = createApi(seq, log);
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host);
+    server.once("error", reject);
+    server.once("listening", () => {
+      server.off("error", reject);
+      // Clients keep connections alive; close() must not wait for them to go idle.
+      server.keepAliveTimeout = 5_000;
+      const actual = (server.address() as AddressInfo).port;
+      const url = `http://${host}:${actual}`;
+      log({ msg: "api.listening", url });
+      resolve({
+        url,
+        port: actual,
+        server,
+        close: () =>
+          new Promise<void>((res, rej) => {
+            server.close((err) => (err ? rej(err) : res()));
+            server.closeAllConnections();
+          }),
+      });
+    });
+  });
+}

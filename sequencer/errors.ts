@@ -1,0 +1,76 @@
+/**
+ * API errors: every failure a client can cause is an ApiError with a stable `code` and a 4xx status,
+ * rendered as `{ error: { code, message } }`.
+ *
+ * Status policy (one rule, applied everywhere):
+ *   400  the request itself is invalid, whatever the state: malformed JSON, wrong types, unknown or
+ *        missing fields, values out of range or not encodable (amount_not_representable,
+ *        amount_out_of_range, unknown_account = id outside the account tree, bad_token = id outside
+ *        the balance tree), bad path parameters.
+ *   404  the thing asked for does not exist (unknown tx hash, batch number, account id, route).
+ *   409  the transaction (same hash = same signed message) was already received.
+ *   413  body too large; 415 body is not application/json.
+ *   422  well-formed, but breaks a protocol rule against the pending state: bad_signature, bad_nonce,
+ *        insufficient_balance, unregistered_account, expired, balance_overflow, nonce_overflow.
+ *   429  too many transactions waiting for a batch (back-pressure).
+ * Codes are core's ProtocolError codes where the protocol defines one.
+ */
+import { ProtocolError, type ProtocolErrorCode } from "../core/errors";
+
+export type ApiErrorCode =
+  | ProtocolErrorCode
+  | "not_found"
+  | "duplicate"
+  | "malformed_json"
+  | "unsupported_media_type"
+  | "payload_too_large"
+  | "too_many_pending"
+  | "internal";
+
+export type ApiErrorStatus = 400 | 404 | 409 | 413 | 415 | 422 | 429 | 500;
+
+export class ApiError extends Error {
+  readonly status: ApiErrorStatus;
+  readonly code: ApiErrorCode;
+  constructor(status: ApiErrorStatus, code: ApiErrorCode, message: string) {
+    super(message);
+    this.name = "ApiError";
+    this.status = status;
+    this.code = code;
+  }
+
+  toJSON(): { error: { code: ApiErrorCode; message: string } } {
+    return { error: { code: this.code, message: this.message } };
+  }
+}
+
+/** Which protocol rule violations are the request's own fault (400) and which depend on state (422). */
+const PROTOCOL_STATUS: Record<ProtocolErrorCode, 400 | 422> = {
+  bad_request: 400,
+  amount_not_representable: 400,
+  amount_out_of_range: 400,
+  unknown_account: 400,
+  bad_token: 400,
+  bad_signature: 422,
+  bad_nonce: 422,
+  insufficient_balance: 422,
+  balance_overflow: 422,
+  unregistered_account: 422,
+  account_exists: 422,
+  expired: 422,
+  nonce_overflow: 422,
+  fee_token_not_in_batch: 422,
+  batch_full: 422,
+  bad_queue_record: 422,
+};
+
+export function protocolStatus(code: ProtocolErrorCode): 400 | 422 {
+  return PROTOCOL_STATUS[code];
+}
+
+export function fromProtocolError(e: ProtocolError): ApiError {
+  return new ApiError(protocolStatus(e.code), e.code, e.message);
+}
+
+export const badRequest = (message: string, code: ApiErrorCode = "bad_request"): ApiError => new ApiError(400, code, message);
+export const notFound = (message: string): ApiError => new ApiError(404, "not_found", message);

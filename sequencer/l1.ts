@@ -1,0 +1,182 @@
+/**
+ * The sequencer's view of L1: the Rollup's views, its Enqueued events, and batch submission.
+ * Thin wrappers over viem with the types the sequencer uses; no sequencer state here.
+ */
+import { BaseError, ContractFunctionRevertedError, getAddress, type Address, type Hex } from "viem";
+import { rollupAbi } from "../contracts/abi";
+import { connectL1, type L1Clients } from "../contracts/clients";
+import { proofToSolidity, type SolidityProof } from "../contracts/proof";
+import { fromHex, toHex } from "../core/field";
+import { headerBytes } from "../core/pubdata";
+import type { Params } from "../core/params";
+import type { QueueRecord } from "../core/ops/types";
+import { QUEUE_DEPOSIT, QUEUE_REGISTER } from "../core/ops/types";
+import type { Groth16Proof } from "../prover/types";
+
+export interface L1Options {
+  readonly rpcUrl: string;
+  readonly rollup: Address;
+  /** Key of the account that sends submitBatch. */
+  readonly privateKey: Hex;
+  /** First block to scan for Enqueued events (default 0; the deployment block is enough). */
+  readonly fromBlock?: bigint;
+  /** L1 polling interval in ms (default 500). */
+  readonly pollIntervalMs?: number;
+  /** Largest block range per eth_getLogs (default 5 000). */
+  readonly maxLogRange?: number;
+}
+
+export interface L1 {
+  readonly clients: L1Clients;
+  readonly rollup: Address;
+  readonly chainId: number;
+}
+
+export interface LatestBlock {
+  readonly number: bigint;
+  readonly timestamp: number;
+}
+
+export interface EnqueuedEvent {
+  readonly index: number;
+  readonly record: QueueRecord;
+  readonly sender: Address;
+  readonly queueHash: bigint;
+  readonly blockNumber: number;
+  readonly txHash: Hex;
+  readonly logIndex: number;
+}
+
+export interface RollupChainState {
+  readonly batchNumber: number;
+  readonly consumed: number;
+  readonly queueLength: number;
+  readonly lastTimestamp: number;
+}
+
+/** What submitBatch takes, derived from a stored batch (PROTOCOL.md §5.2 pubdata layout). */
+export interface SubmitArgs {
+  readonly newRoot: bigint;
+  readonly timestamp: number;
+  readonly depositCount: number;
+  readonly pubdata: Hex;
+  readonly proof: Groth16Proof;
+}
+
+export async function connectRollup(o: L1Options): Promise<L1> {
+  const clients = await connectL1({ rpcUrl: o.rpcUrl, privateKey: o.privateKey, pollingIntervalMs: Math.min(o.pollIntervalMs ?? 500, 250) });
+  return { clients, rollup: getAddress(o.rollup), chainId: clients.chain.id };
+}
+
+export async function latestBlock(l1: L1): Promise<LatestBlock> {
+  const b = await l1.clients.publicClient.getBlock({ blockTag: "latest" });
+  return { number: b.number, timestamp: Number(b.timestamp) };
+}
+
+export async function rollupParams(l1: L1): Promise<Omit<Params, "orderLevels">> {
+  const p = await l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "params" });
+  return { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: p.depositSlots, l2Slots: p.l2Slots, feeBuckets: p.feeBuckets };
+}
+
+export async function chainState(l1: L1): Promise<RollupChainState> {
+  const read = (functionName: "batchNumber" | "consumed" | "queueLength" | "lastTimestamp") =>
+    l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName });
+  const [batchNumber, consumed, queueLength, lastTimestamp] = await Promise.all([
+    read("batchNumber"),
+    read("consumed"),
+    read("queueLength"),
+    read("lastTimestamp"),
+  ]);
+  return { batchNumber: Number(batchNumber), consumed: Number(consumed), queueLength: Number(queueLength), lastTimestamp: Number(lastTimestamp) };
+}
+
+export async function batchRoot(l1: L1, n: number): Promise<bigint> {
+  return l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "batchRoots", args: [BigInt(n)] });
+}
+
+/** Enqueued events in [fromBlock, toBlock], in chain order. */
+export async function enqueuedEvents(l1: L1, fromBlock: bigint, toBlock: bigint): Promise<EnqueuedEvent[]> {
+  const logs = await l1.clients.publicClient.getContractEvents({
+    address: l1.rollup,
+    abi: rollupAbi,
+    eventName: "Enqueued",
+    fromBlock,
+    toBlock,
+    strict: true,
+  });
+  return logs.map((l) => {
+    const a = l.args;
+    if (a.kind !== QUEUE_DEPOSIT && a.kind !== QUEUE_REGISTER) throw new Error(`Enqueued ${a.index}: unknown kind ${a.kind}`);
+    if (l.blockNumber === null || l.transactionHash === null || l.logIndex === null) throw new Error("Enqueued log without position (pending block?)");
+    return {
+      index: Number(a.index),
+      record: { kind: a.kind, accountId: a.accountId, token: a.token, amount: a.amount, ax: a.ax, ay: a.ay },
+      sender: a.sender,
+      queueHash: a.queueHash,
+      blockNumber: Number(l.blockNumber),
+      txHash: l.transactionHash,
+      logIndex: l.logIndex,
+    };
+  });
+}
+
+/** submitBatch(newRoot, timestamp, depositCount, feeTokens, withdrawBitmap, chunks, proof). */
+export type SubmitBatchCallArgs = readonly [bigint, number, number, Hex, Hex, Hex, SolidityProof];
+
+/** submitBatch's arguments, cut out of pubdata = header ‖ feeTokens ‖ withdrawBitmap ‖ chunks. */
+export function submitBatchArgs(p: Params, a: SubmitArgs): SubmitBatchCallArgs {
+  const pd = fromHex(a.pubdata);
+  const feeAt = 32 * 4 + 4 + 4;
+  const bitmapAt = feeAt + p.feeBuckets;
+  const chunksAt = headerBytes(p);
+  return [
+    a.newRoot,
+    a.timestamp,
+    a.depositCount,
+    toHex(pd.subarray(feeAt, bitmapAt)),
+    toHex(pd.subarray(bitmapAt, chunksAt)),
+    toHex(pd.subarray(chunksAt)),
+    proofToSolidity(a.proof),
+  ] as const;
+}
+
+/** Simulates submitBatch (reverts surface here, decoded, without spending gas), then sends it. */
+export async function sendSubmitBatch(l1: L1, p: Params, a: SubmitArgs): Promise<Hex> {
+  const { request } = await l1.clients.publicClient.simulateContract({
+    account: l1.clients.account,
+    address: l1.rollup,
+    abi: rollupAbi,
+    functionName: "submitBatch",
+    args: submitBatchArgs(p, a),
+  });
+  return l1.clients.walletClient.writeContract(request);
+}
+
+/** The public input the contract would verify the proof against (for diagnosing InvalidProof). */
+export async function contractPublicInput(l1: L1, p: Params, a: SubmitArgs): Promise<bigint> {
+  const args = submitBatchArgs(p, a);
+  return l1.clients.publicClient.readContract({
+    address: l1.rollup,
+    abi: rollupAbi,
+    functionName: "computePublicInput",
+    args: [args[0], args[1], args[2], args[3], args[4], args[5]],
+  });
+}
+
+export interface RevertInfo {
+  readonly errorName: string;
+  readonly args: readonly unknown[];
+}
+
+/** The Rollup's custom error inside a viem error, if the failure was a contract revert. */
+export function decodeRevert(e: unknown): RevertInfo | null {
+  if (!(e instanceof BaseError)) return null;
+  const r = e.walk((x) => x instanceof ContractFunctionRevertedError);
+  if (!(r instanceof ContractFunctionRevertedError)) return null;
+  return { errorName: r.data?.errorName ?? r.reason ?? "unknown revert", args: r.data?.args ?? [] };
+}
+
+export function formatRevert(r: RevertInfo): string {
+  const args = r.args.map((x) => (typeof x === "bigint" ? x.toString() : JSON.stringify(x))).join(", ");
+  return `${r.errorName}(${args})`;
+}

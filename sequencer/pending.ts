@@ -1,0 +1,83 @@
+/**
+ * The pending view: the batched state plus the effects of accepted, not yet batched transactions
+ * (sender nonce + 1, sender balance − amount − fee, receiver balance + amount). Pure, in memory.
+ *
+ * What it deliberately leaves out, so that every accepted tx stays valid when its batch is built:
+ *  - unbatched L1 queue records (deposits, registrations): a batch applies them before its L2 ops,
+ *    and they only ever add, so leaving them out can only make the check stricter;
+ *  - fee credits to account 0: a batch credits fees after its last L2 slot, so the fee account
+ *    cannot spend fees of the batch its own tx lands in.
+ * Batches take pending txs as a prefix in acceptance order, so after a batch is built the view of
+ * the remaining txs is again "new batched state + their effects".
+ */
+import type { State, AccountView } from "../core/state";
+import type { BatchContext, L2Tx } from "../core/ops/types";
+import { checkTransfer } from "../core/ops/transfer";
+import { checkWithdraw } from "../core/ops/withdraw";
+import { signerOf } from "../core/ops/signed";
+
+/** The part of State that core's rule checks read. */
+export type StateReader = Pick<State, "params" | "accountCapacity" | "account" | "balance">;
+
+export class PendingView implements StateReader {
+  private readonly nonces = new Map<number, bigint>();
+  /** Balance deltas: account → token → delta. */
+  private readonly deltas = new Map<number, Map<number, bigint>>();
+
+  constructor(private readonly base: State) {}
+
+  get params(): State["params"] {
+    return this.base.params;
+  }
+
+  get accountCapacity(): number {
+    return this.base.accountCapacity;
+  }
+
+  account(id: number): AccountView {
+    const a = this.base.account(id);
+    const balances = new Map(a.balances);
+    for (const [token, d] of this.deltas.get(id) ?? []) {
+      const v = (balances.get(token) ?? 0n) + d;
+      if (v === 0n) balances.delete(token);
+      else balances.set(token, v);
+    }
+    return { ...a, nonce: this.nonces.get(id) ?? a.nonce, balances };
+  }
+
+  balance(id: number, token: number): bigint {
+    return this.base.balance(id, token) + (this.deltas.get(id)?.get(token) ?? 0n);
+  }
+
+  /**
+   * Checks `tx` with core's own rules against this view; throws core's ProtocolError.
+   * core's checks read only the StateReader members, which this class implements from the
+   * batched state, so handing it over as a State runs exactly the rules buildBatch will run.
+   */
+  check(tx: L2Tx, ctx: BatchContext): void {
+    const asState = this as unknown as State;
+    if (tx.type === "transfer") checkTransfer(asState, tx, ctx);
+    else checkWithdraw(asState, tx, ctx);
+  }
+
+  /** Records the effects of an accepted tx (assumed valid: check it first). */
+  apply(tx: L2Tx): void {
+    const signer = signerOf(tx);
+    this.nonces.set(signer, (this.nonces.get(signer) ?? this.base.account(signer).nonce) + 1n);
+    this.add(signer, tx.token, -(tx.amount + tx.fee));
+    if (tx.type === "transfer") this.add(tx.to, tx.token, tx.amount);
+  }
+
+  /** Accounts with pending effects (for tests and metrics). */
+  get touchedAccounts(): number {
+    return new Set([...this.nonces.keys(), ...this.deltas.keys()]).size;
+  }
+
+  private add(id: number, token: number, d: bigint): void {
+    let m = this.deltas.get(id);
+    if (!m) this.deltas.set(id, (m = new Map()));
+    const v = (m.get(token) ?? 0n) + d;
+    if (v === 0n) m.delete(token);
+    else m.set(token, v);
+  }
+}

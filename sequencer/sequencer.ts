@@ -1,0 +1,817 @@
+/**
+ * The sequencer: accepts signed L2 txs, mirrors the L1 queue, cuts batches with core's STF,
+ * has them proven (several at once) and submits them to the Rollup strictly in order.
+ *
+ * Life of a tx:    accepted (durable before 202) → batched → proven → finalized   (or rejected)
+ * Life of a batch: built → proving → proven → submitted → finalized               (or failed)
+ *
+ * Concurrency model (one Node thread): acceptance and the core of batch cutting are synchronous,
+ * so a tx is checked and appended to the pending set atomically with respect to cuts. The only
+ * async steps are L1 I/O and proving; every continuation checks `stopped` before touching the
+ * store, and cuts are serialized. SQLite is the source of truth: on start the in-memory core State
+ * is rebuilt by replaying every stored batch (asserting its root), and pending txs and unconsumed
+ * queue records are reloaded, so a crash at any point loses nothing that was acknowledged.
+ */
+import type { Address } from "viem";
+import { buildBatch, type BatchResult, type CircuitInput } from "../core/batch";
+import { ProtocolError } from "../core/errors";
+import { initCrypto } from "../core/eddsa";
+import { fieldToHex, toHex } from "../core/field";
+import { txHash } from "../core/message";
+import { txMessage } from "../core/ops/signed";
+import { paramsKey, validateParams, type Params } from "../core/params";
+import { State } from "../core/state";
+import type { Prover } from "../prover/types";
+import { ApiError, fromProtocolError, notFound } from "./errors";
+import {
+  batchRoot,
+  chainState,
+  connectRollup,
+  contractPublicInput,
+  decodeRevert,
+  enqueuedEvents,
+  formatRevert,
+  latestBlock,
+  rollupParams,
+  sendSubmitBatch,
+  type L1,
+  type L1Options,
+  type SubmitArgs,
+} from "./l1";
+import { errorMessage, jsonLogger, type LogFn } from "./log";
+import type { PendingView } from "./pending";
+import { dropAndRecheck, expiredTxs, failedOperation, pendingViewOf, shouldCut, takeBatchTxs, type PendingTx, type Rejection } from "./plan";
+import { extendQueue, QueueMismatchError, type QueueTip } from "./queue";
+import { Store, type BatchRow, type BatchTimings, type Hex, type QueueRow, type TxRejection } from "./store";
+import { accountInfo, batchInfo, txInfo, type AccountInfo, type BatchInfo, type HaltInfo, type StatusView, type TxAccepted, type TxInfo } from "./views";
+import { parseTx, txToWire } from "./wire";
+
+export interface SequencerOptions {
+  readonly params: Params;
+  /** SQLite file (created if missing). */
+  readonly db: string;
+  readonly l1: L1Options;
+  readonly prover: Prover;
+  /** Cut a batch when the oldest waiting tx or queue record has waited this long (default 2 000 ms). */
+  readonly batchTimeoutMs?: number;
+  readonly log?: LogFn;
+  /**
+   * false: batches are built and stored but never handed to the prover (nor submitted). For tests
+   * of acceptance/persistence/cutting without proving keys, and for a sequencer whose proofs are
+   * produced elsewhere. Default true.
+   */
+  readonly proving?: boolean;
+  /** Acceptance answers 429 beyond this many unbatched txs (default 100 000). */
+  readonly maxPendingTxs?: number;
+  /** Do not cut while this many batches wait for proofs (default 8): bounds memory held by circuit inputs. */
+  readonly maxUnprovenBatches?: number;
+  /** Proof attempts per batch before it is marked failed (default 3). */
+  readonly maxProveAttempts?: number;
+}
+
+export interface Sequencer {
+  readonly params: Params;
+  readonly chainId: number;
+  readonly rollup: Address;
+  /** Starts L1 polling, batch cutting, proving and submission. */
+  start(): Promise<void>;
+  /** Stops all loops, waits for the running step, closes the database. Proofs in flight are abandoned (redone on restart). */
+  stop(): Promise<void>;
+  /** Validates, checks against the pending state, persists; synchronous. Throws ApiError. */
+  submitTx(body: unknown): TxAccepted;
+  status(): StatusView;
+  /** Throws ApiError 404 for ids outside the account tree. */
+  account(id: number): AccountInfo;
+  tx(hash: Hex): TxInfo | null;
+  batch(n: number): BatchInfo | null;
+  /** Cuts a batch now if anything is waiting (ignores the timeout); resolves to its number or null. */
+  cutBatch(): Promise<number | null>;
+  /** Reads L1 once: latest block, new queue records. */
+  pollL1(): Promise<void>;
+}
+
+interface ProofTask {
+  readonly circuitInput: CircuitInput;
+  readonly publicInput: bigint;
+  attempts: number;
+}
+
+const DEFAULTS = { batchTimeoutMs: 2_000, pollIntervalMs: 500, maxLogRange: 5_000, maxPendingTxs: 100_000, maxUnprovenBatches: 8, maxProveAttempts: 3 };
+/** Retry delay after a transient L1 error in the submission loop. */
+const SUBMIT_RETRY_MS = 2_000;
+
+export async function createSequencer(opts: SequencerOptions): Promise<Sequencer> {
+  validateParams(opts.params);
+  const log = opts.log ?? jsonLogger();
+  const l1 = await connectRollup(opts.l1);
+  await checkDeployment(l1, opts.params);
+  await initCrypto();
+  const store = new Store(opts.db);
+  try {
+    checkMeta(store, l1, opts.params);
+    const seq = new SequencerImpl(opts, log, l1, store);
+    await seq.init();
+    return seq;
+  } catch (e) {
+    store.close();
+    throw e;
+  }
+}
+
+/** The contract must be built for these parameters and start from core's genesis root. */
+async function checkDeployment(l1: L1, p: Params): Promise<void> {
+  const onChain = await rollupParams(l1);
+  for (const k of ["accountLevels", "balanceLevels", "depositSlots", "l2Slots", "feeBuckets"] as const) {
+    if (onChain[k] !== p[k]) throw new Error(`Rollup ${l1.rollup} has ${k} = ${onChain[k]}, the sequencer ${p[k]}`);
+  }
+  const genesis = await batchRoot(l1, 0);
+  const expected = new State(p).root;
+  if (genesis !== expected) throw new Error(`Rollup genesis root ${fieldToHex(genesis)} != empty state root ${fieldToHex(expected)}`);
+}
+
+/** A database belongs to one (chain, rollup, params): refuse to mix. */
+function checkMeta(store: Store, l1: L1, p: Params): void {
+  const want: Record<string, string> = { chainId: String(l1.chainId), rollup: l1.rollup.toLowerCase(), params: paramsKey(p) };
+  for (const [k, v] of Object.entries(want)) {
+    const have = store.getMeta(k);
+    if (have === null) store.setMeta(k, v);
+    else if (have !== v) throw new Error(`database belongs to ${k} ${have}, not ${v}`);
+  }
+}
+
+class SequencerImpl implements Sequencer {
+  readonly params: Params;
+  readonly chainId: number;
+  readonly rollup: Address;
+
+  private readonly state: State;
+  private readonly genesisRoot: Hex;
+  private readonly batchTimeoutMs: number;
+  private readonly proving: boolean;
+  private readonly maxPendingTxs: number;
+  private readonly maxUnprovenBatches: number;
+  private readonly maxProveAttempts: number;
+  private readonly pollIntervalMs: number;
+  private readonly maxLogRange: number;
+
+  /** Accepted, unbatched txs in acceptance order, and the view they define. */
+  private pending: PendingTx[] = [];
+  private view: PendingView;
+  /** Queue records stored but not consumed by a built batch, in order. */
+  private unconsumed: QueueRow[] = [];
+  private queueTip: QueueTip = { length: 0, hash: 0n };
+  private consumed = 0;
+  /** queueHash[consumed]: the next batch's queueHashBefore. */
+  private consumedHash = 0n;
+  private lastBatch = 0;
+  private lastBatchTs = 0;
+  private finalized = 0;
+  private l1Block = 0n;
+  private l1Time = 0;
+  private scannedBlock: bigint;
+
+  /** Built batches whose proof is still to come (inputs kept for retries), and those with the prover now. */
+  private readonly toProve = new Map<number, ProofTask>();
+  private readonly inProver = new Set<number>();
+  private halted: HaltInfo | null = null;
+
+  private started = false;
+  private stopped = false;
+  private cutChain: Promise<unknown> = Promise.resolve();
+  private pollChain: Promise<unknown> = Promise.resolve();
+  private cutScheduled = false;
+  private cutting = false;
+  private pollRunning: Promise<void> | null = null;
+  private submitRunning: Promise<void> | null = null;
+  private pumpRequested = false;
+  private readonly timers = new Set<NodeJS.Timeout>();
+
+  constructor(
+    private readonly opts: SequencerOptions,
+    private readonly log: LogFn,
+    private readonly l1: L1,
+    private readonly store: Store,
+  ) {
+    this.params = opts.params;
+    this.chainId = l1.chainId;
+    this.rollup = l1.rollup;
+    this.state = new State(opts.params);
+    this.genesisRoot = fieldToHex(this.state.root);
+    this.view = pendingViewOf(this.state, []);
+    this.batchTimeoutMs = opts.batchTimeoutMs ?? DEFAULTS.batchTimeoutMs;
+    this.proving = opts.proving ?? true;
+    this.maxPendingTxs = opts.maxPendingTxs ?? DEFAULTS.maxPendingTxs;
+    this.maxUnprovenBatches = opts.maxUnprovenBatches ?? DEFAULTS.maxUnprovenBatches;
+    this.maxProveAttempts = opts.maxProveAttempts ?? DEFAULTS.maxProveAttempts;
+    this.pollIntervalMs = opts.l1.pollIntervalMs ?? DEFAULTS.pollIntervalMs;
+    this.maxLogRange = opts.l1.maxLogRange ?? DEFAULTS.maxLogRange;
+    const scanned = store.getMeta("scannedBlock");
+    this.scannedBlock = scanned !== null ? BigInt(scanned) : (opts.l1.fromBlock ?? 0n) - 1n;
+  }
+
+  // ---------------------------------------------------------------- startup
+
+  /** Rebuilds memory from the store: replays batches, reloads the queue and the pending txs. */
+  async init(): Promise<void> {
+    const t0 = performance.now();
+    this.loadQueue();
+    const replayed = this.replay();
+    this.loadPending();
+    const latest = await latestBlock(this.l1);
+    this.l1Block = latest.number;
+    this.l1Time = latest.timestamp;
+    const chain = await chainState(this.l1);
+    if (chain.batchNumber > this.lastBatch) {
+      this.halt(`L1 has ${chain.batchNumber} finalized batches, this database only ${this.lastBatch}`, null);
+    }
+    this.log({
+      msg: "sequencer.init",
+      chainId: this.chainId,
+      rollup: this.rollup,
+      params: paramsKey(this.params),
+      batches: replayed,
+      finalized: this.finalized,
+      pendingTxs: this.pending.length,
+      queue: { length: this.queueTip.length, consumed: this.consumed },
+      l1Batch: chain.batchNumber,
+      ms: Math.round(performance.now() - t0),
+    });
+  }
+
+  private loadQueue(): void {
+    const length = this.store.queueLength();
+    const last = length > 0 ? this.store.queueRecord(length - 1) : null;
+    if (length > 0 && (!last || last.index !== length - 1)) throw new Error("queue table is not contiguous");
+    this.queueTip = { length, hash: last?.queueHash ?? 0n };
+  }
+
+  /** Replays every stored batch through core's buildBatch; the recomputed roots must match the stored ones. */
+  private replay(): number {
+    const rows = this.store.batchesFrom(1);
+    for (const row of rows) {
+      if (row.number !== this.lastBatch + 1) throw new Error(`batch ${this.lastBatch + 1} missing from the database`);
+      if (row.queueStart !== this.consumed) throw new Error(`batch ${row.number} starts at queue record ${row.queueStart}, expected ${this.consumed}`);
+      const deposits = this.store.queueRange(row.queueStart, row.queueStart + row.depositCount);
+      if (deposits.length !== row.depositCount) throw new Error(`batch ${row.number}: queue records missing`);
+      const txs = row.txHashes.map((h) => {
+        const t = this.store.getTx(h);
+        if (!t) throw new Error(`batch ${row.number}: tx ${h} missing`);
+        return parseTx(t.body, this.params);
+      });
+      if (BigInt(row.queueHashBefore) !== this.consumedHash) throw new Error(`batch ${row.number}: queueHashBefore mismatch`);
+      const r = buildBatch(this.state, {
+        chainId: this.chainId,
+        timestamp: row.timestamp,
+        queueHashBefore: this.consumedHash,
+        deposits: deposits.map((d) => d.record),
+        txs,
+        feeTokens: row.feeTokens,
+      });
+      if (fieldToHex(r.newRoot) !== row.newRoot || r.publicInput.toString() !== row.publicInput) {
+        throw new Error(`replay of batch ${row.number} gives root ${fieldToHex(r.newRoot)}, stored ${row.newRoot}: core and database disagree`);
+      }
+      this.lastBatch = row.number;
+      this.lastBatchTs = row.timestamp;
+      this.consumed += row.depositCount;
+      this.consumedHash = r.queueHashAfter;
+      this.resumeBatch(row, r);
+    }
+    this.unconsumed = this.store.queueRange(this.consumed, this.queueTip.length);
+    return rows.length;
+  }
+
+  /** Where a replayed batch picks up: finalized stays, unproven is proven again, failed is retried. */
+  private resumeBatch(row: BatchRow, r: BatchResult): void {
+    switch (row.status) {
+      case "finalized":
+        this.finalized = row.number;
+        return;
+      case "failed":
+        // A restart is the operator's retry: resubmit with the stored proof, or prove again.
+        this.log({ level: "warn", msg: "batch.retry_after_restart", batch: row.number, error: row.error });
+        this.store.resetBatch(row.number, row.proof ? "proven" : "built");
+        if (!row.proof && this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, attempts: 0 });
+        return;
+      case "built":
+      case "proving":
+        // Circuit inputs are only kept when this process proves (they are the bulk of a batch's memory).
+        if (this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, attempts: 0 });
+        return;
+      case "proven":
+      case "submitted":
+        return;
+    }
+  }
+
+  private loadPending(): void {
+    this.pending = this.store.txsWithStatus("accepted").map((t) => ({
+      seq: t.seq,
+      hash: t.hash,
+      tx: parseTx(t.body, this.params),
+      acceptedAt: t.acceptedAt,
+    }));
+    // Each was checked against exactly this sequence when accepted; expiry is rechecked at the cut.
+    this.view = pendingViewOf(this.state, this.pending);
+  }
+
+  async start(): Promise<void> {
+    if (this.started) return;
+    if (this.stopped) throw new Error("sequencer was stopped");
+    this.started = true;
+    this.log({ msg: "sequencer.start", proving: this.proving, batchTimeoutMs: this.batchTimeoutMs });
+    await this.adoptFinalizedOnL1();
+    if (this.stopped) return;
+    this.pollLoop();
+    this.tickLoop();
+    if (this.proving) {
+      for (const n of [...this.toProve.keys()].sort((a, b) => a - b)) this.prove(n);
+      this.pumpSubmissions();
+    }
+  }
+
+  /**
+   * Batches of ours that L1 already has (sent before a crash, or by another instance of this
+   * database) are marked finalized without proving or sending anything again.
+   */
+  private async adoptFinalizedOnL1(): Promise<void> {
+    const chain = await chainState(this.l1);
+    for (let n = this.finalized + 1; n <= Math.min(chain.batchNumber, this.lastBatch) && !this.stopped; n++) {
+      const row = this.store.getBatch(n);
+      if (!row) throw new Error(`batch ${n} missing from the database`);
+      if (!(await this.adopt(row))) return;
+    }
+  }
+
+  /** L1 has batch `row.number`: mark ours finalized if the roots agree, else halt. Returns whether adopted. */
+  private async adopt(row: BatchRow): Promise<boolean> {
+    const root = fieldToHex(await batchRoot(this.l1, row.number));
+    if (this.stopped) return false;
+    if (root !== row.newRoot) {
+      this.store.markFailed(row.number, `L1 batch ${row.number} has root ${root}, ours is ${row.newRoot}`, Date.now());
+      this.halt(`L1 conflict: batch ${row.number} on L1 has root ${root}, ours ${row.newRoot}`, row.number);
+      return false;
+    }
+    this.toProve.delete(row.number);
+    this.inProver.delete(row.number);
+    this.finalize(row, row.l1TxHash, { ...row.timings }, true);
+    return true;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    for (const t of this.timers) clearTimeout(t);
+    this.timers.clear();
+    await Promise.allSettled([this.cutChain, this.pollChain, this.pollRunning, this.submitRunning]);
+    this.store.close();
+    this.log({ msg: "sequencer.stop", pendingTxs: this.pending.length, latestBatch: this.lastBatch, finalized: this.finalized });
+  }
+
+  private later(ms: number, fn: () => void): void {
+    if (this.stopped) return;
+    const t = setTimeout(() => {
+      this.timers.delete(t);
+      if (!this.stopped) fn();
+    }, ms);
+    this.timers.add(t);
+  }
+
+  private halt(reason: string, batch: number | null): void {
+    if (this.halted) return;
+    this.halted = { reason, batch, at: Date.now() };
+    this.log({ level: "error", msg: "sequencer.halted", reason, batch });
+  }
+
+  // ---------------------------------------------------------------- acceptance
+
+  submitTx(body: unknown): TxAccepted {
+    if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
+    const tx = parseTx(body, this.params);
+    const hash = txHash(txMessage(tx, this.chainId));
+    if (this.store.hasTx(hash)) throw new ApiError(409, "duplicate", `transaction ${hash} was already received`);
+    if (this.pending.length >= this.maxPendingTxs) throw new ApiError(429, "too_many_pending", `${this.pending.length} transactions are waiting for a batch; retry later`);
+    try {
+      // The earliest timestamp the tx's batch can have: nothing older than this L1 block or the last batch.
+      this.view.check(tx, { chainId: this.chainId, timestamp: Math.max(this.l1Time, this.lastBatchTs) });
+    } catch (e) {
+      if (e instanceof ProtocolError) throw fromProtocolError(e);
+      throw e;
+    }
+    const acceptedAt = Date.now();
+    let seq: number;
+    try {
+      seq = this.store.insertTx(hash, txToWire(tx), acceptedAt);
+    } catch (e) {
+      if ((e as { code?: string }).code === "SQLITE_CONSTRAINT_UNIQUE") throw new ApiError(409, "duplicate", `transaction ${hash} was already received`);
+      throw e;
+    }
+    this.pending.push({ seq, hash, tx, acceptedAt });
+    this.view.apply(tx);
+    this.log({ level: "debug", msg: "tx.accepted", hash, type: tx.type, seq });
+    if (this.pending.length >= this.params.l2Slots) this.scheduleCut();
+    return { hash, status: "accepted" };
+  }
+
+  // ---------------------------------------------------------------- L1 queue
+
+  private pollLoop(): void {
+    this.pollRunning = this.pollL1()
+      .catch((e) => this.log({ level: "warn", msg: "l1.poll_failed", error: errorMessage(e) }))
+      .finally(() => {
+        this.pollRunning = null;
+        this.later(this.pollIntervalMs, () => this.pollLoop());
+      });
+  }
+
+  pollL1(): Promise<void> {
+    const run = this.pollChain.then(() => this.pollNow());
+    this.pollChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async pollNow(): Promise<void> {
+    if (this.stopped) return;
+    const latest = await latestBlock(this.l1);
+    if (this.stopped) return;
+    this.l1Block = latest.number;
+    this.l1Time = latest.timestamp;
+    while (this.scannedBlock < latest.number && !this.stopped) {
+      const from = this.scannedBlock + 1n;
+      const to = from + BigInt(this.maxLogRange) - 1n < latest.number ? from + BigInt(this.maxLogRange) - 1n : latest.number;
+      const events = await enqueuedEvents(this.l1, from, to);
+      if (this.stopped) return;
+      let ext: ReturnType<typeof extendQueue>;
+      try {
+        ext = extendQueue(this.queueTip, events, (i) => this.store.queueRecord(i)?.queueHash ?? null);
+      } catch (e) {
+        if (e instanceof QueueMismatchError) this.halt(e.message, null);
+        throw e;
+      }
+      const seenAt = Date.now();
+      const rows = ext.fresh.map((ev) => ({ ...ev, seenAt }));
+      this.store.appendQueue(rows, Number(to));
+      this.queueTip = ext.tip;
+      this.scannedBlock = to;
+      for (const r of rows) this.unconsumed.push({ ...r, batch: null });
+      if (rows.length > 0) {
+        this.log({ msg: "l1.enqueued", records: rows.map((r) => ({ index: r.index, kind: r.record.kind, accountId: r.record.accountId, token: r.record.token, amount: r.record.amount })), block: Number(to) });
+        if (this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
+      }
+    }
+  }
+
+  // ---------------------------------------------------------------- batch cutting
+
+  private tickLoop(): void {
+    this.maybeCut();
+    this.later(Math.max(20, Math.min(250, Math.floor(this.batchTimeoutMs / 4))), () => this.tickLoop());
+  }
+
+  private scheduleCut(): void {
+    if (this.cutScheduled || !this.started) return;
+    this.cutScheduled = true;
+    setImmediate(() => {
+      this.cutScheduled = false;
+      this.maybeCut();
+    });
+  }
+
+  private maybeCut(): void {
+    if (!this.started || this.stopped || this.halted || this.cutting) return;
+    if (this.proving && this.toProve.size >= this.maxUnprovenBatches) return;
+    const due = shouldCut({
+      params: this.params,
+      now: Date.now(),
+      batchTimeoutMs: this.batchTimeoutMs,
+      pendingTxs: this.pending.length,
+      oldestPendingAt: this.pending[0]?.acceptedAt ?? null,
+      unconsumedQueue: this.unconsumed.length,
+      oldestQueueAt: this.unconsumed[0]?.seenAt ?? null,
+    });
+    if (!due) return;
+    this.cutting = true;
+    void this.cutBatch()
+      .catch((e) => this.log({ level: "error", msg: "batch.cut_failed", error: errorMessage(e) }))
+      .finally(() => {
+        this.cutting = false;
+        // A backlog (full batches waiting) is cut back to back.
+        if (this.pending.length >= this.params.l2Slots || this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
+      });
+  }
+
+  cutBatch(): Promise<number | null> {
+    const run = this.cutChain.then(() => this.cutNow());
+    this.cutChain = run.catch(() => undefined);
+    return run;
+  }
+
+  private async cutNow(): Promise<number | null> {
+    if (this.stopped || this.halted) return null;
+    if (this.pending.length === 0 && this.unconsumed.length === 0) return null;
+    const latest = await latestBlock(this.l1);
+    if (this.stopped || this.halted) return null;
+    this.l1Block = latest.number;
+    this.l1Time = latest.timestamp;
+    // From here on synchronous: no tx is accepted while the batch is chosen, built and stored.
+    // The contract requires lastTimestamp ≤ timestamp ≤ block.timestamp; the latest block's time is ≤ any later block's.
+    const timestamp = Math.max(latest.timestamp, this.lastBatchTs);
+    const ctx = { chainId: this.chainId, timestamp };
+    const rejections: Rejection[] = [];
+    const drop = (dropped: readonly Rejection[]): void => {
+      // Whatever came after a dropped tx may have depended on it: re-check what it touched.
+      rejections.push(...dropped);
+      const r = dropAndRecheck(this.state, this.pending, new Set(dropped.map((d) => d.item.hash)), ctx);
+      rejections.push(...r.rejected);
+      this.pending = r.valid;
+    };
+    const expired = expiredTxs(this.pending, timestamp);
+    if (expired.length > 0) {
+      drop(expired.map((item) => ({ item, code: "expired" as const, message: `validUntil ${item.tx.validUntil} is before the batch timestamp ${timestamp}` })));
+    }
+
+    const deposits = this.unconsumed.slice(0, this.params.depositSlots);
+    let chosen: PendingTx[];
+    let result: BatchResult;
+    let buildMs: number;
+    for (;;) {
+      chosen = takeBatchTxs(this.params, this.pending);
+      if (chosen.length === 0 && deposits.length === 0) {
+        this.finishRejections(rejections);
+        return null;
+      }
+      const t0 = performance.now();
+      try {
+        result = buildBatch(this.state, {
+          chainId: this.chainId,
+          timestamp,
+          queueHashBefore: this.consumedHash,
+          deposits: deposits.map((d) => d.record),
+          txs: chosen.map((c) => c.tx),
+        });
+        buildMs = performance.now() - t0;
+        break;
+      } catch (e) {
+        const i = e instanceof ProtocolError ? failedOperation(e) : null;
+        if (e instanceof ProtocolError && i !== null && chosen[i]) {
+          // Should not happen: the pending check runs core's own rules. Drop the tx, keep going.
+          this.log({ level: "error", msg: "batch.tx_refused_by_core", hash: chosen[i].hash, code: e.code, error: e.message });
+          drop([{ item: chosen[i], code: e.code, message: e.message }]);
+          continue;
+        }
+        this.finishRejections(rejections);
+        this.halt(`cannot build batch ${this.lastBatch + 1}: ${errorMessage(e)}`, this.lastBatch + 1);
+        throw e;
+      }
+    }
+
+    const number = this.lastBatch + 1;
+    const builtAt = Date.now();
+    try {
+      this.store.commitBatch(
+        {
+          number,
+          timestamp,
+          queueStart: this.consumed,
+          depositCount: deposits.length,
+          txHashes: chosen.map((c) => c.hash),
+          feeTokens: result.feeTokens,
+          oldRoot: fieldToHex(result.oldRoot),
+          newRoot: fieldToHex(result.newRoot),
+          queueHashBefore: fieldToHex(result.queueHashBefore),
+          queueHashAfter: fieldToHex(result.queueHashAfter),
+          publicInput: result.publicInput.toString(),
+          pubdata: toHex(result.pubdata),
+          builtAt,
+          timings: { buildMs: Math.round(buildMs * 10) / 10 },
+        },
+        rejections.map(toTxRejection),
+      );
+    } catch (e) {
+      // The in-memory state already contains the batch and cannot be rolled back. Stop here; a
+      // restart replays the database, which does not contain it.
+      this.halt(`could not store batch ${number}: ${errorMessage(e)}; restart the sequencer`, number);
+      throw e;
+    }
+    this.lastBatch = number;
+    this.lastBatchTs = timestamp;
+    this.pending = this.pending.slice(chosen.length);
+    this.unconsumed = this.unconsumed.slice(deposits.length);
+    this.consumed += deposits.length;
+    this.consumedHash = result.queueHashAfter;
+    this.view = pendingViewOf(this.state, this.pending);
+    this.logRejections(rejections);
+    this.log({
+      msg: "batch.built",
+      batch: number,
+      txs: chosen.length,
+      deposits: deposits.length,
+      rejected: rejections.length,
+      timestamp,
+      newRoot: fieldToHex(result.newRoot),
+      buildMs: Math.round(buildMs),
+    });
+    if (this.proving) {
+      this.toProve.set(number, { circuitInput: result.circuitInput, publicInput: result.publicInput, attempts: 0 });
+      this.prove(number);
+    }
+    return number;
+  }
+
+  private finishRejections(rejections: readonly Rejection[]): void {
+    if (rejections.length === 0) return;
+    this.store.rejectTxs(rejections.map(toTxRejection), Date.now());
+    this.view = pendingViewOf(this.state, this.pending);
+    this.logRejections(rejections);
+  }
+
+  private logRejections(rejections: readonly Rejection[]): void {
+    for (const r of rejections) this.log({ level: "warn", msg: "tx.rejected", hash: r.item.hash, code: r.code, reason: r.message });
+  }
+
+  // ---------------------------------------------------------------- proving
+
+  private prove(n: number): void {
+    const task = this.toProve.get(n);
+    if (!task || this.inProver.has(n) || this.stopped) return;
+    this.inProver.add(n);
+    task.attempts += 1;
+    this.store.markProving(n, Date.now());
+    const t0 = performance.now();
+    this.log({ msg: "batch.proving", batch: n, attempt: task.attempts, proverPending: this.opts.prover.pending });
+    // Through a resolved promise: a prover that throws synchronously fails this attempt, not the cut.
+    Promise.resolve()
+      .then(() => this.opts.prover.prove({ batchNumber: n, circuitInput: task.circuitInput, publicInput: task.publicInput.toString() }))
+      .then((res) => {
+        // Stopped, or L1 turned out to have the batch already: nothing to record.
+        if (this.stopped || this.toProve.get(n) !== task) return;
+        if (res.publicSignals.length !== 1 || res.publicSignals[0] !== task.publicInput.toString()) {
+          throw new Error(`proof's public signals ${JSON.stringify(res.publicSignals)} != batch public input ${task.publicInput}`);
+        }
+        const row = this.store.getBatch(n);
+        const timings: BatchTimings = {
+          ...row?.timings,
+          witnessMs: res.timings.witnessMs,
+          proveMs: res.timings.proveMs,
+          verifyMs: res.timings.verifyMs,
+          provingWallMs: Math.round(performance.now() - t0),
+          worker: res.worker,
+          proveAttempts: task.attempts,
+        };
+        this.store.markProven(n, res.proof, timings, Date.now());
+        this.inProver.delete(n);
+        this.toProve.delete(n);
+        this.log({ msg: "batch.proven", batch: n, ...timings });
+        this.pumpSubmissions();
+        this.scheduleCut();
+      })
+      .catch((e: unknown) => {
+        if (this.stopped || this.toProve.get(n) !== task) return;
+        this.inProver.delete(n);
+        const error = errorMessage(e);
+        if (task.attempts < this.maxProveAttempts) {
+          const delay = 1_000 * 2 ** (task.attempts - 1);
+          this.log({ level: "warn", msg: "batch.prove_failed", batch: n, attempt: task.attempts, retryInMs: delay, error });
+          this.store.noteBatchError(n, `proof attempt ${task.attempts}: ${error}`, { ...this.store.getBatch(n)?.timings, proveAttempts: task.attempts });
+          this.later(delay, () => this.prove(n));
+        } else {
+          this.toProve.delete(n);
+          this.store.markFailed(n, `proving failed ${task.attempts} times: ${error}`, Date.now());
+          this.halt(`batch ${n} could not be proven: ${error}`, n);
+        }
+      });
+  }
+
+  // ---------------------------------------------------------------- submission
+
+  /** Submits proven batches in order, one at a time. */
+  private pumpSubmissions(): void {
+    if (!this.started || this.stopped || this.halted || !this.proving) return;
+    if (this.submitRunning) {
+      // The running loop may already have looked past the batch that just became ready.
+      this.pumpRequested = true;
+      return;
+    }
+    this.pumpRequested = false;
+    this.submitRunning = (async () => {
+      while (!this.stopped && !this.halted) {
+        const row = this.store.getBatch(this.finalized + 1);
+        if (!row || (row.status !== "proven" && row.status !== "submitted")) return;
+        await this.submitOne(row);
+      }
+    })()
+      .catch((e) => {
+        // RPC trouble and the like: try again later; contract reverts halt inside submitOne.
+        this.log({ level: "warn", msg: "batch.submit_error", batch: this.finalized + 1, error: errorMessage(e), retryInMs: SUBMIT_RETRY_MS });
+        this.later(SUBMIT_RETRY_MS, () => this.pumpSubmissions());
+      })
+      .finally(() => {
+        this.submitRunning = null;
+        if (this.pumpRequested) this.pumpSubmissions();
+      });
+  }
+
+  private async submitOne(row: BatchRow): Promise<void> {
+    const n = row.number;
+    const chain = await chainState(this.l1);
+    if (this.stopped) return;
+    if (chain.batchNumber >= n) {
+      // Already on L1 (e.g. sent before a crash, receipt never recorded): adopt it if it is ours.
+      await this.adopt(row);
+      return;
+    }
+    if (chain.batchNumber < n - 1) {
+      this.halt(`L1 is at batch ${chain.batchNumber}, but batch ${n - 1} is finalized in the database`, n);
+      return;
+    }
+    if (row.status === "submitted" && row.l1TxHash) {
+      // Sent by an earlier run and not yet seen on chain: wait for it before sending a second one.
+      const receipt = await this.l1.clients.publicClient.waitForTransactionReceipt({ hash: row.l1TxHash, timeout: 60_000 }).catch(() => null);
+      if (this.stopped) return;
+      if (receipt?.status === "success") return; // the next round sees it in batchNumber
+    }
+    if (!row.proof) throw new Error(`batch ${n} has no proof`);
+    const args: SubmitArgs = { newRoot: BigInt(row.newRoot), timestamp: row.timestamp, depositCount: row.depositCount, pubdata: row.pubdata, proof: row.proof };
+    const t0 = performance.now();
+    let hash: Hex;
+    try {
+      hash = await sendSubmitBatch(this.l1, this.params, args);
+    } catch (e) {
+      const revert = decodeRevert(e);
+      if (!revert) throw e;
+      if (this.stopped) return;
+      await this.failSubmission(row, args, formatRevert(revert));
+      return;
+    }
+    if (this.stopped) return;
+    this.store.markSubmitted(n, hash, Date.now());
+    this.log({ msg: "batch.submitted", batch: n, l1TxHash: hash });
+    const receipt = await this.l1.clients.publicClient.waitForTransactionReceipt({ hash });
+    if (this.stopped) return;
+    if (receipt.status !== "success") {
+      // Passed simulation, reverted on chain: the L1 state changed in between (e.g. someone else's batch).
+      await this.failSubmission(row, args, `submitBatch reverted on chain in block ${receipt.blockNumber} (tx ${hash})`);
+      return;
+    }
+    this.finalize(row, hash, { ...row.timings, submitMs: Math.round(performance.now() - t0), gasUsed: receipt.gasUsed.toString() }, false);
+  }
+
+  private async failSubmission(row: BatchRow, args: SubmitArgs, reason: string): Promise<void> {
+    let detail = reason;
+    if (reason.startsWith("InvalidProof")) {
+      // Tell a wrong proof apart from a public-input disagreement between core and the contract.
+      const onChain = await contractPublicInput(this.l1, this.params, args).catch(() => null);
+      if (onChain !== null && onChain.toString() !== row.publicInput) detail += `; contract public input ${onChain} != ours ${row.publicInput}`;
+    }
+    if (this.stopped) return;
+    this.store.markFailed(row.number, detail, Date.now());
+    this.log({ level: "error", msg: "batch.submit_reverted", batch: row.number, error: detail });
+    this.halt(`submitBatch ${row.number} reverted: ${detail}`, row.number);
+  }
+
+  private finalize(row: BatchRow, l1TxHash: Hex | null, timings: BatchTimings, alreadyOnChain: boolean): void {
+    this.store.markFinalized(row.number, l1TxHash, timings, Date.now());
+    this.finalized = row.number;
+    this.log({ msg: "batch.finalized", batch: row.number, l1TxHash, alreadyOnChain, txs: row.txHashes.length, ...timings });
+  }
+
+  // ---------------------------------------------------------------- reads
+
+  status(): StatusView {
+    const finalizedRow = this.finalized > 0 ? this.store.getBatch(this.finalized) : null;
+    return {
+      chainId: this.chainId,
+      rollupAddress: this.rollup,
+      stateRoot: fieldToHex(this.state.root),
+      latestBatch: this.lastBatch,
+      finalizedBatch: this.finalized,
+      finalizedRoot: finalizedRow?.newRoot ?? this.genesisRoot,
+      pendingTxs: this.pending.length,
+      queue: { length: this.queueTip.length, consumed: this.consumed },
+      params: { ...this.params },
+      prover: { pending: this.opts.prover.pending, proving: [...this.inProver].sort((a, b) => a - b) },
+      l1: { block: this.l1Block.toString(), timestamp: this.l1Time },
+      halted: this.halted,
+    };
+  }
+
+  account(id: number): AccountInfo {
+    if (!Number.isSafeInteger(id) || id < 0 || id >= this.state.accountCapacity) {
+      throw notFound(`account ${id} is outside the account tree (0..${this.state.accountCapacity - 1})`);
+    }
+    return accountInfo(this.state.account(id), this.view.account(id));
+  }
+
+  tx(hash: Hex): TxInfo | null {
+    const r = this.store.getTx(hash);
+    return r ? txInfo(r) : null;
+  }
+
+  batch(n: number): BatchInfo | null {
+    const r = this.store.getBatch(n);
+    return r ? batchInfo(r) : null;
+  }
+}
+
+function toTxRejection(r: Rejection): TxRejection {
+  return { hash: r.item.hash, code: r.code, message: r.message };
+}

@@ -1,0 +1,547 @@
+/**
+ * The sequencer's durable state in SQLite (better-sqlite3, synchronous API).
+ *
+ * Durability: WAL journal with synchronous=FULL, so every committed transaction is on disk when
+ * its statement returns. The acceptance path commits the tx row before the API answers 202,
+ * hence no accepted transaction is lost, across process crashes or power loss. The other writes
+ * are rare (one per batch step, one per L1 poll with new records), so FULL costs nothing there.
+ *
+ * Every multi-row change (a batch and the statuses of its txs and queue records; queue records and
+ * the scanned-block cursor) is one SQLite transaction: a crash leaves either all of it or none.
+ * Values: bigints as decimal TEXT, roots/hashes as 0x-hex TEXT, times as ms since the epoch.
+ */
+import Database from "better-sqlite3";
+import type { Groth16Proof } from "../prover/types";
+import type { QueueRecord } from "../core/ops/types";
+import type { WireTx } from "./wire";
+
+export type Hex = `0x${string}`;
+export type TxStatus = "accepted" | "batched" | "proven" | "finalized" | "rejected";
+export type BatchStatus = "built" | "proving" | "proven" | "submitted" | "finalized" | "failed";
+
+export interface TxRow {
+  readonly seq: number;
+  readonly hash: Hex;
+  readonly body: WireTx;
+  readonly status: TxStatus;
+  readonly reasonCode: string | null;
+  readonly reason: string | null;
+  readonly batch: number | null;
+  readonly slot: number | null;
+  readonly acceptedAt: number;
+  readonly batchedAt: number | null;
+  readonly provenAt: number | null;
+  readonly finalizedAt: number | null;
+  readonly rejectedAt: number | null;
+}
+
+/** Durations and worker info collected along a batch's life (all optional). */
+export interface BatchTimings {
+  buildMs?: number;
+  witnessMs?: number;
+  proveMs?: number;
+  verifyMs?: number;
+  /** Wall time from hand-over to the prover until the verified proof came back. */
+  provingWallMs?: number;
+  worker?: string;
+  submitMs?: number;
+  gasUsed?: string;
+  proveAttempts?: number;
+}
+
+export interface BatchRow {
+  readonly number: number;
+  readonly status: BatchStatus;
+  readonly timestamp: number;
+  readonly queueStart: number;
+  readonly depositCount: number;
+  readonly txHashes: Hex[];
+  readonly feeTokens: number[];
+  readonly oldRoot: Hex;
+  readonly newRoot: Hex;
+  readonly queueHashBefore: Hex;
+  readonly queueHashAfter: Hex;
+  /** Decimal string (a field element < 2^253). */
+  readonly publicInput: string;
+  readonly pubdata: Hex;
+  readonly proof: Groth16Proof | null;
+  readonly l1TxHash: Hex | null;
+  readonly error: string | null;
+  readonly timings: BatchTimings;
+  readonly builtAt: number;
+  readonly provingAt: number | null;
+  readonly provenAt: number | null;
+  readonly submittedAt: number | null;
+  readonly finalizedAt: number | null;
+  readonly failedAt: number | null;
+}
+
+export interface QueueRow {
+  readonly index: number;
+  readonly record: QueueRecord;
+  readonly sender: Hex;
+  /** queueHash[index + 1], as the contract emitted it. */
+  readonly queueHash: bigint;
+  readonly blockNumber: number;
+  readonly txHash: Hex;
+  readonly logIndex: number;
+  readonly seenAt: number;
+  /** The batch that consumed it, once one did. */
+  readonly batch: number | null;
+}
+
+export interface NewBatch {
+  readonly number: number;
+  readonly timestamp: number;
+  readonly queueStart: number;
+  readonly depositCount: number;
+  readonly txHashes: readonly Hex[];
+  readonly feeTokens: readonly number[];
+  readonly oldRoot: Hex;
+  readonly newRoot: Hex;
+  readonly queueHashBefore: Hex;
+  readonly queueHashAfter: Hex;
+  readonly publicInput: string;
+  readonly pubdata: Hex;
+  readonly builtAt: number;
+  readonly timings: BatchTimings;
+}
+
+export interface TxRejection {
+  readonly hash: Hex;
+  readonly code: string;
+  readonly message: string;
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (
+  key   TEXT PRIMARY KEY,
+  value TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS txs (
+  seq          INTEGER PRIMARY KEY AUTOINCREMENT,  -- acceptance order
+  hash         TEXT NOT NULL UNIQUE,
+  type         TEXT NOT NULL CHECK (type IN ('transfer', 'withdraw')),
+  body         TEXT NOT NULL,                      -- canonical wire JSON (sequencer/wire.ts)
+  status       TEXT NOT NULL CHECK (status IN ('accepted', 'batched', 'proven', 'finalized', 'rejected')),
+  reason_code  TEXT,
+  reason       TEXT,
+  batch        INTEGER,
+  slot         INTEGER,
+  accepted_at  INTEGER NOT NULL,
+  batched_at   INTEGER,
+  proven_at    INTEGER,
+  finalized_at INTEGER,
+  rejected_at  INTEGER
+);
+CREATE INDEX IF NOT EXISTS txs_status ON txs (status, seq);
+CREATE INDEX IF NOT EXISTS txs_batch ON txs (batch, slot);
+CREATE TABLE IF NOT EXISTS batches (
+  number            INTEGER PRIMARY KEY,
+  status            TEXT NOT NULL CHECK (status IN ('built', 'proving', 'proven', 'submitted', 'finalized', 'failed')),
+  timestamp         INTEGER NOT NULL,
+  queue_start       INTEGER NOT NULL,
+  deposit_count     INTEGER NOT NULL,
+  tx_hashes         TEXT NOT NULL,                 -- JSON array, slot order
+  fee_tokens        TEXT NOT NULL,                 -- JSON array
+  old_root          TEXT NOT NULL,
+  new_root          TEXT NOT NULL,
+  queue_hash_before TEXT NOT NULL,
+  queue_hash_after  TEXT NOT NULL,
+  public_input      TEXT NOT NULL,
+  pubdata           TEXT NOT NULL,
+  proof             TEXT,
+  l1_tx_hash        TEXT,
+  error             TEXT,
+  timings           TEXT NOT NULL DEFAULT '{}',
+  built_at          INTEGER NOT NULL,
+  proving_at        INTEGER,
+  proven_at         INTEGER,
+  submitted_at      INTEGER,
+  finalized_at      INTEGER,
+  failed_at         INTEGER
+);
+CREATE TABLE IF NOT EXISTS queue (
+  idx          INTEGER PRIMARY KEY,
+  kind         INTEGER NOT NULL,
+  account_id   INTEGER NOT NULL,
+  token        INTEGER NOT NULL,
+  amount       TEXT NOT NULL,
+  ax           TEXT NOT NULL,
+  ay           TEXT NOT NULL,
+  sender       TEXT NOT NULL,
+  queue_hash   TEXT NOT NULL,
+  block_number INTEGER NOT NULL,
+  tx_hash      TEXT NOT NULL,
+  log_index    INTEGER NOT NULL,
+  seen_at      INTEGER NOT NULL,
+  batch        INTEGER
+);
+`;
+
+interface TxDbRow {
+  seq: number;
+  hash: string;
+  body: string;
+  status: TxStatus;
+  reason_code: string | null;
+  reason: string | null;
+  batch: number | null;
+  slot: number | null;
+  accepted_at: number;
+  batched_at: number | null;
+  proven_at: number | null;
+  finalized_at: number | null;
+  rejected_at: number | null;
+}
+
+interface BatchDbRow {
+  number: number;
+  status: BatchStatus;
+  timestamp: number;
+  queue_start: number;
+  deposit_count: number;
+  tx_hashes: string;
+  fee_tokens: string;
+  old_root: string;
+  new_root: string;
+  queue_hash_before: string;
+  queue_hash_after: string;
+  public_input: string;
+  pubdata: string;
+  proof: string | null;
+  l1_tx_hash: string | null;
+  error: string | null;
+  timings: string;
+  built_at: number;
+  proving_at: number | null;
+  proven_at: number | null;
+  submitted_at: number | null;
+  finalized_at: number | null;
+  failed_at: number | null;
+}
+
+interface QueueDbRow {
+  idx: number;
+  kind: number;
+  account_id: number;
+  token: number;
+  amount: string;
+  ax: string;
+  ay: string;
+  sender: string;
+  queue_hash: string;
+  block_number: number;
+  tx_hash: string;
+  log_index: number;
+  seen_at: number;
+  batch: number | null;
+}
+
+const toTx = (r: TxDbRow): TxRow => ({
+  seq: r.seq,
+  hash: r.hash as Hex,
+  body: JSON.parse(r.body) as WireTx,
+  status: r.status,
+  reasonCode: r.reason_code,
+  reason: r.reason,
+  batch: r.batch,
+  slot: r.slot,
+  acceptedAt: r.accepted_at,
+  batchedAt: r.batched_at,
+  provenAt: r.proven_at,
+  finalizedAt: r.finalized_at,
+  rejectedAt: r.rejected_at,
+});
+
+const toBatch = (r: BatchDbRow): BatchRow => ({
+  number: r.number,
+  status: r.status,
+  timestamp: r.timestamp,
+  queueStart: r.queue_start,
+  depositCount: r.deposit_count,
+  txHashes: JSON.parse(r.tx_hashes) as Hex[],
+  feeTokens: JSON.parse(r.fee_tokens) as number[],
+  oldRoot: r.old_root as Hex,
+  newRoot: r.new_root as Hex,
+  queueHashBefore: r.queue_hash_before as Hex,
+  queueHashAfter: r.queue_hash_after as Hex,
+  publicInput: r.public_input,
+  pubdata: r.pubdata as Hex,
+  proof: r.proof === null ? null : (JSON.parse(r.proof) as Groth16Proof),
+  l1TxHash: r.l1_tx_hash as Hex | null,
+  error: r.error,
+  timings: JSON.parse(r.timings) as BatchTimings,
+  builtAt: r.built_at,
+  provingAt: r.proving_at,
+  provenAt: r.proven_at,
+  submittedAt: r.submitted_at,
+  finalizedAt: r.finalized_at,
+  failedAt: r.failed_at,
+});
+
+const toQueue = (r: QueueDbRow): QueueRow => ({
+  index: r.idx,
+  record: {
+    kind: r.kind as QueueRecord["kind"],
+    accountId: r.account_id,
+    token: r.token,
+    amount: BigInt(r.amount),
+    ax: BigInt(r.ax),
+    ay: BigInt(r.ay),
+  },
+  sender: r.sender as Hex,
+  queueHash: BigInt(r.queue_hash),
+  blockNumber: r.block_number,
+  txHash: r.tx_hash as Hex,
+  logIndex: r.log_index,
+  seenAt: r.seen_at,
+  batch: r.batch,
+});
+
+type Statements = ReturnType<typeof prepare>;
+
+/** The prepared statements, typed by inference: private to this module. */
+// eslint-disable-next-line @typescript-eslint/explicit-function-return-type
+function prepare(db: Database.Database) {
+  return {
+    metaGet: db.prepare<[string], { value: string }>("SELECT value FROM meta WHERE key = ?"),
+    metaSet: db.prepare("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value"),
+    txInsert: db.prepare(
+      "INSERT INTO txs (hash, type, body, status, accepted_at) VALUES (@hash, @type, @body, 'accepted', @acceptedAt)",
+    ),
+    txGet: db.prepare<[string], TxDbRow>("SELECT * FROM txs WHERE hash = ?"),
+    txExists: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM txs WHERE hash = ?"),
+    txsByStatus: db.prepare<[TxStatus], TxDbRow>("SELECT * FROM txs WHERE status = ? ORDER BY seq"),
+    txsOfBatch: db.prepare<[number], TxDbRow>("SELECT * FROM txs WHERE batch = ? ORDER BY slot"),
+    txCount: db.prepare<[TxStatus], { n: number }>("SELECT COUNT(*) AS n FROM txs WHERE status = ?"),
+    txBatch: db.prepare(
+      "UPDATE txs SET status = 'batched', batch = @batch, slot = @slot, batched_at = @at WHERE hash = @hash AND status = 'accepted'",
+    ),
+    txReject: db.prepare(
+      "UPDATE txs SET status = 'rejected', reason_code = @code, reason = @message, rejected_at = @at WHERE hash = @hash AND status = 'accepted'",
+    ),
+    txsProven: db.prepare("UPDATE txs SET status = 'proven', proven_at = @at WHERE batch = @batch AND status = 'batched'"),
+    txsFinalized: db.prepare(
+      "UPDATE txs SET status = 'finalized', finalized_at = @at WHERE batch = @batch AND status IN ('batched', 'proven')",
+    ),
+    batchInsert: db.prepare(`INSERT INTO batches (number, status, timestamp, queue_start, deposit_count, tx_hashes, fee_tokens,
+        old_root, new_root, queue_hash_before, queue_hash_after, public_input, pubdata, timings, built_at)
+      VALUES (@number, 'built', @timestamp, @queueStart, @depositCount, @txHashes, @feeTokens,
+        @oldRoot, @newRoot, @queueHashBefore, @queueHashAfter, @publicInput, @pubdata, @timings, @builtAt)`),
+    batchGet: db.prepare<[number], BatchDbRow>("SELECT * FROM batches WHERE number = ?"),
+    batchesFrom: db.prepare<[number], BatchDbRow>("SELECT * FROM batches WHERE number >= ? ORDER BY number"),
+    batchLatest: db.prepare<[], { n: number | null }>("SELECT MAX(number) AS n FROM batches"),
+    batchLatestWith: db.prepare<[BatchStatus], { n: number | null }>("SELECT MAX(number) AS n FROM batches WHERE status = ?"),
+    batchesWith: db.prepare<[BatchStatus], BatchDbRow>("SELECT * FROM batches WHERE status = ? ORDER BY number"),
+    batchProving: db.prepare("UPDATE batches SET status = 'proving', proving_at = @at, error = NULL WHERE number = @number AND status IN ('built', 'proving')"),
+    batchReset: db.prepare("UPDATE batches SET status = @status WHERE number = @number"),
+    batchProven: db.prepare(
+      "UPDATE batches SET status = 'proven', proof = @proof, proven_at = @at, timings = @timings, error = NULL WHERE number = @number",
+    ),
+    batchSubmitted: db.prepare(
+      "UPDATE batches SET status = 'submitted', l1_tx_hash = @l1TxHash, submitted_at = @at WHERE number = @number",
+    ),
+    batchFinalized: db.prepare(
+      "UPDATE batches SET status = 'finalized', l1_tx_hash = COALESCE(@l1TxHash, l1_tx_hash), finalized_at = @at, timings = @timings, error = NULL WHERE number = @number",
+    ),
+    batchFailed: db.prepare("UPDATE batches SET status = 'failed', error = @error, failed_at = @at WHERE number = @number"),
+    batchError: db.prepare("UPDATE batches SET error = @error, timings = @timings WHERE number = @number"),
+    queueInsert: db.prepare(`INSERT INTO queue (idx, kind, account_id, token, amount, ax, ay, sender, queue_hash, block_number, tx_hash, log_index, seen_at)
+      VALUES (@idx, @kind, @accountId, @token, @amount, @ax, @ay, @sender, @queueHash, @blockNumber, @txHash, @logIndex, @seenAt)`),
+    queueRange: db.prepare<[number, number], QueueDbRow>("SELECT * FROM queue WHERE idx >= ? AND idx < ? ORDER BY idx"),
+    queueGet: db.prepare<[number], QueueDbRow>("SELECT * FROM queue WHERE idx = ?"),
+    queueLength: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM queue"),
+    queueConsume: db.prepare("UPDATE queue SET batch = @batch WHERE idx >= @from AND idx < @to"),
+  };
+}
+
+export class Store {
+  private readonly db: Database.Database;
+  private readonly st: Statements;
+
+  constructor(path: string) {
+    this.db = new Database(path);
+    this.db.pragma("journal_mode = WAL");
+    this.db.pragma("synchronous = FULL");
+    this.db.pragma("busy_timeout = 5000");
+    const version = this.db.pragma("user_version", { simple: true }) as number;
+    if (version !== 0 && version !== SCHEMA_VERSION) {
+      this.db.close();
+      throw new Error(`${path}: schema version ${version}, this sequencer knows ${SCHEMA_VERSION}`);
+    }
+    this.db.exec(SCHEMA);
+    this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
+    this.st = prepare(this.db);
+  }
+
+  close(): void {
+    if (this.db.open) this.db.close();
+  }
+
+  // ---------------------------------------------------------------- meta
+
+  getMeta(key: string): string | null {
+    return this.st.metaGet.get(key)?.value ?? null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.st.metaSet.run(key, value);
+  }
+
+  // ---------------------------------------------------------------- txs
+
+  /** Durable on return (synchronous=FULL). Throws SQLITE_CONSTRAINT_UNIQUE on a duplicate hash. */
+  insertTx(hash: Hex, body: WireTx, acceptedAt: number): number {
+    const r = this.st.txInsert.run({ hash, type: body.type, body: JSON.stringify(body), acceptedAt });
+    return Number(r.lastInsertRowid);
+  }
+
+  hasTx(hash: Hex): boolean {
+    return this.st.txExists.get(hash) !== undefined;
+  }
+
+  getTx(hash: Hex): TxRow | null {
+    const r = this.st.txGet.get(hash);
+    return r ? toTx(r) : null;
+  }
+
+  txsWithStatus(status: TxStatus): TxRow[] {
+    return this.st.txsByStatus.all(status).map(toTx);
+  }
+
+  txsOfBatch(batch: number): TxRow[] {
+    return this.st.txsOfBatch.all(batch).map(toTx);
+  }
+
+  countTxs(status: TxStatus): number {
+    return this.st.txCount.get(status)?.n ?? 0;
+  }
+
+  rejectTxs(rejections: readonly TxRejection[], at: number): void {
+    this.db.transaction(() => {
+      for (const r of rejections) this.st.txReject.run({ hash: r.hash, code: r.code, message: r.message, at });
+    })();
+  }
+
+  // ---------------------------------------------------------------- batches
+
+  /** Records a built batch, its txs (batched, in slot order), txs rejected while cutting it, and the queue records it consumes. */
+  commitBatch(b: NewBatch, rejections: readonly TxRejection[]): void {
+    this.db.transaction(() => {
+      this.st.batchInsert.run({
+        ...b,
+        txHashes: JSON.stringify(b.txHashes),
+        feeTokens: JSON.stringify(b.feeTokens),
+        timings: JSON.stringify(b.timings),
+      });
+      b.txHashes.forEach((hash, slot) => {
+        const r = this.st.txBatch.run({ hash, batch: b.number, slot, at: b.builtAt });
+        if (r.changes !== 1) throw new Error(`tx ${hash} is not an accepted tx`);
+      });
+      for (const r of rejections) this.st.txReject.run({ hash: r.hash, code: r.code, message: r.message, at: b.builtAt });
+      if (b.depositCount > 0) this.st.queueConsume.run({ batch: b.number, from: b.queueStart, to: b.queueStart + b.depositCount });
+    })();
+  }
+
+  getBatch(n: number): BatchRow | null {
+    const r = this.st.batchGet.get(n);
+    return r ? toBatch(r) : null;
+  }
+
+  /** Batches numbered `from` and up, in order. */
+  batchesFrom(from: number): BatchRow[] {
+    return this.st.batchesFrom.all(from).map(toBatch);
+  }
+
+  batchesWithStatus(status: BatchStatus): BatchRow[] {
+    return this.st.batchesWith.all(status).map(toBatch);
+  }
+
+  latestBatch(): number {
+    return this.st.batchLatest.get()?.n ?? 0;
+  }
+
+  /** Highest finalized batch number (0 = genesis). Batches finalize in order. */
+  finalizedBatch(): number {
+    return this.st.batchLatestWith.get("finalized")?.n ?? 0;
+  }
+
+  markProving(n: number, at: number): void {
+    this.st.batchProving.run({ number: n, at });
+  }
+
+  /** Puts a batch back into `status` (restart: failed/proving batches are retried). */
+  resetBatch(n: number, status: BatchStatus): void {
+    this.st.batchReset.run({ number: n, status });
+  }
+
+  markProven(n: number, proof: Groth16Proof, timings: BatchTimings, at: number): void {
+    this.db.transaction(() => {
+      this.st.batchProven.run({ number: n, proof: JSON.stringify(proof), timings: JSON.stringify(timings), at });
+      this.st.txsProven.run({ batch: n, at });
+    })();
+  }
+
+  markSubmitted(n: number, l1TxHash: Hex, at: number): void {
+    this.st.batchSubmitted.run({ number: n, l1TxHash, at });
+  }
+
+  markFinalized(n: number, l1TxHash: Hex | null, timings: BatchTimings, at: number): void {
+    this.db.transaction(() => {
+      this.st.batchFinalized.run({ number: n, l1TxHash, timings: JSON.stringify(timings), at });
+      this.st.txsFinalized.run({ batch: n, at });
+    })();
+  }
+
+  markFailed(n: number, error: string, at: number): void {
+    this.st.batchFailed.run({ number: n, error, at });
+  }
+
+  /** Records a transient error (e.g. a failed proof attempt) without changing the status. */
+  noteBatchError(n: number, error: string, timings: BatchTimings): void {
+    this.st.batchError.run({ number: n, error, timings: JSON.stringify(timings) });
+  }
+
+  // ---------------------------------------------------------------- L1 queue
+
+  /** Appends queue records and advances the scanned-block cursor in one transaction. */
+  appendQueue(rows: readonly Omit<QueueRow, "batch">[], scannedBlock: number): void {
+    this.db.transaction(() => {
+      for (const q of rows) {
+        this.st.queueInsert.run({
+          idx: q.index,
+          kind: q.record.kind,
+          accountId: q.record.accountId,
+          token: q.record.token,
+          amount: q.record.amount.toString(),
+          ax: q.record.ax.toString(),
+          ay: q.record.ay.toString(),
+          sender: q.sender,
+          queueHash: q.queueHash.toString(),
+          blockNumber: q.blockNumber,
+          txHash: q.txHash,
+          logIndex: q.logIndex,
+          seenAt: q.seenAt,
+        });
+      }
+      this.st.metaSet.run("scannedBlock", String(scannedBlock));
+    })();
+  }
+
+  /** Records [from, to) in index order. */
+  queueRange(from: number, to: number): QueueRow[] {
+    return this.st.queueRange.all(from, to).map(toQueue);
+  }
+
+  queueRecord(index: number): QueueRow | null {
+    const r = this.st.queueGet.get(index);
+    return r ? toQueue(r) : null;
+  }
+
+  queueLength(): number {
+    return this.st.queueLength.get()?.n ?? 0;
+  }
+}

@@ -1,0 +1,168 @@
+/**
+ * The JSON shapes the API returns, and pure builders from stored rows and core views.
+ * Roots, hashes and the public input are 0x-hex of 32 bytes; amounts and keys are decimal strings;
+ * times are ms since the epoch.
+ */
+import { fieldToHex } from "../core/field";
+import type { Params } from "../core/params";
+import type { AccountView } from "../core/state";
+import type { BatchRow, BatchStatus, BatchTimings, Hex, TxRow, TxStatus } from "./store";
+import type { WireTx } from "./wire";
+
+export interface TxAccepted {
+  readonly hash: Hex;
+  readonly status: "accepted";
+}
+
+export interface HaltInfo {
+  readonly reason: string;
+  readonly batch: number | null;
+  readonly at: number;
+}
+
+export interface StatusView {
+  readonly chainId: number;
+  readonly rollupAddress: Hex;
+  /** Root after the latest built batch. */
+  readonly stateRoot: Hex;
+  readonly latestBatch: number;
+  readonly finalizedBatch: number;
+  readonly finalizedRoot: Hex;
+  readonly pendingTxs: number;
+  readonly queue: { readonly length: number; readonly consumed: number };
+  readonly params: Params;
+  readonly prover: { readonly pending: number; readonly proving: number[] };
+  readonly l1: { readonly block: string; readonly timestamp: number };
+  /** Set when the sequencer stopped cutting/submitting because of an error it cannot resolve alone. */
+  readonly halted: HaltInfo | null;
+}
+
+export interface AccountInfo {
+  readonly id: number;
+  readonly registered: boolean;
+  readonly ax: string;
+  readonly ay: string;
+  /** As of the latest built batch. */
+  readonly nonce: number;
+  /** After the accepted, unbatched txs. */
+  readonly pendingNonce: number;
+  readonly balances: Record<string, string>;
+  readonly pendingBalances: Record<string, string>;
+}
+
+export type TxInfo = WireTx & {
+  readonly hash: Hex;
+  readonly status: TxStatus;
+  readonly reason?: { readonly code: string; readonly message: string };
+  readonly batch?: number;
+  readonly slot?: number;
+  readonly timestamps: {
+    readonly acceptedAt: number;
+    readonly batchedAt?: number;
+    readonly provenAt?: number;
+    readonly finalizedAt?: number;
+    readonly rejectedAt?: number;
+  };
+};
+
+export interface BatchInfo {
+  readonly number: number;
+  readonly status: BatchStatus;
+  readonly timestamp: number;
+  readonly oldRoot: Hex;
+  readonly newRoot: Hex;
+  readonly publicInput: Hex;
+  readonly queueHashBefore: Hex;
+  readonly queueHashAfter: Hex;
+  readonly queueStart: number;
+  readonly depositCount: number;
+  readonly feeTokens: number[];
+  readonly txs: Hex[];
+  readonly l1TxHash?: Hex;
+  /** submitBatch's gas, decimal string, once finalized by this sequencer. */
+  readonly gasUsed?: string;
+  /** The prover worker that produced the proof. */
+  readonly worker?: string;
+  readonly error?: string;
+  /** Numbers only: durations in ms, instants in ms since the epoch, and proof attempts. */
+  readonly timings: Omit<BatchTimings, "worker" | "gasUsed"> & {
+    readonly builtAt: number;
+    readonly provingAt?: number;
+    readonly provenAt?: number;
+    readonly submittedAt?: number;
+    readonly finalizedAt?: number;
+    readonly failedAt?: number;
+  };
+}
+
+/** Drops null/undefined fields so optional members are absent rather than null. */
+function defined<T extends object>(o: T): T {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null && v !== undefined)) as T;
+}
+
+function balancesJson(m: ReadonlyMap<number, bigint>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [token, v] of [...m].sort((a, b) => a[0] - b[0])) if (v !== 0n) out[String(token)] = v.toString();
+  return out;
+}
+
+export function accountInfo(batched: AccountView, pending: AccountView): AccountInfo {
+  return {
+    id: batched.id,
+    registered: batched.registered,
+    ax: batched.ax.toString(),
+    ay: batched.ay.toString(),
+    nonce: Number(batched.nonce),
+    pendingNonce: Number(pending.nonce),
+    balances: balancesJson(batched.balances),
+    pendingBalances: balancesJson(pending.balances),
+  };
+}
+
+export function txInfo(r: TxRow): TxInfo {
+  return {
+    hash: r.hash,
+    ...r.body,
+    status: r.status,
+    ...defined({
+      reason: r.reasonCode !== null ? { code: r.reasonCode, message: r.reason ?? "" } : undefined,
+      batch: r.batch ?? undefined,
+      slot: r.slot ?? undefined,
+    }),
+    timestamps: defined({
+      acceptedAt: r.acceptedAt,
+      batchedAt: r.batchedAt ?? undefined,
+      provenAt: r.provenAt ?? undefined,
+      finalizedAt: r.finalizedAt ?? undefined,
+      rejectedAt: r.rejectedAt ?? undefined,
+    }),
+  };
+}
+
+export function batchInfo(r: BatchRow): BatchInfo {
+  const { worker, gasUsed, ...timings } = r.timings;
+  return {
+    number: r.number,
+    status: r.status,
+    timestamp: r.timestamp,
+    oldRoot: r.oldRoot,
+    newRoot: r.newRoot,
+    publicInput: fieldToHex(BigInt(r.publicInput)),
+    queueHashBefore: r.queueHashBefore,
+    queueHashAfter: r.queueHashAfter,
+    queueStart: r.queueStart,
+    depositCount: r.depositCount,
+    feeTokens: r.feeTokens,
+    txs: r.txHashes,
+    ...defined({ l1TxHash: r.l1TxHash ?? undefined, gasUsed, worker, error: r.error ?? undefined }),
+    timings: defined({
+      ...timings,
+      builtAt: r.builtAt,
+      provingAt: r.provingAt ?? undefined,
+      provenAt: r.provenAt ?? undefined,
+      submittedAt: r.submittedAt ?? undefined,
+      finalizedAt: r.finalizedAt ?? undefined,
+      failedAt: r.failedAt ?? undefined,
+    }),
+  };
+}
