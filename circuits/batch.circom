@@ -4,6 +4,7 @@ include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/sha256/sha256.circom";
 include "ops/deposit.circom";
 include "ops/l2slot.circom";
+include "ops/fill.circom";
 include "ops/fee.circom";
 
 // Big-endian bits (MSB first) of a field element as a 32-byte word.
@@ -24,9 +25,9 @@ template UintBits(n) {
     for (var i = 0; i < n; i++) out[i] <== lsb[n - 1 - i];
 }
 
-// A batch (PROTOCOL.md §5): D L1 queue slots, N L2 slots, F fee credits, and the single
-// public input sha256(pubdata) mod 2^253 that binds the transition to its public data.
-template Batch(accountLevels, balanceLevels, depositSlots, l2Slots, feeBuckets) {
+// A batch (PROTOCOL.md §5): D L1 queue slots, N L2 slots, M fill slots, F fee credits, and the
+// single public input sha256(pubdata) mod 2^253 that binds the transition to its public data.
+template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots, fillSlots, feeBuckets) {
     signal input publicInput;
 
     signal input oldRoot;
@@ -76,6 +77,56 @@ template Batch(accountLevels, balanceLevels, depositSlots, l2Slots, feeBuckets) 
     signal input l2_b_balanceSiblings[l2Slots][balanceLevels][3];
     signal input l2_b_accountSiblings[l2Slots][accountLevels][7];
 
+    signal input fill_isFill[fillSlots];
+    signal input fill_seller[fillSlots];
+    signal input fill_buyer[fillSlots];
+    signal input fill_base[fillSlots];
+    signal input fill_quote[fillSlots];
+    signal input fill_baseAmount[fillSlots];
+    signal input fill_quoteAmount[fillSlots];
+    signal input fill_sellFeeF[fillSlots];
+    signal input fill_buyFeeF[fillSlots];
+    signal input fill_sellFeeSel[fillSlots][feeBuckets];
+    signal input fill_buyFeeSel[fillSlots][feeBuckets];
+    signal input fill_so_orderId[fillSlots];
+    signal input fill_so_amountF[fillSlots];
+    signal input fill_so_quoteAmountF[fillSlots];
+    signal input fill_so_maxFeeBips[fillSlots];
+    signal input fill_so_validUntil[fillSlots];
+    signal input fill_so_sigR8x[fillSlots];
+    signal input fill_so_sigR8y[fillSlots];
+    signal input fill_so_sigS[fillSlots];
+    signal input fill_bo_orderId[fillSlots];
+    signal input fill_bo_amountF[fillSlots];
+    signal input fill_bo_quoteAmountF[fillSlots];
+    signal input fill_bo_maxFeeBips[fillSlots];
+    signal input fill_bo_validUntil[fillSlots];
+    signal input fill_bo_sigR8x[fillSlots];
+    signal input fill_bo_sigR8y[fillSlots];
+    signal input fill_bo_sigS[fillSlots];
+    signal input fill_sa_ax[fillSlots];
+    signal input fill_sa_ay[fillSlots];
+    signal input fill_sa_nonce[fillSlots];
+    signal input fill_sa_giveBalance[fillSlots];
+    signal input fill_sa_giveSiblings[fillSlots][balanceLevels][3];
+    signal input fill_sa_getBalance[fillSlots];
+    signal input fill_sa_getSiblings[fillSlots][balanceLevels][3];
+    signal input fill_sa_slotOrderId[fillSlots];
+    signal input fill_sa_slotFilled[fillSlots];
+    signal input fill_sa_slotSiblings[fillSlots][orderLevels][3];
+    signal input fill_sa_accountSiblings[fillSlots][accountLevels][7];
+    signal input fill_ba_ax[fillSlots];
+    signal input fill_ba_ay[fillSlots];
+    signal input fill_ba_nonce[fillSlots];
+    signal input fill_ba_giveBalance[fillSlots];
+    signal input fill_ba_giveSiblings[fillSlots][balanceLevels][3];
+    signal input fill_ba_getBalance[fillSlots];
+    signal input fill_ba_getSiblings[fillSlots][balanceLevels][3];
+    signal input fill_ba_slotOrderId[fillSlots];
+    signal input fill_ba_slotFilled[fillSlots];
+    signal input fill_ba_slotSiblings[fillSlots][orderLevels][3];
+    signal input fill_ba_accountSiblings[fillSlots][accountLevels][7];
+
     signal input fee_ax;
     signal input fee_ay;
     signal input fee_nonce;
@@ -91,7 +142,7 @@ template Batch(accountLevels, balanceLevels, depositSlots, l2Slots, feeBuckets) 
     for (var f = 0; f < feeBuckets; f++) feeTokenBits[f] <== UintBits(8)(feeTokens[f]);
 
     // 1. L1 queue slots.
-    signal root[depositSlots + l2Slots + 1];
+    signal root[depositSlots + l2Slots + fillSlots + 1];
     signal queue[depositSlots + 1];
     root[0] <== oldRoot;
     queue[0] <== queueHashBefore;
@@ -118,15 +169,37 @@ template Batch(accountLevels, balanceLevels, depositSlots, l2Slots, feeBuckets) 
             l2_b_ax[i], l2_b_ay[i], l2_b_nonce[i], l2_b_orderRoot[i], l2_b_balance[i], l2_b_balanceSiblings[i], l2_b_accountSiblings[i]);
     }
 
-    // 3. Fee credits to account 0.
+    // 3. Fill slots; their fees go to the same buckets.
+    signal fillFees[fillSlots + 1][feeBuckets];
+    fillFees[0] <== fees[l2Slots];
+    signal fillChunkBits[fillSlots][408];
+    for (var i = 0; i < fillSlots; i++) {
+        var r = depositSlots + l2Slots + i;
+        (root[r + 1], fillFees[i + 1], fillChunkBits[i]) <== FillSlot(accountLevels, balanceLevels, orderLevels, feeBuckets)(
+            root[r], timestamp, chainId, feeTokens, fillFees[i],
+            fill_isFill[i], fill_seller[i], fill_buyer[i], fill_base[i], fill_quote[i], fill_baseAmount[i], fill_quoteAmount[i],
+            fill_sellFeeF[i], fill_buyFeeF[i], fill_sellFeeSel[i], fill_buyFeeSel[i],
+            fill_so_orderId[i], fill_so_amountF[i], fill_so_quoteAmountF[i], fill_so_maxFeeBips[i], fill_so_validUntil[i],
+            fill_so_sigR8x[i], fill_so_sigR8y[i], fill_so_sigS[i],
+            fill_bo_orderId[i], fill_bo_amountF[i], fill_bo_quoteAmountF[i], fill_bo_maxFeeBips[i], fill_bo_validUntil[i],
+            fill_bo_sigR8x[i], fill_bo_sigR8y[i], fill_bo_sigS[i],
+            fill_sa_ax[i], fill_sa_ay[i], fill_sa_nonce[i], fill_sa_giveBalance[i], fill_sa_giveSiblings[i],
+            fill_sa_getBalance[i], fill_sa_getSiblings[i], fill_sa_slotOrderId[i], fill_sa_slotFilled[i],
+            fill_sa_slotSiblings[i], fill_sa_accountSiblings[i],
+            fill_ba_ax[i], fill_ba_ay[i], fill_ba_nonce[i], fill_ba_giveBalance[i], fill_ba_giveSiblings[i],
+            fill_ba_getBalance[i], fill_ba_getSiblings[i], fill_ba_slotOrderId[i], fill_ba_slotFilled[i],
+            fill_ba_slotSiblings[i], fill_ba_accountSiblings[i]);
+    }
+
+    // 4. Fee credits to account 0.
     signal newRoot <== FeeCredit(accountLevels, balanceLevels, feeBuckets)(
-        root[depositSlots + l2Slots], feeTokens, fees[l2Slots],
+        root[depositSlots + l2Slots + fillSlots], feeTokens, fillFees[fillSlots],
         fee_ax, fee_ay, fee_nonce, fee_orderRoot, fee_balances, fee_balanceSiblings, fee_accountSiblings);
 
-    // 4. pubdata = oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ chainId ‖ timestamp
-    //              ‖ feeTokens ‖ withdrawBitmap ‖ chunks
+    // 5. pubdata = oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ chainId ‖ timestamp
+    //              ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ fill chunks
     var bitmapBytes = (l2Slots + 7) \ 8;
-    var nBits = 8 * (32 * 4 + 4 + 4 + feeBuckets + bitmapBytes + 15 * l2Slots);
+    var nBits = 8 * (32 * 4 + 4 + 4 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots);
     signal pubdata[nBits];
     signal wordBits[4][256];
     wordBits[0] <== FieldWordBits()(oldRoot);
@@ -143,8 +216,9 @@ template Batch(accountLevels, balanceLevels, depositSlots, l2Slots, feeBuckets) 
         o++;
     }
     for (var s = 0; s < l2Slots; s++) for (var i = 0; i < 120; i++) { pubdata[o] <== chunkBits[s][i]; o++; }
+    for (var s = 0; s < fillSlots; s++) for (var i = 0; i < 408; i++) { pubdata[o] <== fillChunkBits[s][i]; o++; }
 
-    // 5. publicInput = sha256(pubdata) mod 2^253 (drop the 3 most significant bits).
+    // 6. publicInput = sha256(pubdata) mod 2^253 (drop the 3 most significant bits).
     signal digest[256] <== Sha256(nBits)(pubdata);
     var acc = 0;
     for (var i = 3; i < 256; i++) acc += digest[i] * (1 << (255 - i));

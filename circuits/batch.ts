@@ -11,7 +11,7 @@ export function batchCircuitSource(p: Params): string {
   return [
     "pragma circom 2.1.0;",
     'include "batch.circom";',
-    `component main {public [publicInput]} = Batch(${p.accountLevels}, ${p.balanceLevels}, ${p.depositSlots}, ${p.l2Slots}, ${p.feeBuckets});`,
+    `component main {public [publicInput]} = Batch(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.depositSlots}, ${p.l2Slots}, ${p.fillSlots}, ${p.feeBuckets});`,
     "",
   ].join("\n");
 }

@@ -29,6 +29,7 @@ contract Rollup {
     uint256 internal constant BJJ_D = 168696;
     uint256 internal constant MAX_U128 = type(uint128).max;
     uint256 internal constant CHUNK_BYTES = 15;
+    uint256 internal constant FILL_CHUNK_BYTES = 51;
     uint8 internal constant KIND_DEPOSIT = 1;
     uint8 internal constant KIND_REGISTER = 2;
     uint8 internal constant OP_WITHDRAW = 3;
@@ -41,6 +42,7 @@ contract Rollup {
         uint32 balanceLevels; // arity-4 balance tree levels: 4^balanceLevels token ids
         uint32 depositSlots; // D: L1 queue records per batch
         uint32 l2Slots; // N: transfer/withdraw slots per batch
+        uint32 fillSlots; // M: order-fill slots per batch (51 bytes each, after the L2 chunks)
         uint32 feeBuckets; // F: fee tokens per batch
     }
 
@@ -113,6 +115,7 @@ contract Rollup {
     uint32 internal immutable BALANCE_LEVELS;
     uint32 internal immutable DEPOSIT_SLOTS;
     uint32 internal immutable L2_SLOTS;
+    uint32 internal immutable FILL_SLOTS;
     uint32 internal immutable FEE_BUCKETS;
     uint256 public immutable maxAccounts;
     uint256 public immutable maxTokens;
@@ -169,7 +172,7 @@ contract Rollup {
         if (
             p.accountLevels == 0 || p.accountLevels > 8 || p.balanceLevels == 0 || p.balanceLevels > 4
                 || p.depositSlots == 0 || p.l2Slots == 0 || p.feeBuckets == 0 || p.feeBuckets > 256
-                || p.l2Slots > 65536 || p.depositSlots > 65536
+                || p.l2Slots > 65536 || p.depositSlots > 65536 || p.fillSlots > 65536
         ) revert InvalidParams();
         if (verifier_.code.length == 0) revert NotAContract(verifier_);
         if (poseidon4_.code.length == 0) revert NotAContract(poseidon4_);
@@ -182,11 +185,12 @@ contract Rollup {
         BALANCE_LEVELS = p.balanceLevels;
         DEPOSIT_SLOTS = p.depositSlots;
         L2_SLOTS = p.l2Slots;
+        FILL_SLOTS = p.fillSlots;
         FEE_BUCKETS = p.feeBuckets;
         maxAccounts = 8 ** uint256(p.accountLevels); // ≤ 2^24: account ids are u24 on the wire
         maxTokens = 4 ** uint256(p.balanceLevels); // ≤ 256: token ids are u8 on the wire
         BITMAP_BYTES = (uint256(p.l2Slots) + 7) / 8;
-        CHUNKS_BYTES = uint256(p.l2Slots) * CHUNK_BYTES;
+        CHUNKS_BYTES = uint256(p.l2Slots) * CHUNK_BYTES + uint256(p.fillSlots) * FILL_CHUNK_BYTES;
 
         batchRoots[0] = genesisRoot;
         _tokens.push(address(0)); // id 0 = ETH
@@ -524,7 +528,7 @@ contract Rollup {
     }
 
     function params() external view returns (Params memory) {
-        return Params(ACCOUNT_LEVELS, BALANCE_LEVELS, DEPOSIT_SLOTS, L2_SLOTS, FEE_BUCKETS);
+        return Params(ACCOUNT_LEVELS, BALANCE_LEVELS, DEPOSIT_SLOTS, L2_SLOTS, FILL_SLOTS, FEE_BUCKETS);
     }
 
     // ---------------------------------------------------------------- ERC-20 plumbing

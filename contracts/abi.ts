@@ -40,6 +40,11 @@ export const rollupAbi = [
           },
           {
             "internalType": "uint32",
+            "name": "fillSlots",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
             "name": "feeBuckets",
             "type": "uint32"
           }
@@ -986,6 +991,11 @@ export const rollupAbi = [
           {
             "internalType": "uint32",
             "name": "l2Slots",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "fillSlots",
             "type": "uint32"
           },
           {

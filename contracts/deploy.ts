@@ -13,7 +13,7 @@ import { artifact, compileContracts } from "./compile";
 import { poseidon4Bytecode } from "./poseidon";
 
 /** The parameters the contract is built for (orderLevels does not reach L1). */
-export type RollupParams = Pick<Params, "accountLevels" | "balanceLevels" | "depositSlots" | "l2Slots" | "feeBuckets">;
+export type RollupParams = Pick<Params, "accountLevels" | "balanceLevels" | "depositSlots" | "l2Slots" | "fillSlots" | "feeBuckets">;
 
 export interface TestTokenSpec {
   readonly name: string;
@@ -110,6 +110,7 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
         balanceLevels: p.balanceLevels,
         depositSlots: p.depositSlots,
         l2Slots: p.l2Slots,
+        fillSlots: p.fillSlots,
         feeBuckets: p.feeBuckets,
       },
       opts.genesisRoot,

@@ -4,14 +4,16 @@
  * circuit's input. All or nothing: on any invalid operation the state is left untouched.
  */
 import { fail, ProtocolError } from "./errors";
-import type { Params } from "./params";
-import type { State, AccountWitness, MultiBalanceWitness } from "./state";
+import { ACCOUNT_ARITY, BALANCE_ARITY, ORDER_ARITY, type Params } from "./params";
+import type { State, AccountWitness, MultiBalanceWitness, TradeWitness } from "./state";
+import { encodeOrderAmounts, slotOfLeaf } from "./ops/order";
 import { applyDepositNoop, applyQueueRecord, queueHashNext } from "./ops/deposit";
 import { applyTransfer } from "./ops/transfer";
 import { applyWithdraw } from "./ops/withdraw";
 import { applyNoop } from "./ops/noop";
-import type { BatchContext, DepositSlotWitness, L2SlotWitness, L2Tx, QueueRecord, Withdrawal } from "./ops/types";
-import { encodePubdata, publicInputOf, withdrawalsOf } from "./pubdata";
+import { applyFill, fillFees, fillNoop, type FillSlotWitness } from "./ops/fill";
+import type { BatchContext, DepositSlotWitness, FillOp, L2SlotWitness, L2Tx, Order, QueueRecord, Withdrawal } from "./ops/types";
+import { encodePubdata, publicInputOf, slotData, withdrawalsOf } from "./pubdata";
 
 export interface BatchInput {
   readonly chainId: number;
@@ -21,7 +23,9 @@ export interface BatchInput {
   readonly deposits: readonly QueueRecord[];
   /** L2 operations, in order (at most l2Slots). */
   readonly txs: readonly L2Tx[];
-  /** Fee tokens of the batch; derived from `txs` when omitted. */
+  /** Order fills, in order (at most fillSlots); executed after the L2 slots. */
+  readonly fills?: readonly FillOp[];
+  /** Fee tokens of the batch; derived from `txs` and `fills` when omitted. */
   readonly feeTokens?: readonly number[];
 }
 
@@ -35,6 +39,9 @@ export interface BatchResult {
   readonly timestamp: number;
   readonly feeTokens: number[];
   readonly chunks: Uint8Array[];
+  readonly fillChunks: Uint8Array[];
+  /** L2 chunks ‖ fill chunks: what the contract's submitBatch takes as `chunks`. */
+  readonly slotData: Uint8Array;
   readonly pubdata: Uint8Array;
   readonly publicInput: bigint;
   readonly withdrawals: Withdrawal[];
@@ -45,10 +52,11 @@ export interface BatchResult {
 export type CircuitValue = string | CircuitValue[];
 export type CircuitInput = Record<string, CircuitValue>;
 
-/** The fee tokens a batch needs: distinct tokens with a non-zero fee, in first-use order, padded with 0. */
-export function feeTokensFor(p: Params, txs: readonly L2Tx[]): number[] {
+/** The fee tokens a batch needs: distinct tokens with a non-zero fee, in first-use order (L2 slots, then fills), padded with 0. */
+export function feeTokensFor(p: Params, txs: readonly L2Tx[], fills: readonly FillOp[] = []): number[] {
   const tokens: number[] = [];
   for (const tx of txs) if (tx.fee > 0n && !tokens.includes(tx.token)) tokens.push(tx.token);
+  for (const f of fills) for (const [token] of fillFees(f)) if (!tokens.includes(token)) tokens.push(token);
   if (tokens.length > p.feeBuckets) fail("fee_token_not_in_batch", `batch uses ${tokens.length} fee tokens, at most ${p.feeBuckets} allowed`);
   while (tokens.length < p.feeBuckets) tokens.push(0);
   return tokens;
@@ -58,7 +66,9 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
   const p = state.params;
   if (input.deposits.length > p.depositSlots) fail("batch_full", `at most ${p.depositSlots} queue records per batch`);
   if (input.txs.length > p.l2Slots) fail("batch_full", `at most ${p.l2Slots} L2 operations per batch`);
-  const feeTokens = input.feeTokens ? [...input.feeTokens] : feeTokensFor(p, input.txs);
+  const fills = input.fills ?? [];
+  if (fills.length > p.fillSlots) fail("batch_full", `at most ${p.fillSlots} fills per batch`);
+  const feeTokens = input.feeTokens ? [...input.feeTokens] : feeTokensFor(p, input.txs, fills);
   if (feeTokens.length !== p.feeBuckets) fail("bad_request", `expected ${p.feeBuckets} fee tokens`);
   const ctx: BatchContext = { chainId: input.chainId, timestamp: input.timestamp };
   const oldRoot = state.root;
@@ -98,18 +108,46 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
       l2Slots.push(w);
     }
 
+    // Fill slots: each fill's two fees go to the buckets of their tokens.
+    const fillSlots: FillSlotWitness[] = [];
+    const fillFeeSel: { sell: number[]; buy: number[] }[] = [];
+    for (let i = 0; i < p.fillSlots; i++) {
+      const f = fills[i];
+      let w: FillSlotWitness;
+      try {
+        w = f ? applyFill(state, f, ctx) : fillNoop();
+      } catch (e) {
+        if (e instanceof ProtocolError) throw new ProtocolError(e.code, `fill ${i}: ${e.message}`);
+        throw e;
+      }
+      const select = (token: number, amount: bigint): number[] => {
+        const sel = feeTokens.map(() => 0);
+        if (amount === 0n) return sel;
+        const bucket = feeTokens.indexOf(token);
+        if (bucket < 0) fail("fee_token_not_in_batch", `fill ${i}: fee token ${token} is not one of the batch's fee tokens`);
+        sel[bucket] = 1;
+        feeSums[bucket] += amount;
+        return sel;
+      };
+      fillFeeSel.push(f ? { sell: select(f.sell.quote, f.sellFee), buy: select(f.buy.base, f.buyFee) } : { sell: feeTokens.map(() => 0), buy: feeTokens.map(() => 0) });
+      fillSlots.push(w);
+    }
+
     const fee = state.creditBalances(0, feeTokens.map((token, f) => ({ token, amount: feeSums[f] })));
     const newRoot = state.root;
     const chunks = l2Slots.map((s) => s.chunk);
+    const fillChunks = fillSlots.map((s) => s.chunk);
     const header = { oldRoot, newRoot, queueHashBefore: input.queueHashBefore, queueHashAfter: queueHash, chainId: input.chainId, timestamp: input.timestamp, feeTokens };
-    const pubdata = encodePubdata(p, header, chunks);
+    const pubdata = encodePubdata(p, header, chunks, fillChunks);
     const publicInput = publicInputOf(pubdata);
-    const circuitInput = toCircuitInput({ ...header, publicInput, depositSlots, l2Slots, feeSel, fee });
+    const circuitInput = toCircuitInput({ ...header, params: p, publicInput, depositSlots, l2Slots, feeSel, fillSlots, fillFeeSel, fee });
     state.commit();
     return {
       ...header,
       depositCount: input.deposits.length,
       chunks,
+      fillChunks,
+      slotData: slotData(p, chunks, fillChunks),
       pubdata,
       publicInput,
       withdrawals: withdrawalsOf(chunks),
@@ -137,6 +175,7 @@ function accountSignals(prefix: string, ws: AccountWitness[]): CircuitInput {
 }
 
 function toCircuitInput(b: {
+  params: Params;
   publicInput: bigint;
   oldRoot: bigint;
   queueHashBefore: bigint;
@@ -146,6 +185,8 @@ function toCircuitInput(b: {
   depositSlots: DepositSlotWitness[];
   l2Slots: L2SlotWitness[];
   feeSel: number[][];
+  fillSlots: FillSlotWitness[];
+  fillFeeSel: { sell: number[]; buy: number[] }[];
   fee: MultiBalanceWitness;
 }): CircuitInput {
   const d = b.depositSlots;
@@ -181,6 +222,8 @@ function toCircuitInput(b: {
     ...accountSignals("l2_a_", l.map((w) => w.a)),
     ...accountSignals("l2_b_", l.map((w) => w.b)),
 
+    ...fillSignals(b.params, b.fillSlots, b.fillFeeSel),
+
     fee_ax: s(b.fee.ax),
     fee_ay: s(b.fee.ay),
     fee_nonce: s(b.fee.nonce),
@@ -188,5 +231,60 @@ function toCircuitInput(b: {
     fee_balances: b.fee.balances.map(s),
     fee_balanceSiblings: b.fee.balanceSiblings.map(s2),
     fee_accountSiblings: s2(b.fee.accountSiblings),
+  };
+}
+
+/** Fill-slot signals; a noop slot is all zeros (the circuit ignores its paths). */
+function fillSignals(p: Params, slots: FillSlotWitness[], feeSel: { sell: number[]; buy: number[] }[]): CircuitInput {
+  const col = (f: (w: FillSlotWitness) => bigint | number | boolean): string[] => slots.map((w) => s(f(w)));
+  const zeros = (levels: number, arity: number): string[][] => Array.from({ length: levels }, () => new Array<string>(arity - 1).fill("0"));
+  const orderSignals = (prefix: string, pick: (f: FillOp) => Order): CircuitInput => {
+    const enc = slots.map((w) => (w.fill ? { o: pick(w.fill), ...encodeOrderAmounts(pick(w.fill)) } : null));
+    const c = (f: (e: NonNullable<(typeof enc)[number]>) => bigint | number): string[] => enc.map((e) => s(e ? f(e) : 0));
+    return {
+      [`${prefix}orderId`]: c((e) => e.o.orderId),
+      [`${prefix}amountF`]: c((e) => e.amountF),
+      [`${prefix}quoteAmountF`]: c((e) => e.quoteAmountF),
+      [`${prefix}maxFeeBips`]: c((e) => e.o.maxFeeBips),
+      [`${prefix}validUntil`]: c((e) => e.o.validUntil),
+      [`${prefix}sigR8x`]: c((e) => e.o.signature.r8x),
+      [`${prefix}sigR8y`]: c((e) => e.o.signature.r8y),
+      [`${prefix}sigS`]: c((e) => e.o.signature.s),
+    };
+  };
+  const traderSignals = (prefix: string, pick: (w: FillSlotWitness) => TradeWitness | null): CircuitInput => {
+    const t = slots.map(pick);
+    const c = (f: (x: TradeWitness) => bigint): string[] => t.map((x) => s(x ? f(x) : 0n));
+    const sib = (f: (x: TradeWitness) => bigint[][], levels: number, arity: number): string[][][] => t.map((x) => (x ? s2(f(x)) : zeros(levels, arity)));
+    return {
+      [`${prefix}ax`]: c((x) => x.ax),
+      [`${prefix}ay`]: c((x) => x.ay),
+      [`${prefix}nonce`]: c((x) => x.nonce),
+      [`${prefix}giveBalance`]: c((x) => x.giveBalance),
+      [`${prefix}giveSiblings`]: sib((x) => x.giveSiblings, p.balanceLevels, BALANCE_ARITY),
+      [`${prefix}getBalance`]: c((x) => x.getBalance),
+      [`${prefix}getSiblings`]: sib((x) => x.getSiblings, p.balanceLevels, BALANCE_ARITY),
+      [`${prefix}slotOrderId`]: c((x) => slotOfLeaf(x.slotLeaf).orderId),
+      [`${prefix}slotFilled`]: c((x) => slotOfLeaf(x.slotLeaf).filled),
+      [`${prefix}slotSiblings`]: sib((x) => x.slotSiblings, p.orderLevels, ORDER_ARITY),
+      [`${prefix}accountSiblings`]: sib((x) => x.accountSiblings, p.accountLevels, ACCOUNT_ARITY),
+    };
+  };
+  return {
+    fill_isFill: col((w) => w.isFill),
+    fill_seller: col((w) => w.fill?.sell.account ?? 0),
+    fill_buyer: col((w) => w.fill?.buy.account ?? 0),
+    fill_base: col((w) => w.fill?.sell.base ?? 0),
+    fill_quote: col((w) => w.fill?.sell.quote ?? 0),
+    fill_baseAmount: col((w) => w.fill?.baseAmount ?? 0n),
+    fill_quoteAmount: col((w) => w.fill?.quoteAmount ?? 0n),
+    fill_sellFeeF: col((w) => w.sellFeeF),
+    fill_buyFeeF: col((w) => w.buyFeeF),
+    fill_sellFeeSel: feeSel.map((f) => f.sell.map(s)),
+    fill_buyFeeSel: feeSel.map((f) => f.buy.map(s)),
+    ...orderSignals("fill_so_", (f) => f.sell),
+    ...orderSignals("fill_bo_", (f) => f.buy),
+    ...traderSignals("fill_sa_", (w) => w.seller),
+    ...traderSignals("fill_ba_", (w) => w.buyer),
   };
 }

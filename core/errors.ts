@@ -15,6 +15,13 @@ export type ProtocolErrorCode =
   | "fee_token_not_in_batch"
   | "batch_full"
   | "bad_queue_record"
+  | "order_id_used"
+  | "order_filled"
+  | "overfill"
+  | "price_limit"
+  | "fee_too_high"
+  | "self_trade"
+  | "market_mismatch"
   | "bad_request";
 
 export class ProtocolError extends Error {

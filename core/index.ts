@@ -17,3 +17,5 @@ export * from "./ops/signed";
 export * from "./ops/transfer";
 export * from "./ops/withdraw";
 export * from "./ops/noop";
+export * from "./ops/order";
+export * from "./ops/fill";

@@ -11,6 +11,8 @@ export interface Params {
   readonly depositSlots: number;
   /** Transfer/withdraw slots per batch (N). */
   readonly l2Slots: number;
+  /** Order-fill slots per batch (M). */
+  readonly fillSlots: number;
   /** Distinct fee tokens per batch (F). */
   readonly feeBuckets: number;
 }
@@ -20,11 +22,13 @@ export const BALANCE_ARITY = 4;
 export const ORDER_ARITY = 4;
 /** Bytes of one L2 slot's public data. */
 export const CHUNK_BYTES = 15;
+/** Bytes of one fill slot's public data. */
+export const FILL_CHUNK_BYTES = 51;
 
 export const CONFIGS = {
-  test: { accountLevels: 2, balanceLevels: 1, orderLevels: 1, depositSlots: 1, l2Slots: 2, feeBuckets: 1 },
-  default: { accountLevels: 4, balanceLevels: 2, orderLevels: 2, depositSlots: 2, l2Slots: 4, feeBuckets: 2 },
-  production: { accountLevels: 8, balanceLevels: 4, orderLevels: 4, depositSlots: 8, l2Slots: 64, feeBuckets: 4 },
+  test: { accountLevels: 2, balanceLevels: 1, orderLevels: 1, depositSlots: 1, l2Slots: 2, fillSlots: 1, feeBuckets: 2 },
+  default: { accountLevels: 4, balanceLevels: 2, orderLevels: 2, depositSlots: 2, l2Slots: 4, fillSlots: 2, feeBuckets: 2 },
+  production: { accountLevels: 8, balanceLevels: 4, orderLevels: 4, depositSlots: 8, l2Slots: 64, fillSlots: 16, feeBuckets: 4 },
 } as const satisfies Record<string, Params>;
 
 export type ConfigName = keyof typeof CONFIGS;
@@ -50,11 +54,13 @@ export function validateParams(p: Params): void {
   for (const [k, v] of ints) {
     if (!Number.isInteger(v) || v < 1) throw new Error(`param ${k} must be a positive integer, got ${v}`);
   }
+  if (p.fillSlots === undefined) throw new Error("param fillSlots is missing");
   if (p.accountLevels > 8) throw new Error("accountLevels > 8 exceeds 24-bit account ids");
   if (p.balanceLevels > 4) throw new Error("balanceLevels > 4 exceeds 8-bit token ids");
-  if (p.orderLevels > 16) throw new Error("orderLevels > 16 is not supported");
+  // Order ids are 32 bits and select their slot by their low 2·orderLevels bits.
+  if (p.orderLevels > 16) throw new Error("orderLevels > 16 exceeds 32-bit order ids");
 }
 
 export function paramsKey(p: Params): string {
-  return `a${p.accountLevels}-b${p.balanceLevels}-o${p.orderLevels}-d${p.depositSlots}-n${p.l2Slots}-f${p.feeBuckets}`;
+  return `a${p.accountLevels}-b${p.balanceLevels}-o${p.orderLevels}-d${p.depositSlots}-n${p.l2Slots}-m${p.fillSlots}-f${p.feeBuckets}`;
 }

@@ -1,7 +1,7 @@
 /** A batch's public data and its single public input (PROTOCOL.md §5.2). */
 import { sha256 } from "@noble/hashes/sha256";
 import { concatBytes, fromBytesBE, toBytesBE } from "./field";
-import { CHUNK_BYTES, type Params } from "./params";
+import { CHUNK_BYTES, FILL_CHUNK_BYTES, type Params } from "./params";
 import { OP_WITHDRAW } from "./message";
 import { FLOAT40, decodeFloat } from "./float";
 import type { Withdrawal } from "./ops/types";
@@ -24,10 +24,18 @@ export function withdrawBitmap(chunks: readonly Uint8Array[]): Uint8Array {
   return bm;
 }
 
-export function encodePubdata(p: Params, h: BatchHeader, chunks: readonly Uint8Array[]): Uint8Array {
-  if (h.feeTokens.length !== p.feeBuckets) throw new Error(`expected ${p.feeBuckets} fee tokens`);
+/** L2 chunks then fill chunks: the `chunks` argument of the contract's submitBatch. */
+export function slotData(p: Params, chunks: readonly Uint8Array[], fillChunks: readonly Uint8Array[]): Uint8Array {
   if (chunks.length !== p.l2Slots) throw new Error(`expected ${p.l2Slots} chunks`);
-  for (const c of chunks) if (c.length !== CHUNK_BYTES) throw new Error("chunk must be 15 bytes");
+  for (const c of chunks) if (c.length !== CHUNK_BYTES) throw new Error(`chunk must be ${CHUNK_BYTES} bytes`);
+  if (fillChunks.length !== p.fillSlots) throw new Error(`expected ${p.fillSlots} fill chunks`);
+  for (const c of fillChunks) if (c.length !== FILL_CHUNK_BYTES) throw new Error(`fill chunk must be ${FILL_CHUNK_BYTES} bytes`);
+  return concatBytes(...chunks, ...fillChunks);
+}
+
+export function encodePubdata(p: Params, h: BatchHeader, chunks: readonly Uint8Array[], fillChunks: readonly Uint8Array[]): Uint8Array {
+  if (h.feeTokens.length !== p.feeBuckets) throw new Error(`expected ${p.feeBuckets} fee tokens`);
+  const slots = slotData(p, chunks, fillChunks);
   return concatBytes(
     toBytesBE(h.oldRoot, 32),
     toBytesBE(h.newRoot, 32),
@@ -37,7 +45,7 @@ export function encodePubdata(p: Params, h: BatchHeader, chunks: readonly Uint8A
     toBytesBE(BigInt(h.timestamp), 4),
     Uint8Array.from(h.feeTokens),
     withdrawBitmap(chunks),
-    ...chunks,
+    slots,
   );
 }
 
@@ -54,10 +62,15 @@ export function headerBytes(p: Params): number {
 
 export interface DecodedPubdata extends BatchHeader {
   readonly chunks: Uint8Array[];
+  readonly fillChunks: Uint8Array[];
+}
+
+export function pubdataBytes(p: Params): number {
+  return headerBytes(p) + p.l2Slots * CHUNK_BYTES + p.fillSlots * FILL_CHUNK_BYTES;
 }
 
 export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
-  const expected = headerBytes(p) + p.l2Slots * CHUNK_BYTES;
+  const expected = pubdataBytes(p);
   if (data.length !== expected) throw new Error(`pubdata is ${data.length} bytes, expected ${expected}`);
   const word = (o: number) => fromBytesBE(data.subarray(o, o + 32));
   const u32 = (o: number) => Number(fromBytesBE(data.subarray(o, o + 4)));
@@ -65,6 +78,9 @@ export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
   const chunksAt = headerBytes(p);
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < p.l2Slots; i++) chunks.push(data.slice(chunksAt + i * CHUNK_BYTES, chunksAt + (i + 1) * CHUNK_BYTES));
+  const fillsAt = chunksAt + p.l2Slots * CHUNK_BYTES;
+  const fillChunks: Uint8Array[] = [];
+  for (let i = 0; i < p.fillSlots; i++) fillChunks.push(data.slice(fillsAt + i * FILL_CHUNK_BYTES, fillsAt + (i + 1) * FILL_CHUNK_BYTES));
   return {
     oldRoot: word(0),
     newRoot: word(32),
@@ -74,6 +90,7 @@ export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
     timestamp: u32(132),
     feeTokens,
     chunks,
+    fillChunks,
   };
 }
 

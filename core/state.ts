@@ -6,6 +6,7 @@
 import { ACCOUNT_ARITY, BALANCE_ARITY, ORDER_ARITY, type Params, validateParams } from "./params";
 import { SparseMerkleTree, type Undo } from "./smt";
 import { accountLeaf, emptyAccountLeaf } from "./account";
+import { slotOfLeaf, type OrderSlot } from "./ops/order";
 
 interface AccountData {
   ax: bigint;
@@ -50,6 +51,34 @@ export interface MultiBalanceWitness {
   readonly balances: bigint[];
   readonly balanceSiblings: bigint[][][];
   readonly accountSiblings: bigint[][];
+}
+
+/**
+ * The old values of one trader's side of a fill: two balance leaves (the token it gives, then the
+ * token it gets, read after the first changed) and one order-fill slot.
+ */
+export interface TradeWitness {
+  readonly accountId: number;
+  readonly ax: bigint;
+  readonly ay: bigint;
+  readonly nonce: bigint;
+  readonly giveBalance: bigint;
+  readonly giveSiblings: bigint[][];
+  readonly getBalance: bigint;
+  readonly getSiblings: bigint[][];
+  readonly slotLeaf: bigint;
+  readonly slotSiblings: bigint[][];
+  readonly accountSiblings: bigint[][];
+}
+
+export interface TradeChange {
+  readonly giveToken: number;
+  readonly give: bigint;
+  readonly getToken: number;
+  /** Net amount credited (received − fee). */
+  readonly get: bigint;
+  readonly slot: number;
+  readonly newSlotLeaf: bigint;
 }
 
 export interface AccountChange {
@@ -105,6 +134,27 @@ export class State {
     return this.accounts.get(id)?.balances.leaf(token) ?? 0n;
   }
 
+  /** The leaf of order-fill slot `slot` of account `id` (0 when empty). */
+  orderSlotLeaf(id: number, slot: number): bigint {
+    this.checkAccountId(id);
+    this.checkSlot(slot);
+    return this.accounts.get(id)?.orders.leaf(slot) ?? 0n;
+  }
+
+  /** Order-fill slot `slot` of account `id`: the order id it holds and the base amount filled. */
+  orderSlot(id: number, slot: number): OrderSlot {
+    return slotOfLeaf(this.orderSlotLeaf(id, slot));
+  }
+
+  /** Non-empty order-fill slots of an account, by slot index. */
+  orderSlots(id: number): Map<number, bigint> {
+    this.checkAccountId(id);
+    const out = new Map<number, bigint>();
+    const a = this.accounts.get(id);
+    if (a) for (const i of a.orders.indices()) out.set(i, a.orders.leaf(i));
+    return out;
+  }
+
   /** Starts recording undo steps; `rollback` restores the state as of this call. */
   begin(): void {
     if (this.journal) throw new Error("state: nested transaction");
@@ -146,6 +196,37 @@ export class State {
     a.balances.set(token, next.balance, this.journal ?? undefined);
     this.writeLeaf(id, a);
     return witness;
+  }
+
+  /** One trader's side of a fill: debit one balance, credit another, write one order slot. */
+  updateTrade(id: number, c: TradeChange): TradeWitness {
+    this.checkAccountId(id);
+    this.checkToken(c.giveToken);
+    this.checkToken(c.getToken);
+    this.checkSlot(c.slot);
+    const a = this.accountData(id);
+    const accountProof = this.accountTree.proof(id);
+    const j = this.journal ?? undefined;
+    const give = a.balances.proof(c.giveToken);
+    a.balances.set(c.giveToken, give.leaf - c.give, j);
+    const get = a.balances.proof(c.getToken);
+    a.balances.set(c.getToken, get.leaf + c.get, j);
+    const slot = a.orders.proof(c.slot);
+    a.orders.set(c.slot, c.newSlotLeaf, j);
+    this.writeLeaf(id, a);
+    return {
+      accountId: id,
+      ax: a.ax,
+      ay: a.ay,
+      nonce: a.nonce,
+      giveBalance: give.leaf,
+      giveSiblings: give.siblings,
+      getBalance: get.leaf,
+      getSiblings: get.siblings,
+      slotLeaf: slot.leaf,
+      slotSiblings: slot.siblings,
+      accountSiblings: accountProof.siblings,
+    };
   }
 
   /** Adds `credits[i].amount` of `credits[i].token` to one account, in order. */
@@ -206,6 +287,11 @@ export class State {
     if (!Number.isInteger(id) || id < 0 || id >= this.accountTree.capacity) {
       throw new RangeError(`account id ${id} outside 0..${this.accountTree.capacity - 1}`);
     }
+  }
+
+  private checkSlot(slot: number): void {
+    const cap = ORDER_ARITY ** this.params.orderLevels;
+    if (!Number.isInteger(slot) || slot < 0 || slot >= cap) throw new RangeError(`order slot ${slot} outside 0..${cap - 1}`);
   }
 
   private checkToken(token: number): void {

@@ -75,7 +75,7 @@ export async function latestBlock(l1: L1): Promise<LatestBlock> {
 
 export async function rollupParams(l1: L1): Promise<Omit<Params, "orderLevels">> {
   const p = await l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "params" });
-  return { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: p.depositSlots, l2Slots: p.l2Slots, feeBuckets: p.feeBuckets };
+  return { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: p.depositSlots, l2Slots: p.l2Slots, fillSlots: p.fillSlots, feeBuckets: p.feeBuckets };
 }
 
 export async function chainState(l1: L1): Promise<RollupChainState> {

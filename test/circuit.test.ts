@@ -9,7 +9,7 @@ import * as transferOp from "../core/ops/transfer";
 import * as withdrawOp from "../core/ops/withdraw";
 import * as depositOp from "../core/ops/deposit";
 import {
-  CONFIGS, initCrypto, publicInputOf, encodePubdata, decodePubdata, generatePrivateKey, publicKeyOf, QUEUE_REGISTER,
+  CONFIGS, initCrypto, publicInputOf, encodePubdata, decodePubdata, headerBytes, generatePrivateKey, publicKeyOf, QUEUE_REGISTER,
   type BatchResult, type CircuitInput,
 } from "../core";
 import type { CompiledCircuit } from "../circuits/compile";
@@ -143,13 +143,13 @@ describe("every rule is enforced by the circuit", () => {
     const w = world();
     const b = w.batch([], [w.transfer(1, 2, 1, 10n, 3n)]);
     // The slot's fee selects no bucket.
-    await expectRefused({ ...b.circuitInput, l2_feeSel: [["0"], ["0"]] }, /L2Slot/);
+    await expectRefused({ ...b.circuitInput, l2_feeSel: [["0", "0"], ["0", "0"]] }, /L2Slot/);
   });
 
   test("fee credited to a bucket of another token", async () => {
     const w = world();
-    const b = w.batch([], [w.transfer(1, 2, 1, 10n, 3n)], [1]);
-    await expectRefused({ ...b.circuitInput, feeTokens: ["2"] }, /L2Slot/);
+    const b = w.batch([], [w.transfer(1, 2, 1, 10n, 3n)], [1, 0]);
+    await expectRefused({ ...b.circuitInput, feeTokens: ["2", "0"] }, /L2Slot/);
   });
 
   test("expired operation", async () => {
@@ -182,7 +182,7 @@ describe("every rule is enforced by the circuit", () => {
   test("tampered public data (one chunk byte)", async () => {
     const w = world();
     const b = w.batch([], [w.transfer(1, 2, 1, 10n)]);
-    const chunksAt = b.pubdata.length - 2 * 15;
+    const chunksAt = headerBytes(P);
     await expectRefused(withPubdata(b, (d) => (d[chunksAt + 6] ^= 1)), /Batch/);
     await expectRefused({ ...b.circuitInput, publicInput: (b.publicInput ^ 1n).toString() }, /Batch/);
   });
@@ -190,7 +190,7 @@ describe("every rule is enforced by the circuit", () => {
   test("tampered withdraw bitmap (a transfer claimed as a withdrawal)", async () => {
     const w = world();
     const b = w.batch([], [w.transfer(1, 2, 1, 10n)]);
-    const bitmapAt = b.pubdata.length - 2 * 15 - 1;
+    const bitmapAt = headerBytes(P) - 1;
     await expectRefused(withPubdata(b, (d) => (d[bitmapAt] |= 0x80)), /Batch/);
   });
 
@@ -199,7 +199,7 @@ describe("every rule is enforced by the circuit", () => {
     const b = w.batch([], [w.transfer(1, 2, 1, 10n)]);
     const decoded = decodePubdata(P, b.pubdata);
     // The second slot is padding; claim it carries the first slot's transfer.
-    const forged = encodePubdata(P, decoded, [decoded.chunks[0], decoded.chunks[0]]);
+    const forged = encodePubdata(P, decoded, [decoded.chunks[0], decoded.chunks[0]], decoded.fillChunks);
     await expectRefused(withPubdata(b, (d) => d.set(forged)), /Batch/);
     // A slot typed noop that still moves funds: its balance change is not what the rules compute.
     await expectRefused({ ...b.circuitInput, l2_opType: ["0", "0"] }, /L2Slot|Batch/);

@@ -354,7 +354,7 @@ describe("L1 commands (anvil)", () => {
       privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
       verifierSource: readFileSync(path.join(__dirname, "fixtures", "contracts", "AcceptingVerifier.sol"), "utf8"),
       verifierContract: "AcceptingVerifier",
-      params: { accountLevels: 2, balanceLevels: 1, depositSlots: 1, l2Slots: 2, feeBuckets: 1 },
+      params: { accountLevels: 2, balanceLevels: 1, depositSlots: 1, l2Slots: 2, fillSlots: 1, feeBuckets: 1 },
       genesisRoot: 1n,
       operatorKey: operator,
     });

@@ -42,12 +42,13 @@ const INPUT_MASK = (1n << 253n) - 1n;
 const ETHER = 10n ** 18n;
 const MAX_U128 = (1n << 128n) - 1n;
 
-const TEST_PARAMS: RollupParams = { accountLevels: 2, balanceLevels: 1, depositSlots: 1, l2Slots: 2, feeBuckets: 1 };
+const TEST_PARAMS: RollupParams = { accountLevels: 2, balanceLevels: 1, depositSlots: 1, l2Slots: 2, fillSlots: 1, feeBuckets: 1 };
 const PRODUCTION_PARAMS: RollupParams = {
   accountLevels: 8,
   balanceLevels: 4,
   depositSlots: 8,
   l2Slots: 64,
+  fillSlots: 16,
   feeBuckets: 4,
 };
 const GENESIS_ROOT = 0x1234n;
@@ -126,6 +127,8 @@ const publicInputOf = (pubdata: Uint8Array): bigint => BigInt(hex(sha256(pubdata
 const f40 = (v: bigint): bigint => encodeFloat(FLOAT40, v);
 const f16 = (v: bigint): bigint => encodeFloat(FLOAT16, v);
 const NOOP = new Uint8Array(15);
+/** The test deployment's one fill slot, unused: 51 zero bytes after the L2 chunks. */
+const NOOP_FILLS = new Uint8Array(51);
 const transferChunk = (from: number, to: number, token: number, amount: bigint, fee = 0n): Uint8Array =>
   concat(Uint8Array.of(2), be(BigInt(from), 3), be(BigInt(to), 3), Uint8Array.of(token), be(f40(amount), 5), be(f16(fee), 2));
 const withdrawChunk = (account: number, token: number, amount: bigint, fee = 0n): Uint8Array =>
@@ -513,7 +516,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     depositCount,
     feeTokens: Uint8Array.of(0),
     bitmap: bitmapOf(chunks),
-    chunks: concat(...chunks),
+    chunks: concat(...chunks, NOOP_FILLS),
     ...over,
   });
 
@@ -552,7 +555,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     await expectRevert(submit(b), "InvalidProof");
     await setExpected(input);
     await expectRevert(submit({ ...b, newRoot: b.newRoot + 1n }), "InvalidProof");
-    await expectRevert(submit({ ...b, chunks: concat(NOOP, transferChunk(1, 2, 0, 1n)) }), "InvalidProof");
+    await expectRevert(submit({ ...b, chunks: concat(NOOP, transferChunk(1, 2, 0, 1n), NOOP_FILLS) }), "InvalidProof");
     await expectRevert(submit({ ...b, feeTokens: Uint8Array.of(1) }), "InvalidProof");
   });
 
@@ -582,7 +585,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     await expectRevert(read("computePublicInput", viewArgs({ ...ok, depositCount: 2 })), "TooManyDeposits");
     // the bitmap checks come after proof verification: each case gets its own accepted input
     const withBits = async (chunks: Uint8Array[], bitmap: number) => {
-      const b = { ...ok, chunks: concat(...chunks), bitmap: Uint8Array.of(bitmap) };
+      const b = { ...ok, chunks: concat(...chunks, NOOP_FILLS), bitmap: Uint8Array.of(bitmap) };
       await setExpected((await referenceInput(b)).input);
       return submit(b);
     };
@@ -760,7 +763,7 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
       depositCount,
       feeTokens: Uint8Array.from({ length: params.feeBuckets }, (_, i) => i),
       bitmap: bitmapOf(chunks),
-      chunks: concat(...chunks),
+      chunks: concat(...chunks, new Uint8Array(51 * params.fillSlots)),
     });
     const finalize = async (b: Batch): Promise<TransactionReceipt> => mined(operator, await submit(b, await prove(b)));
     return { d, read, prove, submit, batch, finalize };

@@ -95,12 +95,15 @@ describe("encodings", () => {
   test("pubdata layout, public input, withdrawals", () => {
     const p = CONFIGS.test;
     const chunks = [withdrawChunk(3, 1, 100n, 0n), transferChunk(1, 2, 1, 5n, 0n)];
-    const h = { oldRoot: 1n, newRoot: 2n, queueHashBefore: 3n, queueHashAfter: 4n, chainId: 31337, timestamp: 99, feeTokens: [1] };
-    const data = encodePubdata(p, h, chunks);
-    expect(data.length).toBe(headerBytes(p) + 30);
-    expect(data[136]).toBe(1); // fee token
-    expect(data[137]).toBe(0x80); // slot 0 is a withdrawal
-    expect(decodePubdata(p, data)).toEqual({ ...h, chunks });
+    const h = { oldRoot: 1n, newRoot: 2n, queueHashBefore: 3n, queueHashAfter: 4n, chainId: 31337, timestamp: 99, feeTokens: [1, 0] };
+    const fillChunks = [new Uint8Array(51).fill(7)];
+    const data = encodePubdata(p, h, chunks, fillChunks);
+    expect(data.length).toBe(headerBytes(p) + 30 + 51);
+    expect(data[136]).toBe(1); // fee tokens
+    expect(data[137]).toBe(0);
+    expect(data[138]).toBe(0x80); // slot 0 is a withdrawal
+    expect(data.subarray(headerBytes(p) + 30)).toEqual(fillChunks[0]); // fill chunks follow the L2 chunks
+    expect(decodePubdata(p, data)).toEqual({ ...h, chunks, fillChunks });
     expect(publicInputOf(data) < 1n << 253n).toBe(true);
     expect(withdrawalsOf(chunks)).toEqual([{ accountId: 3, token: 1, amount: 100n }]);
   });

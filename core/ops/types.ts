@@ -27,6 +27,47 @@ export interface WithdrawTx {
 
 export type L2Tx = TransferTx | WithdrawTx;
 
+/** Side of a limit order: a buyer receives base and pays quote; a seller the reverse. */
+export type OrderSide = "buy" | "sell";
+
+/**
+ * A signed limit order (PROTOCOL.md §4.5). Its limit price is the ratio quoteAmount / amount
+ * (quote units per base unit), compared with exact integer arithmetic.
+ */
+export interface Order {
+  readonly account: number;
+  /** uint32; the order lives in order-fill slot orderId mod 4^orderLevels. */
+  readonly orderId: bigint;
+  readonly base: number;
+  readonly quote: number;
+  readonly side: OrderSide;
+  /** Base amount the order may fill in total (float40, 0 < amount < 2^120). */
+  readonly amount: bigint;
+  /** Quote amount at the limit for the whole `amount` (float40, 0 < quoteAmount < 2^120). */
+  readonly quoteAmount: bigint;
+  /** The most fee the owner accepts, in basis points of what the order receives (≤ 10 000). */
+  readonly maxFeeBips: number;
+  readonly validUntil: number;
+  readonly signature: Signature;
+}
+
+/**
+ * One match between a sell order and a buy order of the same market (PROTOCOL.md §4.6).
+ * The seller gives baseAmount of base and gets quoteAmount − sellFee of quote;
+ * the buyer gives quoteAmount of quote and gets baseAmount − buyFee of base.
+ */
+export interface FillOp {
+  readonly type: "fill";
+  readonly sell: Order;
+  readonly buy: Order;
+  readonly baseAmount: bigint;
+  readonly quoteAmount: bigint;
+  /** Charged to the seller, in quote (float16). */
+  readonly sellFee: bigint;
+  /** Charged to the buyer, in base (float16). */
+  readonly buyFee: bigint;
+}
+
 /** Kinds of L1 queue records (PROTOCOL.md §4.1). */
 export const QUEUE_DEPOSIT = 1;
 export const QUEUE_REGISTER = 2;

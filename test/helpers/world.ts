@@ -2,7 +2,16 @@
 import {
   State, type Params, generatePrivateKey, publicKeyOf, signMessage, txMessage, buildBatch,
   QUEUE_REGISTER, QUEUE_DEPOSIT, type QueueRecord, type TransferTx, type WithdrawTx, type BatchResult, type L2Tx,
+  orderMessage, type Order, type OrderSide, type FillOp,
 } from "../../core";
+
+export interface OrderOptions {
+  orderId?: bigint;
+  maxFeeBips?: number;
+  validUntil?: number;
+  /** Sign with another account's key (a forged order). */
+  signer?: number;
+}
 
 export const CHAIN_ID = 31337;
 export const T0 = 1_700_000_000;
@@ -42,8 +51,24 @@ export class World {
     return { ...body, signature: sig };
   }
 
-  batch(deposits: QueueRecord[], txs: L2Tx[], feeTokens?: number[]): BatchResult {
-    const b = buildBatch(this.state, { chainId: CHAIN_ID, timestamp: this.timestamp, queueHashBefore: this.queueHash, deposits, txs, feeTokens });
+  /** A signed limit order for `amount` base at a limit of `quoteAmount` quote for the whole amount. */
+  order(account: number, side: OrderSide, base: number, quote: number, amount: bigint, quoteAmount: bigint, o: OrderOptions = {}): Order {
+    const body = {
+      account, side, base, quote, amount, quoteAmount,
+      orderId: o.orderId ?? 0n,
+      maxFeeBips: o.maxFeeBips ?? 30,
+      validUntil: o.validUntil ?? this.timestamp + 3600,
+    };
+    const signature = signMessage(this.keys[o.signer ?? account], orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, CHAIN_ID));
+    return { ...body, signature };
+  }
+
+  fill(sell: Order, buy: Order, baseAmount: bigint, quoteAmount: bigint, sellFee = 0n, buyFee = 0n): FillOp {
+    return { type: "fill", sell, buy, baseAmount, quoteAmount, sellFee, buyFee };
+  }
+
+  batch(deposits: QueueRecord[], txs: L2Tx[], feeTokens?: number[], fills: FillOp[] = []): BatchResult {
+    const b = buildBatch(this.state, { chainId: CHAIN_ID, timestamp: this.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens });
     this.queueHash = b.queueHashAfter;
     return b;
   }
