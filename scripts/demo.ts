@@ -14,11 +14,19 @@ import {
 import { connectL1 } from "../contracts/clients";
 import { rollupAbi } from "../contracts/abi";
 
-const API = process.env.MODEX_API ?? "http://127.0.0.1:8080";
+// The API to talk to: MODEX_API, else the one the running devnet wrote to .modex/devnet.json (so
+// `PORT=9090 npm start` needs nothing extra here), else the default.
+let API = process.env.MODEX_API ?? "http://127.0.0.1:8080";
 const say = (s: string) => console.log(s);
 
 async function api<T>(method: string, p: string, body?: unknown): Promise<T> {
-  const r = await fetch(API + p, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  let r: Response;
+  try {
+    r = await fetch(API + p, { method, headers: { "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  } catch (e) {
+    const cause = (e as { cause?: { code?: string } }).cause?.code;
+    throw new Error(`cannot reach the API at ${API}${cause ? ` (${cause})` : ""}: is \`npm start\` running? (MODEX_API overrides the address)`);
+  }
   const j = (await r.json()) as T & { error?: { code: string; message: string } };
   if (!r.ok) throw new Error(`${method} ${p}: ${r.status} ${j.error?.code}: ${j.error?.message}`);
   return j;
@@ -43,10 +51,11 @@ async function main(): Promise<void> {
   await initCrypto();
   const infoPath = path.join(__dirname, "..", ".modex", "devnet.json");
   if (!existsSync(infoPath)) throw new Error("no devnet found: start one with `npm start` first");
-  const info = JSON.parse(readFileSync(infoPath, "utf8")) as { rpc: string; devL1PrivateKeys: Hex[] };
+  const info = JSON.parse(readFileSync(infoPath, "utf8")) as { api?: string; rpc: string; devL1PrivateKeys: Hex[] };
+  if (process.env.MODEX_API === undefined && info.api) API = info.api;
   const status = await api<Status>("GET", "/v1/status");
   const rollup = status.rollupAddress;
-  say(`devnet: chain ${status.chainId}, rollup ${rollup}, ${status.finalizedBatch} batches final`);
+  say(`devnet: chain ${status.chainId}, rollup ${rollup}, finalized batch ${status.finalizedBatch}`);
 
   const names = ["alice", "bob", "carol"];
   const users = await Promise.all(
