@@ -39,6 +39,7 @@ async function constraintsSection() {
   const src = (inc: string, main: string) => `pragma circom 2.1.0;\ninclude "${inc}";\ncomponent main = ${main};\n`;
   log({ msg: "bench.constraints" });
   const l2Slot = await constraintsOf("cost-l2slot", src("ops/l2slot.circom", `L2Slot(${p.accountLevels}, ${p.balanceLevels}, 1)`));
+  const fillSlot = await constraintsOf("cost-fill", src("ops/fill.circom", `FillSlot(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, 1)`));
   const depositSlot = await constraintsOf("cost-deposit", src("ops/deposit.circom", `DepositSlot(${p.accountLevels}, ${p.balanceLevels})`));
   const feeCredit1 = await constraintsOf("cost-fee1", src("ops/fee.circom", `FeeCredit(${p.accountLevels}, ${p.balanceLevels}, 1)`));
   const feeCredit2 = await constraintsOf("cost-fee2", src("ops/fee.circom", `FeeCredit(${p.accountLevels}, ${p.balanceLevels}, 2)`));
@@ -51,11 +52,17 @@ async function constraintsSection() {
       transfer: l2Slot,
       withdraw: l2Slot,
       noop: l2Slot,
+      fill: fillSlot,
       depositOrRegister: depositSlot,
     },
     perBatch: { feeCreditFirstBucket: feeCredit1, feeCreditPerExtraBucket: feeCredit2 - feeCredit1 },
-    sha256: { perBlock: shaPerBlock, perL2Chunk: Math.round((shaPerBlock * 15) / 64), perHeaderAt: Math.round((shaPerBlock * 136) / 64) },
-    note: "An L2 slot (transfer, withdraw or noop) has one template, so each costs the same; the SHA-256 share is per 15-byte chunk.",
+    sha256: {
+      perBlock: shaPerBlock,
+      perL2Chunk: Math.round((shaPerBlock * 15) / 64),
+      perFillChunk: Math.round((shaPerBlock * 51) / 64),
+      perHeaderAt: Math.round((shaPerBlock * 136) / 64),
+    },
+    note: "An L2 slot (transfer, withdraw or noop) has one template, so each costs the same; a fill slot (fill or noop fill) likewise. The SHA-256 share is per 15-byte L2 chunk and per 51-byte fill chunk.",
   };
 }
 
@@ -147,13 +154,13 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       const w: { type: "mem"; data?: Uint8Array } = { type: "mem" };
       await snarkjs.wtns.calculate(b.circuitInput, wasmPath, w);
       const { proof } = await snarkjs.groth16.prove(keys.zkeyPath, w);
-      const args = [b.newRoot, b.timestamp, b.depositCount, viemHex(Uint8Array.from(b.feeTokens)), viemHex(withdrawBitmap(b.chunks)), viemHex(Buffer.concat(b.chunks)), proofToSolidity(proof)] as const;
+      const args = [b.newRoot, b.timestamp, b.depositCount, viemHex(Uint8Array.from(b.feeTokens)), viemHex(withdrawBitmap(b.chunks)), viemHex(b.slotData), proofToSolidity(proof)] as const;
       const hash = await l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "submitBatch", args, chain: l1.chain, account: l1.account });
       const rc = await l1.publicClient.waitForTransactionReceipt({ hash });
       if (rc.status !== "success") throw new Error("submitBatch reverted");
       q = b.queueHashAfter;
       consumed += deposits.length;
-      const chunkBytes = Buffer.concat(b.chunks);
+      const chunkBytes = b.slotData;
       const calldataNonZeroCost = [...chunkBytes].reduce((g, x) => g + (x === 0 ? 4 : 16), 0);
       return { gas: Number(rc.gasUsed), calldataBytes: (encodeFunctionData({ abi: rollupAbi, functionName: "submitBatch", args }).length - 2) / 2, calldataNonZeroCost };
     };
@@ -214,7 +221,7 @@ async function main() {
   writeFileSync(path.join(__dirname, "..", "bench", "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
 
   console.log("\nConstraints per operation (production: 2^24 accounts, 2^8 tokens)");
-  console.table({ ...constraints.perOperation, ...constraints.perBatch, sha256PerBlock: constraints.sha256.perBlock, sha256PerL2Chunk: constraints.sha256.perL2Chunk });
+  console.table({ ...constraints.perOperation, ...constraints.perBatch, sha256PerBlock: constraints.sha256.perBlock, sha256PerL2Chunk: constraints.sha256.perL2Chunk, sha256PerFillChunk: constraints.sha256.perFillChunk });
   console.log("Batch proving (snarkjs, this machine)");
   console.table(proving.map((r) => ({ config: r.config, constraints: r.constraints, l2Slots: r.l2Slots, setupS: r.setupSeconds, witnessS: r.witnessSeconds, proveS: r.proveSeconds, verifyS: r.verifySeconds })));
   console.log("Gas (anvil, real verifier and proofs)");

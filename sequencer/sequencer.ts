@@ -121,7 +121,7 @@ export async function createSequencer(opts: SequencerOptions): Promise<Sequencer
 /** The contract must be built for these parameters and start from core's genesis root. */
 async function checkDeployment(l1: L1, p: Params): Promise<void> {
   const onChain = await rollupParams(l1);
-  for (const k of ["accountLevels", "balanceLevels", "depositSlots", "l2Slots", "feeBuckets"] as const) {
+  for (const k of ["accountLevels", "balanceLevels", "depositSlots", "l2Slots", "fillSlots", "feeBuckets"] as const) {
     if (onChain[k] !== p[k]) throw new Error(`Rollup ${l1.rollup} has ${k} = ${onChain[k]}, the sequencer ${p[k]}`);
   }
   const genesis = await batchRoot(l1, 0);

@@ -39,7 +39,7 @@ async function prove(b: BatchResult) {
   return proofToSolidity(proof);
 }
 
-function submit(b: BatchResult, proof: readonly bigint[], chunks = Buffer.concat(b.chunks)) {
+function submit(b: BatchResult, proof: readonly bigint[], chunks: Uint8Array = b.slotData) {
   return l1.walletClient.writeContract({
     address: dep.rollup, abi: rollupAbi, functionName: "submitBatch", chain: l1.chain, account: l1.account,
     args: [b.newRoot, b.timestamp, b.depositCount, toHex(Uint8Array.from(b.feeTokens)), toHex(withdrawBitmap(b.chunks)), toHex(chunks), proof as never],
@@ -58,7 +58,7 @@ test("a valid batch finalizes; replays, foreign proofs and tampered pubdata are 
   const proof1 = await prove(b1);
 
   // Tampered public data: a chunk byte flipped.
-  const tampered = Buffer.concat(b1.chunks);
+  const tampered = Uint8Array.from(b1.slotData);
   tampered[20] ^= 1;
   await expect(submit(b1, proof1, tampered)).rejects.toThrow(/InvalidProof/);
   // A wrong proof.

@@ -24,6 +24,7 @@ import { deployModex, type ModexDeployment } from "../contracts/deploy";
 import {
   buildBatch,
   CONFIGS,
+  type Params,
   fieldToHex,
   generatePrivateKey,
   initCrypto,
@@ -45,7 +46,8 @@ import type { BatchInfo } from "../sequencer/views";
 import { shouldCut, takeBatchTxs, type PendingTx } from "../sequencer/plan";
 import { parseTx, txToWire, type WireTx } from "../sequencer/wire";
 
-const P = CONFIGS.test;
+/** The test config with one fee bucket, so the fee-bucket cut rule shows with the two tokens deployed here (no proofs are made). */
+const P = { ...CONFIGS.test, feeBuckets: 1 };
 const ETHER = 10n ** 18n;
 const MAX_U32 = 2 ** 32 - 1;
 const quiet = silentLogger;
@@ -68,21 +70,24 @@ async function mined(c: L1Clients, hash: Hex): Promise<void> {
   if (r.status !== "success") throw new Error(`L1 tx ${hash} reverted`);
 }
 
-async function deploy(operatorKey: PublicKey): Promise<ModexDeployment> {
+async function deploy(operatorKey: PublicKey, params: Params = P): Promise<ModexDeployment> {
   return deployModex({
     rpcUrl: anvil.rpcUrl,
     privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
     verifierSource: join(__dirname, "fixtures", "contracts", "AcceptingVerifier.sol"),
     verifierContract: "AcceptingVerifier",
-    params: P,
-    genesisRoot: new State(P).root,
+    params,
+    genesisRoot: new State(params).root,
     operatorKey,
   });
 }
 
 /** A tiny model of the L1 queue and the L2 state, built with core only. */
 class Model {
-  readonly state = new State(P);
+  readonly state: State;
+  constructor(params: Params = P) {
+    this.state = new State(params);
+  }
   readonly queue: QueueRecord[] = [];
   readonly sent = new Map<string, L2Tx>();
   private consumed = 0;
@@ -752,8 +757,9 @@ describe("crash", () => {
 
   test("SIGKILL during a burst of POSTs: every acknowledged tx survives, the database replays", async () => {
     const opPriv = generatePrivateKey();
-    const dep = await deploy(publicKeyOf(opPriv));
-    const model = new Model();
+    // The child runs `--config test`, so this deployment has exactly that config.
+    const dep = await deploy(publicKeyOf(opPriv), CONFIGS.test);
+    const model = new Model(CONFIGS.test);
     model.enqueue({ kind: 2, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opPriv) });
     const users = [await newUser(1), await newUser(2), await newUser(3)];
     for (const u of users) await register(dep, model, u, 0, ETHER);
@@ -801,7 +807,7 @@ describe("crash", () => {
       expect(acked.length).toBeLessThan(3 * PER_USER); // killed mid-burst
 
       // Reopen in this process: replay asserts every stored batch's root.
-      const node = await openNode(dep, db);
+      const node = await openNode(dep, db, { params: CONFIGS.test });
       const stored = countRows(db, "SELECT COUNT(*) AS n FROM txs");
       console.log(JSON.stringify({ metric: "sequencer.crash", acknowledged: acked.length, stored, batchesBeforeKill: (await node.client.status()).latestBatch }));
       expect(stored).toBeGreaterThanOrEqual(acked.length);
