@@ -1,124 +1,34 @@
 /**
  * Typed client of the sequencer's HTTP API (/v1), and the request/response shapes it speaks.
  * Fetch only, no sequencer code: the CLI, the demo and tests use it against a running node.
- * The shapes mirror sequencer/views.ts and sequencer/wire.ts (test/cli.test.ts checks that).
  */
 
+import type { WireOrder, WireSignature, WireTimeInForce, WireTx } from "../sequencer/wire";
+import type {
+  AccountInfo, BatchInfo, BookInfo, MarketInfo, OrderAccepted, OrderInfo, StatusView, TradeInfo, TxAccepted, TxInfo,
+} from "../sequencer/views";
+import type { TxStatus } from "../sequencer/store";
+
+// The shapes are the sequencer's own (type-only imports: no sequencer code is loaded at run time).
 export type Hex = `0x${string}`;
-
-export type TxStatus = "accepted" | "batched" | "proven" | "finalized" | "rejected";
-export type BatchStatus = "built" | "proving" | "proven" | "submitted" | "finalized" | "failed";
-
-/** EdDSA-Poseidon signature, components as decimal strings. */
-export interface SignatureBody {
-  readonly r8x: string;
-  readonly r8y: string;
-  readonly s: string;
-}
-
-/** Small integers are JSON integers; amounts and fees are decimal strings in base units. */
-interface TxBodyCommon {
-  readonly token: number;
-  readonly amount: string;
-  readonly fee: string;
-  readonly nonce: number;
-  readonly validUntil: number;
-  readonly signature: SignatureBody;
-}
-
-export interface TransferTxBody extends TxBodyCommon {
-  readonly type: "transfer";
-  readonly from: number;
-  readonly to: number;
-}
-
-export interface WithdrawTxBody extends TxBodyCommon {
-  readonly type: "withdraw";
-  readonly account: number;
-}
-
+export type { TxStatus };
+export type SignatureBody = WireSignature;
 /** POST /v1/txs body. */
-export type TxBody = TransferTxBody | WithdrawTxBody;
-
-/** GET /v1/status */
-export interface StatusResponse {
-  readonly chainId: number;
-  readonly rollupAddress: Hex;
-  readonly stateRoot: Hex;
-  readonly latestBatch: number;
-  readonly finalizedBatch: number;
-  readonly finalizedRoot: Hex;
-  readonly pendingTxs: number;
-  readonly queue: { readonly length: number; readonly consumed: number };
-  readonly params: {
-    readonly accountLevels: number;
-    readonly balanceLevels: number;
-    readonly orderLevels: number;
-    readonly depositSlots: number;
-    readonly l2Slots: number;
-    readonly feeBuckets: number;
-  };
-  readonly prover: { readonly pending: number; readonly proving: number[] };
-  /** Latest L1 block seen; `timestamp` in seconds. */
-  readonly l1: { readonly block: string; readonly timestamp: number };
-  readonly halted: { readonly reason: string; readonly batch: number | null; readonly at: number } | null;
-}
-
-/** GET /v1/accounts/:id. Balances by token id, decimal strings; zero balances omitted. */
-export interface AccountResponse {
-  readonly id: number;
-  readonly registered: boolean;
-  readonly ax: string;
-  readonly ay: string;
-  /** As of the latest built batch. */
-  readonly nonce: number;
-  /** After the accepted, not yet batched transactions: the nonce the next transaction must use. */
-  readonly pendingNonce: number;
-  readonly balances: Record<string, string>;
-  readonly pendingBalances: Record<string, string>;
-}
-
-/** 202 from POST /v1/txs. */
-export interface SubmitTxResponse {
-  readonly hash: Hex;
-  readonly status: "accepted";
-}
-
-/** GET /v1/txs/:hash: the body as submitted plus its progress. Times in ms since the epoch. */
-export type TxResponse = TxBody & {
-  readonly hash: Hex;
-  readonly status: TxStatus;
-  readonly reason?: { readonly code: string; readonly message: string };
-  readonly batch?: number;
-  readonly slot?: number;
-  readonly timestamps: {
-    readonly acceptedAt: number;
-    readonly batchedAt?: number;
-    readonly provenAt?: number;
-    readonly finalizedAt?: number;
-    readonly rejectedAt?: number;
-  };
-};
-
-/** GET /v1/batches/:n. Roots and hashes are 32-byte hex; times in ms since the epoch. */
-export interface BatchResponse {
-  readonly number: number;
-  readonly status: BatchStatus;
-  /** Batch timestamp (seconds, L1 time). */
-  readonly timestamp: number;
-  readonly oldRoot: Hex;
-  readonly newRoot: Hex;
-  readonly publicInput: Hex;
-  readonly queueHashBefore: Hex;
-  readonly queueHashAfter: Hex;
-  readonly queueStart: number;
-  readonly depositCount: number;
-  readonly feeTokens: number[];
-  readonly txs: Hex[];
-  readonly l1TxHash?: Hex;
-  readonly error?: string;
-  readonly timings: Readonly<Record<string, number>>;
-}
+export type TxBody = WireTx;
+export type TransferTxBody = Extract<WireTx, { type: "transfer" }>;
+export type WithdrawTxBody = Extract<WireTx, { type: "withdraw" }>;
+export type StatusResponse = StatusView;
+export type AccountResponse = AccountInfo;
+export type SubmitTxResponse = TxAccepted;
+export type TxResponse = TxInfo;
+export type BatchResponse = BatchInfo;
+/** POST /v1/orders body. */
+export type OrderBody = WireOrder & { readonly timeInForce?: WireTimeInForce };
+export type OrderResponse = OrderInfo;
+export type SubmitOrderResponse = OrderAccepted;
+export type MarketResponse = MarketInfo;
+export type BookResponse = BookInfo;
+export type TradeResponse = TradeInfo;
 
 /** Every API error response. */
 export interface ApiErrorBody {
@@ -165,6 +75,14 @@ export interface ModexApiClient {
   submitTx(body: TxBody): Promise<SubmitTxResponse>;
   tx(hash: Hex): Promise<TxResponse>;
   batch(n: number): Promise<BatchResponse>;
+  submitOrder(body: OrderBody): Promise<SubmitOrderResponse>;
+  /** DELETE /v1/orders/:hash with the owner's signature over core's cancelMessage. */
+  cancelOrder(hash: Hex, signature: SignatureBody): Promise<OrderResponse>;
+  order(hash: Hex): Promise<OrderResponse>;
+  accountOrders(id: number, limit?: number): Promise<{ orders: OrderResponse[] }>;
+  markets(): Promise<{ markets: MarketResponse[] }>;
+  book(market: string, depth?: number): Promise<BookResponse>;
+  trades(market: string, limit?: number): Promise<{ market: string; trades: TradeResponse[] }>;
   /** Polls GET /v1/txs/:hash until `until` (or rejected); rejects with an Error on timeout. */
   waitForTx(hash: Hex, opts?: WaitOptions): Promise<TxResponse>;
 }
@@ -187,7 +105,7 @@ export function createApiClient(opts: ApiClientOptions): ModexApiClient {
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
 
-  async function call<T>(method: "GET" | "POST", path: string, body?: unknown): Promise<T> {
+  async function call<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
     const url = baseUrl + path;
     let res: Response;
     try {
@@ -221,6 +139,13 @@ export function createApiClient(opts: ApiClientOptions): ModexApiClient {
     submitTx: (body) => call("POST", "/v1/txs", body),
     tx: (hash) => call("GET", `/v1/txs/${hash}`),
     batch: (n) => call("GET", `/v1/batches/${n}`),
+    submitOrder: (body) => call("POST", "/v1/orders", body),
+    cancelOrder: (hash, signature) => call("DELETE", `/v1/orders/${hash}`, { signature }),
+    order: (hash) => call("GET", `/v1/orders/${hash}`),
+    accountOrders: (id, limit = 100) => call("GET", `/v1/accounts/${id}/orders?limit=${limit}`),
+    markets: () => call("GET", "/v1/markets"),
+    book: (market, depth = 50) => call("GET", `/v1/markets/${encodeURIComponent(market)}/book?depth=${depth}`),
+    trades: (market, limit = 100) => call("GET", `/v1/markets/${encodeURIComponent(market)}/trades?limit=${limit}`),
     async waitForTx(hash, w = {}) {
       const until = STATUS_ORDER[w.until ?? "finalized"];
       const deadline = Date.now() + (w.timeoutMs ?? 600_000);

@@ -64,19 +64,33 @@ export const tx: Command = {
   },
   async run(args, ctx) {
     const t = await apiClient(args, ctx).tx(parseTxHash(args.positionals[0]));
-    const parties: [string, string | number][] = t.type === "transfer" ? [["from", t.from], ["to", t.to]] : [["account", t.account]];
+    const lines: (readonly [string, string | number])[] =
+      t.type === "fill"
+        ? [
+            ["type", "fill"],
+            ["market", t.market],
+            ["trade", t.trade],
+            ["seller", `${t.sell.account} (order ${t.sell.orderId})`],
+            ["buyer", `${t.buy.account} (order ${t.buy.orderId})`],
+            ["base amount", t.baseAmount],
+            ["quote amount", t.quoteAmount],
+            ["fees", `seller ${t.sellFee} quote, buyer ${t.buyFee} base`],
+          ]
+        : [
+            ["type", t.type],
+            ...(t.type === "transfer" ? ([["from", t.from], ["to", t.to]] as const) : ([["account", t.account]] as const)),
+            ["token", t.token],
+            ["amount", t.amount],
+            ["fee", t.fee],
+            ["nonce", t.nonce],
+            ["valid until", t.validUntil],
+          ];
     report(ctx, args, t, [
       ...table([
         ["hash", t.hash],
         ["status", t.status],
         ...(t.batch !== undefined ? ([["batch", t.slot !== undefined ? `${t.batch} (slot ${t.slot})` : t.batch]] as const) : []),
-        ["type", t.type],
-        ...parties,
-        ["token", t.token],
-        ["amount", t.amount],
-        ["fee", t.fee],
-        ["nonce", t.nonce],
-        ["valid until", t.validUntil],
+        ...lines,
         ["accepted at", time(t.timestamps?.acceptedAt)],
         ...(t.timestamps?.finalizedAt !== undefined ? ([["finalized at", time(t.timestamps.finalizedAt)]] as const) : []),
       ]),

@@ -81,6 +81,7 @@ async function main(): Promise<void> {
       db: path.join(stateDir, "sequencer.sqlite"),
       l1: { rpcUrl: anvil.rpcUrl, rollup: deployment.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: deployment.deployBlock },
       prover,
+      markets: "auto",
       log,
     });
     stops.push(() => sequencer.stop());
@@ -96,6 +97,7 @@ async function main(): Promise<void> {
       verifier: deployment.verifier,
       deployBlock: deployment.deployBlock.toString(),
       tokens: [{ id: 0, symbol: "ETH" }, ...deployment.tokens.map((t) => ({ id: t.id, symbol: t.symbol, decimals: t.decimals, address: t.address }))],
+      markets: sequencer.markets(),
       config: configName,
       params,
       keys: { source: keys.manifest.source, insecure: keys.manifest.insecure, dir: keys.dir },
@@ -110,6 +112,8 @@ async function main(): Promise<void> {
         `  chain    ${anvil.rpcUrl}   chainId ${deployment.chainId}`,
         `  rollup   ${deployment.rollup}`,
         `  tokens   ${info.tokens.map((t) => `${t.id}=${t.symbol}`).join(" ")}`,
+        `  markets  ${info.markets.map((m) => `${m.id} (maker ${m.makerFeeBips} bips, taker ${m.takerFeeBips} bips)`).join(", ") || "none"}`,
+        `  stream   ${api.streamUrl}`,
         `  config   ${configName} (${paramsKey(params)}), ${keys.manifest.insecure ? "INSECURE development keys" : "ceremony keys"}`,
         "  details  .modex/devnet.json    try: npm run demo    stop: Ctrl-C",
         "",

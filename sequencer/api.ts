@@ -7,6 +7,14 @@
  *   POST /v1/txs            → 202 { hash, status: "accepted" }
  *   GET  /v1/txs/:hash
  *   GET  /v1/batches/:n
+ *   POST   /v1/orders            → 201 { hash, status, filled, remaining, fills }
+ *   DELETE /v1/orders/:hash      (body { signature }) → 200 the order
+ *   GET    /v1/orders/:hash
+ *   GET    /v1/accounts/:id/orders?limit=N
+ *   GET    /v1/markets
+ *   GET    /v1/markets/:market/book?depth=N
+ *   GET    /v1/markets/:market/trades?limit=N
+ *   WebSocket /v1/stream         book levels, trades, order and fill status (sequencer/stream.ts)
  */
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -15,6 +23,7 @@ import { ApiError, badRequest, notFound } from "./errors";
 import { errorMessage, jsonLogger, type LogFn } from "./log";
 import type { Sequencer } from "./sequencer";
 import type { Hex } from "./store";
+import { attachStream } from "./stream";
 
 /** Large enough for any tx (~600 bytes), small enough that parsing never costs much. */
 const BODY_LIMIT = "16kb";
@@ -34,23 +43,58 @@ export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): express.Ap
     res.json(seq.account(uintParam(req.params.id, "account id")));
   });
 
-  app.post(
-    "/v1/txs",
-    (req, _res, next) => {
+  const json = [
+    (req: Request, _res: Response, next: NextFunction) => {
       if (!req.is("application/json")) return next(new ApiError(415, "unsupported_media_type", "body must be application/json"));
       next();
     },
     express.json({ limit: BODY_LIMIT, strict: true }),
-    (req, res) => {
-      res.status(202).json(seq.submitTx(req.body));
-    },
-  );
+  ];
+
+  app.post("/v1/txs", ...json, (req, res) => {
+    res.status(202).json(seq.submitTx(req.body));
+  });
+
+  app.post("/v1/orders", ...json, (req, res) => {
+    res.status(201).json(seq.submitOrder(req.body));
+  });
+
+  app.delete("/v1/orders/:hash", ...json, (req, res) => {
+    res.json(seq.cancelOrder(hashParam(req.params.hash), req.body));
+  });
+
+  app.get("/v1/orders/:hash", (req, res) => {
+    const o = seq.order(hashParam(req.params.hash));
+    if (!o) throw notFound(`order ${req.params.hash} not found`);
+    res.json(o);
+  });
+
+  app.get("/v1/accounts/:id/orders", (req, res) => {
+    const limit = queryInt(req.query.limit, "limit", 100, 1, 1000);
+    res.json({ orders: seq.accountOrders(uintParam(req.params.id, "account id"), limit) });
+  });
+
+  app.get("/v1/markets", (_req, res) => {
+    res.json({ markets: seq.markets() });
+  });
+
+  app.get("/v1/markets/:market/book", (req, res) => {
+    const depth = queryInt(req.query.depth, "depth", 50, 1, 1000);
+    const b = seq.book(req.params.market, depth);
+    if (!b) throw notFound(`market ${req.params.market} not found`);
+    res.json(b);
+  });
+
+  app.get("/v1/markets/:market/trades", (req, res) => {
+    const limit = queryInt(req.query.limit, "limit", 100, 1, 1000);
+    const t = seq.trades(req.params.market, limit);
+    if (!t) throw notFound(`market ${req.params.market} not found`);
+    res.json({ market: req.params.market, trades: t });
+  });
 
   app.get("/v1/txs/:hash", (req, res) => {
-    const h = req.params.hash;
-    if (!HASH.test(h)) throw badRequest("hash: must be 0x followed by 64 hex digits");
-    const tx = seq.tx(h.toLowerCase() as Hex);
-    if (!tx) throw notFound(`transaction ${h} not found`);
+    const tx = seq.tx(hashParam(req.params.hash));
+    if (!tx) throw notFound(`transaction ${req.params.hash} not found`);
     res.json(tx);
   });
 
@@ -64,6 +108,19 @@ export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): express.Ap
   app.use((req: Request, _res: Response, next: NextFunction) => next(notFound(`no route ${req.method} ${req.path}`)));
   app.use(errorHandler(log));
   return app;
+}
+
+function hashParam(h: string): Hex {
+  if (!HASH.test(h)) throw badRequest("hash: must be 0x followed by 64 hex digits");
+  return h.toLowerCase() as Hex;
+}
+
+function queryInt(v: unknown, name: string, dflt: number, min: number, max: number): number {
+  if (v === undefined) return dflt;
+  if (typeof v !== "string" || !UINT.test(v)) throw badRequest(`${name}: must be a non-negative decimal integer`);
+  const n = Number(v);
+  if (n < min || n > max) throw badRequest(`${name}: must be in ${min}..${max}`);
+  return n;
 }
 
 function uintParam(s: string, name: string): number {
@@ -95,6 +152,8 @@ function errorHandler(log: LogFn): ErrorRequestHandler {
 
 export interface RunningApi {
   readonly url: string;
+  /** ws:// URL of the live stream. */
+  readonly streamUrl: string;
   readonly port: number;
   readonly server: Server;
   close(): Promise<void>;
@@ -114,16 +173,20 @@ export function serve(seq: Sequencer, port: number, opts: { host?: string; log?:
       server.keepAliveTimeout = 5_000;
       const actual = (server.address() as AddressInfo).port;
       const url = `http://${host}:${actual}`;
-      log({ msg: "api.listening", url });
+      const stream = attachStream(server, seq.stream, { log });
+      log({ msg: "api.listening", url, stream: `ws://${host}:${actual}/v1/stream` });
       resolve({
         url,
+        streamUrl: `ws://${host}:${actual}/v1/stream`,
         port: actual,
         server,
-        close: () =>
-          new Promise<void>((res, rej) => {
+        close: async () => {
+          await stream.close();
+          await new Promise<void>((res, rej) => {
             server.close((err) => (err ? rej(err) : res()));
             server.closeAllConnections();
-          }),
+          });
+        },
       });
     });
   });

@@ -8,7 +8,8 @@
  *        amount_out_of_range, unknown_account = id outside the account tree, bad_token = id outside
  *        the balance tree), bad path parameters.
  *   404  the thing asked for does not exist (unknown tx hash, batch number, account id, route).
- *   409  the transaction (same hash = same signed message) was already received.
+ *   409  the transaction or order (same hash = same signed message) was already received; an order
+ *        slot already holds an open order (slot_in_use); a cancel of an order that is closed.
  *   413  body too large; 415 body is not application/json.
  *   422  well-formed, but breaks a protocol rule against the pending state: bad_signature, bad_nonce,
  *        insufficient_balance, unregistered_account, expired, balance_overflow, nonce_overflow.
@@ -25,7 +26,16 @@ export type ApiErrorCode =
   | "unsupported_media_type"
   | "payload_too_large"
   | "too_many_pending"
-  | "internal";
+  | "internal"
+  // trading (the matching engine's codes)
+  | "unknown_market"
+  | "invalid_order"
+  | "invalid_amount"
+  | "duplicate_order"
+  | "slot_in_use"
+  | "would_take"
+  | "unknown_order"
+  | "order_closed";
 
 export type ApiErrorStatus = 400 | 404 | 409 | 413 | 415 | 422 | 429 | 500;
 

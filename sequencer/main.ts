@@ -3,7 +3,7 @@
  *
  *   tsx sequencer/main.ts --rollup 0x… [--config test|default|production] [--db modex.sqlite]
  *     [--rpc http://127.0.0.1:8545] [--port 8080] [--host 127.0.0.1] [--from-block N]
- *     [--batch-timeout-ms 2000] [--workers N] [--keys-dir DIR] [--no-prove]
+ *     [--batch-timeout-ms 2000] [--workers N] [--keys-dir DIR] [--no-prove] [--markets FILE|auto|none]
  *
  * The submitter key comes from $MODEX_SUBMITTER_KEY (default: anvil dev account 0, devnets only).
  * Proving keys must exist (`npm run setup -- --config …`); this never generates keys by itself.
@@ -21,6 +21,7 @@ import type { Prover } from "../prover/types";
 import { serve } from "./api";
 import { errorMessage, jsonLogger, type LogFn } from "./log";
 import { createSequencer } from "./sequencer";
+import { loadMarketsFile } from "./markets";
 
 interface Cli {
   readonly config: string;
@@ -34,6 +35,7 @@ interface Cli {
   readonly workers?: number;
   readonly keysDir?: string;
   readonly prove: boolean;
+  readonly markets: "auto" | "none" | string;
 }
 
 function parseCli(argv: string[]): Cli {
@@ -52,6 +54,7 @@ function parseCli(argv: string[]): Cli {
       workers: { type: "string" },
       "keys-dir": { type: "string" },
       "no-prove": { type: "boolean" },
+      markets: { type: "string" },
     },
   });
   const int = (name: string, s: string | undefined, min: number): number | undefined => {
@@ -72,6 +75,7 @@ function parseCli(argv: string[]): Cli {
     workers: int("workers", v.workers, 1),
     keysDir: v["keys-dir"],
     prove: !v["no-prove"],
+    markets: v.markets ?? "auto",
   };
 }
 
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
     prover,
     proving: cli.prove,
     batchTimeoutMs: cli.batchTimeoutMs,
+    markets: cli.markets === "auto" ? "auto" : cli.markets === "none" ? [] : loadMarketsFile(cli.markets),
     log,
   });
   const api = await serve(seq, cli.port, { host: cli.host, log });

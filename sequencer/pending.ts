@@ -1,6 +1,7 @@
 /**
- * The pending view: the batched state plus the effects of accepted, not yet batched transactions
- * (sender nonce + 1, sender balance − amount − fee, receiver balance + amount). Pure, in memory.
+ * The pending view: the batched state plus the effects of accepted, not yet batched operations
+ * (transfer/withdraw: sender nonce + 1, sender balance − amount − fee, receiver balance + amount;
+ * fill: both traders' balances and order-fill slots). Pure, in memory.
  *
  * What it deliberately leaves out, so that every accepted tx stays valid when its batch is built:
  *  - unbatched L1 queue records (deposits, registrations): a batch applies them before its L2 ops,
@@ -11,18 +12,25 @@
  * the remaining txs is again "new batched state + their effects".
  */
 import type { State, AccountView } from "../core/state";
-import type { BatchContext, L2Tx } from "../core/ops/types";
+import type { BatchContext, FillOp, L2Tx } from "../core/ops/types";
 import { checkTransfer } from "../core/ops/transfer";
 import { checkWithdraw } from "../core/ops/withdraw";
 import { signerOf } from "../core/ops/signed";
+import { checkFill } from "../core/ops/fill";
+import { orderSlotIndex, type OrderSlot, type OrderStateReader } from "../core/ops/order";
+
+/** What the sequencer sequences: signed L2 transactions and the fills its engine makes. */
+export type Op = L2Tx | FillOp;
 
 /** The part of State that core's rule checks read. */
-export type StateReader = Pick<State, "params" | "accountCapacity" | "account" | "balance">;
+export type StateReader = OrderStateReader;
 
 export class PendingView implements StateReader {
   private readonly nonces = new Map<number, bigint>();
   /** Balance deltas: account → token → delta. */
   private readonly deltas = new Map<number, Map<number, bigint>>();
+  /** Order-fill slots written by pending fills: account → slot → value. */
+  private readonly slots = new Map<number, Map<number, OrderSlot>>();
 
   constructor(private readonly base: State) {}
 
@@ -49,28 +57,50 @@ export class PendingView implements StateReader {
     return this.base.balance(id, token) + (this.deltas.get(id)?.get(token) ?? 0n);
   }
 
+  orderSlot(id: number, slot: number): OrderSlot {
+    return this.slots.get(id)?.get(slot) ?? this.base.orderSlot(id, slot);
+  }
+
   /**
    * Checks `tx` with core's own rules against this view; throws core's ProtocolError.
    * core's checks read only the StateReader members, which this class implements from the
    * batched state, so handing it over as a State runs exactly the rules buildBatch will run.
    */
-  check(tx: L2Tx, ctx: BatchContext): void {
+  check(op: Op, ctx: BatchContext): void {
     const asState = this as unknown as State;
-    if (tx.type === "transfer") checkTransfer(asState, tx, ctx);
-    else checkWithdraw(asState, tx, ctx);
+    if (op.type === "transfer") checkTransfer(asState, op, ctx);
+    else if (op.type === "withdraw") checkWithdraw(asState, op, ctx);
+    else checkFill(this, op, ctx);
   }
 
-  /** Records the effects of an accepted tx (assumed valid: check it first). */
-  apply(tx: L2Tx): void {
-    const signer = signerOf(tx);
+  /** Records the effects of an accepted operation (assumed valid: check it first). */
+  apply(op: Op): void {
+    if (op.type === "fill") return this.applyFill(op);
+    const signer = signerOf(op);
     this.nonces.set(signer, (this.nonces.get(signer) ?? this.base.account(signer).nonce) + 1n);
-    this.add(signer, tx.token, -(tx.amount + tx.fee));
-    if (tx.type === "transfer") this.add(tx.to, tx.token, tx.amount);
+    this.add(signer, op.token, -(op.amount + op.fee));
+    if (op.type === "transfer") this.add(op.to, op.token, op.amount);
+  }
+
+  private applyFill(f: FillOp): void {
+    const { sell, buy } = f;
+    this.add(sell.account, sell.base, -f.baseAmount);
+    this.add(sell.account, sell.quote, f.quoteAmount - f.sellFee);
+    this.add(buy.account, buy.quote, -f.quoteAmount);
+    this.add(buy.account, buy.base, f.baseAmount - f.buyFee);
+    for (const o of [sell, buy]) {
+      const slot = orderSlotIndex(this.base.params, o.orderId);
+      const before = this.orderSlot(o.account, slot);
+      const filled = (before.orderId === o.orderId ? before.filled : 0n) + f.baseAmount;
+      let m = this.slots.get(o.account);
+      if (!m) this.slots.set(o.account, (m = new Map()));
+      m.set(slot, { orderId: o.orderId, filled });
+    }
   }
 
   /** Accounts with pending effects (for tests and metrics). */
   get touchedAccounts(): number {
-    return new Set([...this.nonces.keys(), ...this.deltas.keys()]).size;
+    return new Set([...this.nonces.keys(), ...this.deltas.keys(), ...this.slots.keys()]).size;
   }
 
   private add(id: number, token: number, d: bigint): void {

@@ -6,16 +6,43 @@ import { feeTokensFor } from "../core/batch";
 import { ProtocolError } from "../core/errors";
 import type { Params } from "../core/params";
 import type { State } from "../core/state";
-import type { BatchContext, L2Tx } from "../core/ops/types";
+import type { BatchContext, FillOp, L2Tx } from "../core/ops/types";
 import { signerOf } from "../core/ops/signed";
-import { PendingView } from "./pending";
+import { PendingView, type Op } from "./pending";
 
 export interface PendingTx {
   /** Acceptance order (the txs table's primary key). */
   readonly seq: number;
   readonly hash: `0x${string}`;
-  readonly tx: L2Tx;
+  /** A signed transfer/withdraw, or a fill made by the matching engine. */
+  readonly tx: Op;
   readonly acceptedAt: number;
+}
+
+/** The accounts an operation reads and writes balances of (its signer/traders and receiver). */
+export function accountsOf(op: Op): number[] {
+  if (op.type === "fill") return [op.sell.account, op.buy.account];
+  return op.type === "transfer" ? [op.from, op.to] : [op.account];
+}
+
+/** The accounts whose state an operation's validity depends on (who pays). */
+function payersOf(op: Op): number[] {
+  return op.type === "fill" ? [op.sell.account, op.buy.account] : [signerOf(op)];
+}
+
+/** The latest batch timestamp an operation can still be included at. */
+export function validUntilOf(op: Op): number {
+  return op.type === "fill" ? Math.min(op.sell.validUntil, op.buy.validUntil) : op.validUntil;
+}
+
+export function splitOps(ops: readonly Op[]): { txs: L2Tx[]; fills: FillOp[] } {
+  const txs: L2Tx[] = [];
+  const fills: FillOp[] = [];
+  for (const op of ops) {
+    if (op.type === "fill") fills.push(op);
+    else txs.push(op);
+  }
+  return { txs, fills };
 }
 
 export interface Rejection {
@@ -25,22 +52,39 @@ export interface Rejection {
 }
 
 /**
- * The longest prefix of `pending` (acceptance order) with at most l2Slots txs whose fee tokens
- * core's feeTokensFor accepts (at most feeBuckets distinct tokens with a non-zero fee). A prefix,
- * not a subset: later txs may depend on earlier ones (nonces, received funds), so nothing is ever
- * reordered or skipped.
+ * The longest prefix of `pending` (acceptance order) that fits one batch: at most l2Slots txs and
+ * fillSlots fills, fee tokens core's feeTokensFor accepts (at most feeBuckets distinct tokens with
+ * a non-zero fee). A prefix, not a subset: later operations may depend on earlier ones (nonces,
+ * received funds), so nothing is skipped. A batch runs its L2 slots before its fill slots, which
+ * moves a tx ahead of the fills accepted before it; that is harmless unless the tx's signer is one
+ * of those fills' traders (it may spend what a fill gave it, or take what a fill needs), so the
+ * prefix ends there.
  */
 export function takeBatchTxs(p: Params, pending: readonly PendingTx[]): PendingTx[] {
   const out: PendingTx[] = [];
+  let txs = 0;
+  let fills = 0;
+  const traders = new Set<number>();
   for (const item of pending) {
-    if (out.length === p.l2Slots) break;
+    const op = item.tx;
+    if (op.type === "fill") {
+      if (fills === p.fillSlots) break;
+    } else {
+      if (txs === p.l2Slots) break;
+      if (traders.has(signerOf(op))) break;
+    }
+    const { txs: t, fills: f } = splitOps([...out.map((o) => o.tx), op]);
     try {
-      feeTokensFor(p, [...out.map((o) => o.tx), item.tx]);
+      feeTokensFor(p, t, f);
     } catch (e) {
       if (e instanceof ProtocolError && e.code === "fee_token_not_in_batch") break;
       throw e;
     }
     out.push(item);
+    if (op.type === "fill") {
+      fills++;
+      traders.add(op.sell.account).add(op.buy.account);
+    } else txs++;
   }
   return out;
 }
@@ -61,16 +105,15 @@ export function dropAndRecheck(
 ): { valid: PendingTx[]; rejected: Rejection[] } {
   const view = new PendingView(state);
   const tainted = new Set<number>();
-  const taint = (tx: L2Tx): void => {
-    tainted.add(signerOf(tx));
-    if (tx.type === "transfer") tainted.add(tx.to);
+  const taint = (op: Op): void => {
+    for (const a of accountsOf(op)) tainted.add(a);
   };
   for (const item of pending) if (dropped.has(item.hash)) taint(item.tx);
   const valid: PendingTx[] = [];
   const rejected: Rejection[] = [];
   for (const item of pending) {
     if (dropped.has(item.hash)) continue;
-    if (tainted.has(signerOf(item.tx))) {
+    if (payersOf(item.tx).some((a) => tainted.has(a))) {
       try {
         view.check(item.tx, ctx);
       } catch (e) {
@@ -86,37 +129,52 @@ export function dropAndRecheck(
   return { valid, rejected };
 }
 
-/** The pending view of txs already known valid in this order (no re-check, no signature work). */
+/** The pending view of operations already known valid in this order (no re-check, no signature work). */
 export function pendingViewOf(state: State, pending: readonly PendingTx[]): PendingView {
   const view = new PendingView(state);
   for (const item of pending) view.apply(item.tx);
   return view;
 }
 
-/** Txs whose validUntil is before the batch timestamp: no batch can ever include them. */
+/** Operations whose validUntil (a fill: either order's) is before the batch timestamp: no batch can ever include them. */
 export function expiredTxs(pending: readonly PendingTx[], timestamp: number): PendingTx[] {
-  return pending.filter((item) => item.tx.validUntil < timestamp);
+  return pending.filter((item) => validUntilOf(item.tx) < timestamp);
 }
 
-/** core's buildBatch prefixes an L2 failure with "operation i:"; i is the slot = index into the batch's txs. */
-export function failedOperation(e: ProtocolError): number | null {
-  const m = /^operation (\d+): /.exec(e.message);
-  return m ? Number(m[1]) : null;
+/**
+ * Which chosen operation core's buildBatch refused: it prefixes an L2 failure with "operation i:"
+ * (i = index among the batch's txs) and a fill failure with "fill i:" (index among its fills).
+ * Returns the index into `chosen` (acceptance order), or null.
+ */
+export function failedOperation(e: ProtocolError, chosen: readonly PendingTx[]): number | null {
+  const m = /^(operation|fill) (\d+): /.exec(e.message);
+  if (!m) return null;
+  const wantFill = m[1] === "fill";
+  let k = Number(m[2]);
+  for (let i = 0; i < chosen.length; i++) {
+    if ((chosen[i].tx.type === "fill") !== wantFill) continue;
+    if (k-- === 0) return i;
+  }
+  return null;
 }
 
 export interface CutInput {
   readonly params: Params;
   readonly now: number;
   readonly batchTimeoutMs: number;
+  /** Pending operations: txs and fills. */
   readonly pendingTxs: number;
+  /** Of which fills. */
+  readonly pendingFills?: number;
   readonly oldestPendingAt: number | null;
   readonly unconsumedQueue: number;
   readonly oldestQueueAt: number | null;
 }
 
-/** Cut when a batch is full, or when the oldest waiting item has waited batchTimeoutMs. */
+/** Cut when a batch's txs, fills or L1 slots are full, or when the oldest waiting item has waited batchTimeoutMs. */
 export function shouldCut(c: CutInput): boolean {
-  if (c.pendingTxs >= c.params.l2Slots || c.unconsumedQueue >= c.params.depositSlots) return true;
+  const fills = c.pendingFills ?? 0;
+  if (c.pendingTxs - fills >= c.params.l2Slots || fills >= c.params.fillSlots || c.unconsumedQueue >= c.params.depositSlots) return true;
   const oldest = Math.min(c.oldestPendingAt ?? Infinity, c.oldestQueueAt ?? Infinity);
   return oldest !== Infinity && c.now - oldest >= c.batchTimeoutMs;
 }

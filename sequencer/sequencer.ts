@@ -40,11 +40,19 @@ import {
 } from "./l1";
 import { errorMessage, jsonLogger, type LogFn } from "./log";
 import type { PendingView } from "./pending";
-import { dropAndRecheck, expiredTxs, failedOperation, pendingViewOf, shouldCut, takeBatchTxs, type PendingTx, type Rejection } from "./plan";
+import { dropAndRecheck, expiredTxs, failedOperation, pendingViewOf, shouldCut, splitOps, takeBatchTxs, validUntilOf, type PendingTx, type Rejection } from "./plan";
 import { extendQueue, QueueMismatchError, type QueueTip } from "./queue";
 import { Store, type BatchRow, type BatchTimings, type Hex, type QueueRow, type TxRejection } from "./store";
-import { accountInfo, batchInfo, txInfo, type AccountInfo, type BatchInfo, type HaltInfo, type StatusView, type TxAccepted, type TxInfo } from "./views";
-import { parseTx, txToWire } from "./wire";
+import type { MarketConfig } from "./matching";
+import type { BookSnapshot, StreamEvent, StreamSource } from "./stream";
+import { TradingDesk, validateMarkets } from "./trading";
+import { marketsFromTokens, rollupTokens } from "./markets";
+import {
+  accountInfo, batchInfo, txInfo,
+  type AccountInfo, type BatchInfo, type BookInfo, type HaltInfo, type MarketInfo, type OrderAccepted, type OrderInfo, type StatusView, type TradeInfo, type TxAccepted, type TxInfo,
+} from "./views";
+import { parseStoredOp, parseTx, txToWire } from "./wire";
+import { signerOf } from "../core/ops/signed";
 
 export interface SequencerOptions {
   readonly params: Params;
@@ -67,6 +75,16 @@ export interface SequencerOptions {
   readonly maxUnprovenBatches?: number;
   /** Proof attempts per batch before it is marked failed (default 3). */
   readonly maxProveAttempts?: number;
+  /**
+   * Markets of the order books: a list, or "auto" for one per ERC-20 the rollup has, quoted in
+   * token 1 (sequencer/markets.ts). Default none: payments only.
+   */
+  readonly markets?: readonly MarketConfig[] | "auto";
+  /**
+   * Orders are matchable only while now + expiryMarginS ≤ validUntil (default 120 s): every fill
+   * must reach a batch before either order expires, whatever the batch timeout and a short backlog.
+   */
+  readonly expiryMarginS?: number;
 }
 
 export interface Sequencer {
@@ -84,6 +102,18 @@ export interface Sequencer {
   account(id: number): AccountInfo;
   tx(hash: Hex): TxInfo | null;
   batch(n: number): BatchInfo | null;
+  /** Validates, checks, matches and persists a signed order (synchronous). Throws ApiError. */
+  submitOrder(body: unknown): OrderAccepted;
+  /** Cancels an open order with a signature of its owner. Throws ApiError. */
+  cancelOrder(hash: Hex, body: unknown): OrderInfo;
+  order(hash: Hex): OrderInfo | null;
+  accountOrders(id: number, limit: number): OrderInfo[];
+  markets(): MarketInfo[];
+  /** null for an unknown market. */
+  book(market: string, depth: number): BookInfo | null;
+  trades(market: string, limit: number): TradeInfo[] | null;
+  /** The live stream: book levels, trades, order and fill status changes. */
+  readonly stream: StreamSource;
   /** Cuts a batch now if anything is waiting (ignores the timeout); resolves to its number or null. */
   cutBatch(): Promise<number | null>;
   /** Reads L1 once: latest block, new queue records. */
@@ -96,7 +126,9 @@ interface ProofTask {
   attempts: number;
 }
 
-const DEFAULTS = { batchTimeoutMs: 2_000, pollIntervalMs: 500, maxLogRange: 5_000, maxPendingTxs: 100_000, maxUnprovenBatches: 8, maxProveAttempts: 3 };
+const DEFAULTS = { batchTimeoutMs: 2_000, pollIntervalMs: 500, maxLogRange: 5_000, maxPendingTxs: 100_000, maxUnprovenBatches: 8, maxProveAttempts: 3, expiryMarginS: 120 };
+/** How often resting orders are checked for expiry. */
+const EXPIRE_INTERVAL_MS = 1_000;
 /** Retry delay after a transient L1 error in the submission loop. */
 const SUBMIT_RETRY_MS = 2_000;
 
@@ -106,10 +138,12 @@ export async function createSequencer(opts: SequencerOptions): Promise<Sequencer
   const l1 = await connectRollup(opts.l1);
   await checkDeployment(l1, opts.params);
   await initCrypto();
+  const markets = opts.markets === "auto" ? marketsFromTokens(await rollupTokens(l1)) : (opts.markets ?? []);
+  validateMarkets(opts.params, markets);
   const store = new Store(opts.db);
   try {
     checkMeta(store, l1, opts.params);
-    const seq = new SequencerImpl(opts, log, l1, store);
+    const seq = new SequencerImpl({ ...opts, markets }, log, l1, store);
     await seq.init();
     return seq;
   } catch (e) {
@@ -185,6 +219,10 @@ class SequencerImpl implements Sequencer {
   private submitRunning: Promise<void> | null = null;
   private pumpRequested = false;
   private readonly timers = new Set<NodeJS.Timeout>();
+  private readonly desk: TradingDesk;
+  private readonly listeners = new Set<(e: StreamEvent) => void>();
+  private lastExpireAt = 0;
+  readonly stream: StreamSource;
 
   constructor(
     private readonly opts: SequencerOptions,
@@ -207,6 +245,56 @@ class SequencerImpl implements Sequencer {
     this.maxLogRange = opts.l1.maxLogRange ?? DEFAULTS.maxLogRange;
     const scanned = store.getMeta("scannedBlock");
     this.scannedBlock = scanned !== null ? BigInt(scanned) : (opts.l1.fromBlock ?? 0n) - 1n;
+    this.desk = new TradingDesk({
+      params: this.params,
+      chainId: this.chainId,
+      markets: opts.markets === "auto" || !opts.markets ? [] : opts.markets,
+      expiryMarginS: opts.expiryMarginS ?? DEFAULTS.expiryMarginS,
+      store,
+      log,
+      view: () => this.view,
+      context: () => this.acceptanceContext(),
+      now: () => this.engineNow(),
+      appendOps: (items) => {
+        this.pending.push(...items);
+        if (items.some((i) => i.tx.type === "fill") && this.pendingFills() >= this.params.fillSlots) this.scheduleCut();
+      },
+      emit: (e) => this.emit(e),
+    });
+    this.stream = {
+      onEvent: (listener) => {
+        this.listeners.add(listener);
+        return () => this.listeners.delete(listener);
+      },
+      bookSnapshot: (market, depth): BookSnapshot | null => this.desk.book(market, depth),
+      marketIds: () => this.desk.marketIds(),
+    };
+  }
+
+  /** The earliest timestamp an operation accepted now can be batched at: nothing older than this L1 block or the last batch. */
+  private acceptanceContext(): { chainId: number; timestamp: number } {
+    return { chainId: this.chainId, timestamp: Math.max(this.l1Time, this.lastBatchTs) };
+  }
+
+  /** The matching engine's clock (seconds): the wall clock, never behind the chain or the last batch. */
+  private engineNow(): number {
+    return Math.max(Math.floor(Date.now() / 1000), this.l1Time, this.lastBatchTs);
+  }
+
+  private pendingFills(): number {
+    let n = 0;
+    for (const p of this.pending) if (p.tx.type === "fill") n++;
+    return n;
+  }
+
+  private emit(e: StreamEvent): void {
+    for (const l of this.listeners) {
+      try {
+        l(e);
+      } catch (err) {
+        this.log({ level: "error", msg: "stream.listener_failed", error: errorMessage(err) });
+      }
+    }
   }
 
   // ---------------------------------------------------------------- startup
@@ -220,6 +308,7 @@ class SequencerImpl implements Sequencer {
     const latest = await latestBlock(this.l1);
     this.l1Block = latest.number;
     this.l1Time = latest.timestamp;
+    this.restoreBook();
     const chain = await chainState(this.l1);
     if (chain.batchNumber > this.lastBatch) {
       this.halt(`L1 has ${chain.batchNumber} finalized batches, this database only ${this.lastBatch}`, null);
@@ -253,11 +342,11 @@ class SequencerImpl implements Sequencer {
       if (row.queueStart !== this.consumed) throw new Error(`batch ${row.number} starts at queue record ${row.queueStart}, expected ${this.consumed}`);
       const deposits = this.store.queueRange(row.queueStart, row.queueStart + row.depositCount);
       if (deposits.length !== row.depositCount) throw new Error(`batch ${row.number}: queue records missing`);
-      const txs = row.txHashes.map((h) => {
+      const { txs, fills } = splitOps(row.txHashes.map((h) => {
         const t = this.store.getTx(h);
         if (!t) throw new Error(`batch ${row.number}: tx ${h} missing`);
-        return parseTx(t.body, this.params);
-      });
+        return parseStoredOp(t.body, this.params);
+      }));
       if (BigInt(row.queueHashBefore) !== this.consumedHash) throw new Error(`batch ${row.number}: queueHashBefore mismatch`);
       const r = buildBatch(this.state, {
         chainId: this.chainId,
@@ -265,6 +354,7 @@ class SequencerImpl implements Sequencer {
         queueHashBefore: this.consumedHash,
         deposits: deposits.map((d) => d.record),
         txs,
+        fills,
         feeTokens: row.feeTokens,
       });
       if (fieldToHex(r.newRoot) !== row.newRoot || r.publicInput.toString() !== row.publicInput) {
@@ -307,11 +397,18 @@ class SequencerImpl implements Sequencer {
     this.pending = this.store.txsWithStatus("accepted").map((t) => ({
       seq: t.seq,
       hash: t.hash,
-      tx: parseTx(t.body, this.params),
+      tx: parseStoredOp(t.body, this.params),
       acceptedAt: t.acceptedAt,
     }));
     // Each was checked against exactly this sequence when accepted; expiry is rechecked at the cut.
     this.view = pendingViewOf(this.state, this.pending);
+  }
+
+  /** The order books as they were: open orders rest again, against the pending view. */
+  private restoreBook(): void {
+    if (!this.desk.tradingEnabled) return;
+    const r = this.desk.restore();
+    this.log({ msg: "book.restored", open: r.open, closedOnRestore: r.dropped });
   }
 
   async start(): Promise<void> {
@@ -391,11 +488,16 @@ class SequencerImpl implements Sequencer {
     if (this.store.hasTx(hash)) throw new ApiError(409, "duplicate", `transaction ${hash} was already received`);
     if (this.pending.length >= this.maxPendingTxs) throw new ApiError(429, "too_many_pending", `${this.pending.length} transactions are waiting for a batch; retry later`);
     try {
-      // The earliest timestamp the tx's batch can have: nothing older than this L1 block or the last batch.
-      this.view.check(tx, { chainId: this.chainId, timestamp: Math.max(this.l1Time, this.lastBatchTs) });
+      this.view.check(tx, this.acceptanceContext());
     } catch (e) {
       if (e instanceof ProtocolError) throw fromProtocolError(e);
       throw e;
+    }
+    // Open orders hold part of the balance: a transfer or withdrawal may only spend the rest.
+    const signer = signerOf(tx);
+    const free = this.view.balance(signer, tx.token) - this.desk.reserved(signer, tx.token);
+    if (free < tx.amount + tx.fee) {
+      throw new ApiError(422, "insufficient_balance", `balance ${this.view.balance(signer, tx.token)} less ${this.desk.reserved(signer, tx.token)} reserved by open orders < amount ${tx.amount} + fee ${tx.fee}`);
     }
     const acceptedAt = Date.now();
     let seq: number;
@@ -463,6 +565,14 @@ class SequencerImpl implements Sequencer {
   // ---------------------------------------------------------------- batch cutting
 
   private tickLoop(): void {
+    if (this.started && !this.stopped && Date.now() - this.lastExpireAt >= EXPIRE_INTERVAL_MS) {
+      this.lastExpireAt = Date.now();
+      try {
+        this.desk.expire();
+      } catch (e) {
+        this.log({ level: "error", msg: "book.expire_failed", error: errorMessage(e) });
+      }
+    }
     this.maybeCut();
     this.later(Math.max(20, Math.min(250, Math.floor(this.batchTimeoutMs / 4))), () => this.tickLoop());
   }
@@ -484,6 +594,7 @@ class SequencerImpl implements Sequencer {
       now: Date.now(),
       batchTimeoutMs: this.batchTimeoutMs,
       pendingTxs: this.pending.length,
+      pendingFills: this.pendingFills(),
       oldestPendingAt: this.pending[0]?.acceptedAt ?? null,
       unconsumedQueue: this.unconsumed.length,
       oldestQueueAt: this.unconsumed[0]?.seenAt ?? null,
@@ -495,7 +606,7 @@ class SequencerImpl implements Sequencer {
       .finally(() => {
         this.cutting = false;
         // A backlog (full batches waiting) is cut back to back.
-        if (this.pending.length >= this.params.l2Slots || this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
+        if (this.pending.length >= this.params.l2Slots || this.pendingFills() >= this.params.fillSlots || this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
       });
   }
 
@@ -526,7 +637,7 @@ class SequencerImpl implements Sequencer {
     };
     const expired = expiredTxs(this.pending, timestamp);
     if (expired.length > 0) {
-      drop(expired.map((item) => ({ item, code: "expired" as const, message: `validUntil ${item.tx.validUntil} is before the batch timestamp ${timestamp}` })));
+      drop(expired.map((item) => ({ item, code: "expired" as const, message: `validUntil ${validUntilOf(item.tx)} is before the batch timestamp ${timestamp}` })));
     }
 
     const deposits = this.unconsumed.slice(0, this.params.depositSlots);
@@ -546,12 +657,12 @@ class SequencerImpl implements Sequencer {
           timestamp,
           queueHashBefore: this.consumedHash,
           deposits: deposits.map((d) => d.record),
-          txs: chosen.map((c) => c.tx),
+          ...splitOps(chosen.map((c) => c.tx)),
         });
         buildMs = performance.now() - t0;
         break;
       } catch (e) {
-        const i = e instanceof ProtocolError ? failedOperation(e) : null;
+        const i = e instanceof ProtocolError ? failedOperation(e, chosen) : null;
         if (e instanceof ProtocolError && i !== null && chosen[i]) {
           // Should not happen: the pending check runs core's own rules. Drop the tx, keep going.
           this.log({ level: "error", msg: "batch.tx_refused_by_core", hash: chosen[i].hash, code: e.code, error: e.message });
@@ -573,7 +684,7 @@ class SequencerImpl implements Sequencer {
           timestamp,
           queueStart: this.consumed,
           depositCount: deposits.length,
-          txHashes: chosen.map((c) => c.hash),
+          ...batchOps(chosen, this.params.l2Slots),
           feeTokens: result.feeTokens,
           oldRoot: fieldToHex(result.oldRoot),
           newRoot: fieldToHex(result.newRoot),
@@ -600,6 +711,7 @@ class SequencerImpl implements Sequencer {
     this.consumedHash = result.queueHashAfter;
     this.view = pendingViewOf(this.state, this.pending);
     this.logRejections(rejections);
+    this.desk.fillsChanged(this.store.tradesOfBatch(number), "batched");
     this.log({
       msg: "batch.built",
       batch: number,
@@ -625,7 +737,15 @@ class SequencerImpl implements Sequencer {
   }
 
   private logRejections(rejections: readonly Rejection[]): void {
-    for (const r of rejections) this.log({ level: "warn", msg: "tx.rejected", hash: r.item.hash, code: r.code, reason: r.message });
+    for (const r of rejections) {
+      this.log({ level: "warn", msg: "tx.rejected", hash: r.item.hash, code: r.code, reason: r.message });
+      if (r.item.tx.type === "fill") {
+        // A fill the engine made could not be batched (e.g. an order expired during a long backlog).
+        this.log({ level: "error", msg: "fill.rejected", hash: r.item.hash, code: r.code, reason: r.message });
+        const t = this.store.tradeOfFill(r.item.hash);
+        if (t) this.desk.fillsChanged([t], "rejected");
+      }
+    }
   }
 
   // ---------------------------------------------------------------- proving
@@ -658,6 +778,7 @@ class SequencerImpl implements Sequencer {
           proveAttempts: task.attempts,
         };
         this.store.markProven(n, res.proof, timings, Date.now());
+        this.desk.fillsChanged(this.store.tradesOfBatch(n), "proven");
         this.inProver.delete(n);
         this.toProve.delete(n);
         this.log({ msg: "batch.proven", batch: n, ...timings });
@@ -770,6 +891,7 @@ class SequencerImpl implements Sequencer {
 
   private finalize(row: BatchRow, l1TxHash: Hex | null, timings: BatchTimings, alreadyOnChain: boolean): void {
     this.store.markFinalized(row.number, l1TxHash, timings, Date.now());
+    this.desk.fillsChanged(this.store.tradesOfBatch(row.number), "finalized");
     this.finalized = row.number;
     this.log({ msg: "batch.finalized", batch: row.number, l1TxHash, alreadyOnChain, txs: row.txHashes.length, ...timings });
   }
@@ -810,6 +932,49 @@ class SequencerImpl implements Sequencer {
     const r = this.store.getBatch(n);
     return r ? batchInfo(r) : null;
   }
+
+  // ---------------------------------------------------------------- trading
+
+  submitOrder(body: unknown): OrderAccepted {
+    if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
+    if (this.pending.length >= this.maxPendingTxs) throw new ApiError(429, "too_many_pending", `${this.pending.length} operations are waiting for a batch; retry later`);
+    return this.desk.submitOrder(body);
+  }
+
+  cancelOrder(hash: Hex, body: unknown): OrderInfo {
+    if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
+    return this.desk.cancelOrder(hash, body);
+  }
+
+  order(hash: Hex): OrderInfo | null {
+    return this.desk.order(hash);
+  }
+
+  accountOrders(id: number, limit: number): OrderInfo[] {
+    if (!Number.isSafeInteger(id) || id < 0 || id >= this.state.accountCapacity) {
+      throw notFound(`account ${id} is outside the account tree (0..${this.state.accountCapacity - 1})`);
+    }
+    return this.desk.accountOrders(id, limit);
+  }
+
+  markets(): MarketInfo[] {
+    return this.desk.markets();
+  }
+
+  book(market: string, depth: number): BookInfo | null {
+    return this.desk.book(market, depth);
+  }
+
+  trades(market: string, limit: number): TradeInfo[] | null {
+    return this.desk.trades(market, limit);
+  }
+}
+
+/** A batch's operations in execution order (its L2 txs, then its fills) with their circuit slots. */
+function batchOps(chosen: readonly PendingTx[], l2Slots: number): { txHashes: Hex[]; slots: number[] } {
+  const txs = chosen.filter((c) => c.tx.type !== "fill");
+  const fills = chosen.filter((c) => c.tx.type === "fill");
+  return { txHashes: [...txs, ...fills].map((c) => c.hash), slots: [...txs.map((_, i) => i), ...fills.map((_, j) => l2Slots + j)] };
 }
 
 function toTxRejection(r: Rejection): TxRejection {

@@ -13,7 +13,7 @@
 import Database from "better-sqlite3";
 import type { Groth16Proof } from "../prover/types";
 import type { QueueRecord } from "../core/ops/types";
-import type { WireTx } from "./wire";
+import type { WireOp, WireOrder } from "./wire";
 
 export type Hex = `0x${string}`;
 export type TxStatus = "accepted" | "batched" | "proven" | "finalized" | "rejected";
@@ -22,7 +22,7 @@ export type BatchStatus = "built" | "proving" | "proven" | "submitted" | "finali
 export interface TxRow {
   readonly seq: number;
   readonly hash: Hex;
-  readonly body: WireTx;
+  readonly body: WireOp;
   readonly status: TxStatus;
   readonly reasonCode: string | null;
   readonly reason: string | null;
@@ -95,7 +95,10 @@ export interface NewBatch {
   readonly timestamp: number;
   readonly queueStart: number;
   readonly depositCount: number;
+  /** The batch's operations in execution order: its L2 txs, then its fills. */
   readonly txHashes: readonly Hex[];
+  /** The circuit slot of each: L2 slot i, or l2Slots + j for fill slot j. */
+  readonly slots: readonly number[];
   readonly feeTokens: readonly number[];
   readonly oldRoot: Hex;
   readonly newRoot: Hex;
@@ -113,7 +116,73 @@ export interface TxRejection {
   readonly message: string;
 }
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+
+export type OrderStatus = "open" | "partially_filled" | "filled" | "cancelled" | "expired" | "rejected";
+
+/** An order accepted into the book (rejected orders are answered, never stored). */
+export interface OrderRow {
+  readonly hash: Hex;
+  /** The engine's acceptance sequence (time priority). */
+  readonly seq: number;
+  readonly market: string;
+  readonly account: number;
+  readonly body: WireOrder;
+  readonly timeInForce: "gtc" | "ioc" | "post_only";
+  readonly status: OrderStatus;
+  readonly reason: string | null;
+  readonly filled: bigint;
+  readonly acceptedAt: number;
+  readonly updatedAt: number;
+}
+
+export interface NewOrder {
+  readonly hash: Hex;
+  readonly seq: number;
+  readonly market: string;
+  readonly body: WireOrder;
+  readonly timeInForce: OrderRow["timeInForce"];
+  readonly acceptedAt: number;
+}
+
+export interface OrderUpdate {
+  readonly hash: Hex;
+  readonly status: OrderStatus;
+  readonly reason: string | null;
+  readonly filled: bigint;
+}
+
+/** One trade: the engine's match, stored with the fill operation that settles it. */
+export interface TradeRow {
+  readonly seq: number;
+  readonly market: string;
+  readonly fillHash: Hex;
+  readonly makerHash: Hex;
+  readonly takerHash: Hex;
+  readonly makerAccount: number;
+  readonly takerAccount: number;
+  readonly takerSide: "buy" | "sell";
+  readonly price: string;
+  readonly baseAmount: bigint;
+  readonly quoteAmount: bigint;
+  readonly sellFee: bigint;
+  readonly buyFee: bigint;
+  readonly at: number;
+}
+
+/** A trade with the lifecycle of its fill operation. */
+export interface TradeWithStatus extends TradeRow {
+  readonly status: TxStatus;
+  readonly batch: number | null;
+}
+
+/** What one accepted order request changes, written in one transaction. */
+export interface OrderWrite {
+  readonly order: NewOrder | null;
+  readonly fills: readonly { readonly hash: Hex; readonly body: WireOp; readonly trade: TradeRow }[];
+  readonly updates: readonly OrderUpdate[];
+  readonly at: number;
+}
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (
@@ -123,7 +192,7 @@ CREATE TABLE IF NOT EXISTS meta (
 CREATE TABLE IF NOT EXISTS txs (
   seq          INTEGER PRIMARY KEY AUTOINCREMENT,  -- acceptance order
   hash         TEXT NOT NULL UNIQUE,
-  type         TEXT NOT NULL CHECK (type IN ('transfer', 'withdraw')),
+  type         TEXT NOT NULL CHECK (type IN ('transfer', 'withdraw', 'fill')),
   body         TEXT NOT NULL,                      -- canonical wire JSON (sequencer/wire.ts)
   status       TEXT NOT NULL CHECK (status IN ('accepted', 'batched', 'proven', 'finalized', 'rejected')),
   reason_code  TEXT,
@@ -163,6 +232,41 @@ CREATE TABLE IF NOT EXISTS batches (
   finalized_at      INTEGER,
   failed_at         INTEGER
 );
+CREATE TABLE IF NOT EXISTS orders (
+  hash          TEXT PRIMARY KEY,
+  seq           INTEGER NOT NULL UNIQUE,             -- the engine's acceptance order
+  market        TEXT NOT NULL,
+  account       INTEGER NOT NULL,
+  body          TEXT NOT NULL,                       -- canonical wire JSON of the signed order
+  time_in_force TEXT NOT NULL,
+  status        TEXT NOT NULL,
+  reason        TEXT,
+  filled        TEXT NOT NULL,
+  valid_until   INTEGER NOT NULL,
+  accepted_at   INTEGER NOT NULL,
+  updated_at    INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS orders_open ON orders (status, seq);
+CREATE INDEX IF NOT EXISTS orders_account ON orders (account, seq);
+CREATE TABLE IF NOT EXISTS trades (
+  seq           INTEGER PRIMARY KEY,                 -- the engine's trade sequence
+  market        TEXT NOT NULL,
+  fill_hash     TEXT NOT NULL UNIQUE REFERENCES txs (hash),
+  maker_hash    TEXT NOT NULL,
+  taker_hash    TEXT NOT NULL,
+  maker_account INTEGER NOT NULL,
+  taker_account INTEGER NOT NULL,
+  taker_side    TEXT NOT NULL,
+  price         TEXT NOT NULL,
+  base_amount   TEXT NOT NULL,
+  quote_amount  TEXT NOT NULL,
+  sell_fee      TEXT NOT NULL,
+  buy_fee       TEXT NOT NULL,
+  at            INTEGER NOT NULL
+);
+CREATE INDEX IF NOT EXISTS trades_market ON trades (market, seq);
+CREATE INDEX IF NOT EXISTS trades_maker ON trades (maker_hash);
+CREATE INDEX IF NOT EXISTS trades_taker ON trades (taker_hash);
 CREATE TABLE IF NOT EXISTS queue (
   idx          INTEGER PRIMARY KEY,
   kind         INTEGER NOT NULL,
@@ -243,7 +347,7 @@ interface QueueDbRow {
 const toTx = (r: TxDbRow): TxRow => ({
   seq: r.seq,
   hash: r.hash as Hex,
-  body: JSON.parse(r.body) as WireTx,
+  body: JSON.parse(r.body) as WireOp,
   status: r.status,
   reasonCode: r.reason_code,
   reason: r.reason,
@@ -301,6 +405,75 @@ const toQueue = (r: QueueDbRow): QueueRow => ({
   batch: r.batch,
 });
 
+interface OrderDbRow {
+  hash: string;
+  seq: number;
+  market: string;
+  account: number;
+  body: string;
+  time_in_force: string;
+  status: OrderStatus;
+  reason: string | null;
+  filled: string;
+  valid_until: number;
+  accepted_at: number;
+  updated_at: number;
+}
+
+const toOrder = (r: OrderDbRow): OrderRow => ({
+  hash: r.hash as Hex,
+  seq: r.seq,
+  market: r.market,
+  account: r.account,
+  body: JSON.parse(r.body) as WireOrder,
+  timeInForce: r.time_in_force as OrderRow["timeInForce"],
+  status: r.status,
+  reason: r.reason,
+  filled: BigInt(r.filled),
+  acceptedAt: r.accepted_at,
+  updatedAt: r.updated_at,
+});
+
+interface TradeDbRow {
+  seq: number;
+  market: string;
+  fill_hash: string;
+  maker_hash: string;
+  taker_hash: string;
+  maker_account: number;
+  taker_account: number;
+  taker_side: string;
+  price: string;
+  base_amount: string;
+  quote_amount: string;
+  sell_fee: string;
+  buy_fee: string;
+  at: number;
+  status: TxStatus;
+  batch: number | null;
+}
+
+const toTrade = (r: TradeDbRow): TradeWithStatus => ({
+  seq: r.seq,
+  market: r.market,
+  fillHash: r.fill_hash as Hex,
+  makerHash: r.maker_hash as Hex,
+  takerHash: r.taker_hash as Hex,
+  makerAccount: r.maker_account,
+  takerAccount: r.taker_account,
+  takerSide: r.taker_side as "buy" | "sell",
+  price: r.price,
+  baseAmount: BigInt(r.base_amount),
+  quoteAmount: BigInt(r.quote_amount),
+  sellFee: BigInt(r.sell_fee),
+  buyFee: BigInt(r.buy_fee),
+  at: r.at,
+  status: r.status,
+  batch: r.batch,
+});
+
+const TRADE_SELECT = "SELECT t.*, x.status AS status, x.batch AS batch FROM trades t JOIN txs x ON x.hash = t.fill_hash";
+
 type Statements = ReturnType<typeof prepare>;
 
 /** The prepared statements, typed by inference: private to this module. */
@@ -355,6 +528,23 @@ function prepare(db: Database.Database) {
     queueGet: db.prepare<[number], QueueDbRow>("SELECT * FROM queue WHERE idx = ?"),
     queueLength: db.prepare<[], { n: number }>("SELECT COUNT(*) AS n FROM queue"),
     queueConsume: db.prepare("UPDATE queue SET batch = @batch WHERE idx >= @from AND idx < @to"),
+    orderInsert: db.prepare(`INSERT INTO orders (hash, seq, market, account, body, time_in_force, status, filled, valid_until, accepted_at, updated_at)
+      VALUES (@hash, @seq, @market, @account, @body, @timeInForce, 'open', '0', @validUntil, @acceptedAt, @acceptedAt)`),
+    orderUpdate: db.prepare("UPDATE orders SET status = @status, reason = @reason, filled = @filled, updated_at = @at WHERE hash = @hash"),
+    orderGet: db.prepare<[string], OrderDbRow>("SELECT * FROM orders WHERE hash = ?"),
+    ordersOpen: db.prepare<[], OrderDbRow>("SELECT * FROM orders WHERE status IN ('open', 'partially_filled') ORDER BY seq"),
+    ordersRetired: db.prepare<[number], OrderDbRow>("SELECT * FROM orders WHERE status NOT IN ('open', 'partially_filled') AND valid_until >= ? ORDER BY seq"),
+    ordersOfAccount: db.prepare<[number, number], OrderDbRow>("SELECT * FROM orders WHERE account = ? ORDER BY seq DESC LIMIT ?"),
+    ordersMaxSeq: db.prepare<[], { n: number | null }>("SELECT MAX(seq) AS n FROM orders"),
+    tradeInsert: db.prepare(`INSERT INTO trades (seq, market, fill_hash, maker_hash, taker_hash, maker_account, taker_account, taker_side, price,
+        base_amount, quote_amount, sell_fee, buy_fee, at)
+      VALUES (@seq, @market, @fillHash, @makerHash, @takerHash, @makerAccount, @takerAccount, @takerSide, @price,
+        @baseAmount, @quoteAmount, @sellFee, @buyFee, @at)`),
+    tradesOfMarket: db.prepare<[string, number], TradeDbRow>(`${TRADE_SELECT} WHERE t.market = ? ORDER BY t.seq DESC LIMIT ?`),
+    tradesOfOrder: db.prepare<[string, string], TradeDbRow>(`${TRADE_SELECT} WHERE t.maker_hash = ? OR t.taker_hash = ? ORDER BY t.seq`),
+    tradeOfFill: db.prepare<[string], TradeDbRow>(`${TRADE_SELECT} WHERE t.fill_hash = ?`),
+    tradesOfBatch: db.prepare<[number], TradeDbRow>(`${TRADE_SELECT} WHERE x.batch = ? ORDER BY t.seq`),
+    tradesMaxSeq: db.prepare<[], { n: number | null }>("SELECT MAX(seq) AS n FROM trades"),
   };
 }
 
@@ -394,7 +584,7 @@ export class Store {
   // ---------------------------------------------------------------- txs
 
   /** Durable on return (synchronous=FULL). Throws SQLITE_CONSTRAINT_UNIQUE on a duplicate hash. */
-  insertTx(hash: Hex, body: WireTx, acceptedAt: number): number {
+  insertTx(hash: Hex, body: WireOp, acceptedAt: number): number {
     const r = this.st.txInsert.run({ hash, type: body.type, body: JSON.stringify(body), acceptedAt });
     return Number(r.lastInsertRowid);
   }
@@ -426,6 +616,88 @@ export class Store {
     })();
   }
 
+  // ---------------------------------------------------------------- orders and trades
+
+  /**
+   * Everything one order request changed, in one transaction: the new order, the fills it made
+   * (each an operation in the txs table, in order, with its trade), and the new status and
+   * filled amount of every order it touched. Returns the txs seq of each fill.
+   */
+  writeOrderRequest(w: OrderWrite): number[] {
+    return this.db.transaction(() => {
+      if (w.order) {
+        const o = w.order;
+        this.st.orderInsert.run({ hash: o.hash, seq: o.seq, market: o.market, account: o.body.account, body: JSON.stringify(o.body), timeInForce: o.timeInForce, validUntil: o.body.validUntil, acceptedAt: o.acceptedAt });
+      }
+      const seqs = w.fills.map((f) => {
+        const r = this.st.txInsert.run({ hash: f.hash, type: "fill", body: JSON.stringify(f.body), acceptedAt: w.at });
+        const t = f.trade;
+        this.st.tradeInsert.run({
+          ...t,
+          baseAmount: t.baseAmount.toString(),
+          quoteAmount: t.quoteAmount.toString(),
+          sellFee: t.sellFee.toString(),
+          buyFee: t.buyFee.toString(),
+        });
+        return Number(r.lastInsertRowid);
+      });
+      for (const u of w.updates) this.st.orderUpdate.run({ hash: u.hash, status: u.status, reason: u.reason, filled: u.filled.toString(), at: w.at });
+      return seqs;
+    })();
+  }
+
+  updateOrders(updates: readonly OrderUpdate[], at: number): void {
+    if (updates.length === 0) return;
+    this.db.transaction(() => {
+      for (const u of updates) this.st.orderUpdate.run({ hash: u.hash, status: u.status, reason: u.reason, filled: u.filled.toString(), at });
+    })();
+  }
+
+  getOrder(hash: Hex): OrderRow | null {
+    const r = this.st.orderGet.get(hash);
+    return r ? toOrder(r) : null;
+  }
+
+  /** Open and partially filled orders, in acceptance order (the book to restore). */
+  openOrders(): OrderRow[] {
+    return this.st.ordersOpen.all().map(toOrder);
+  }
+
+  /** Closed orders that are still valid on-chain at `now` (seconds): their hashes must stay refused. */
+  retiredOrders(now: number): OrderRow[] {
+    return this.st.ordersRetired.all(now).map(toOrder);
+  }
+
+  ordersOfAccount(account: number, limit: number): OrderRow[] {
+    return this.st.ordersOfAccount.all(account, limit).map(toOrder);
+  }
+
+  maxOrderSeq(): number {
+    return this.st.ordersMaxSeq.get()?.n ?? 0;
+  }
+
+  maxTradeSeq(): number {
+    return this.st.tradesMaxSeq.get()?.n ?? 0;
+  }
+
+  /** Newest first. */
+  tradesOfMarket(market: string, limit: number): TradeWithStatus[] {
+    return this.st.tradesOfMarket.all(market, limit).map(toTrade);
+  }
+
+  tradesOfOrder(hash: Hex): TradeWithStatus[] {
+    return this.st.tradesOfOrder.all(hash, hash).map(toTrade);
+  }
+
+  tradeOfFill(fillHash: Hex): TradeWithStatus | null {
+    const r = this.st.tradeOfFill.get(fillHash);
+    return r ? toTrade(r) : null;
+  }
+
+  tradesOfBatch(batch: number): TradeWithStatus[] {
+    return this.st.tradesOfBatch.all(batch).map(toTrade);
+  }
+
   // ---------------------------------------------------------------- batches
 
   /** Records a built batch, its txs (batched, in slot order), txs rejected while cutting it, and the queue records it consumes. */
@@ -437,8 +709,8 @@ export class Store {
         feeTokens: JSON.stringify(b.feeTokens),
         timings: JSON.stringify(b.timings),
       });
-      b.txHashes.forEach((hash, slot) => {
-        const r = this.st.txBatch.run({ hash, batch: b.number, slot, at: b.builtAt });
+      b.txHashes.forEach((hash, i) => {
+        const r = this.st.txBatch.run({ hash, batch: b.number, slot: b.slots[i], at: b.builtAt });
         if (r.changes !== 1) throw new Error(`tx ${hash} is not an accepted tx`);
       });
       for (const r of rejections) this.st.txReject.run({ hash: r.hash, code: r.code, message: r.message, at: b.builtAt });

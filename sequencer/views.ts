@@ -6,8 +6,8 @@
 import { fieldToHex } from "../core/field";
 import type { Params } from "../core/params";
 import type { AccountView } from "../core/state";
-import type { BatchRow, BatchStatus, BatchTimings, Hex, TxRow, TxStatus } from "./store";
-import type { WireTx } from "./wire";
+import type { BatchRow, BatchStatus, BatchTimings, Hex, OrderRow, OrderStatus, TradeWithStatus, TxRow, TxStatus } from "./store";
+import type { WireOp, WireOrder } from "./wire";
 
 export interface TxAccepted {
   readonly hash: Hex;
@@ -50,7 +50,7 @@ export interface AccountInfo {
   readonly pendingBalances: Record<string, string>;
 }
 
-export type TxInfo = WireTx & {
+export type TxInfo = WireOp & {
   readonly hash: Hex;
   readonly status: TxStatus;
   readonly reason?: { readonly code: string; readonly message: string };
@@ -163,6 +163,133 @@ export function batchInfo(r: BatchRow): BatchInfo {
       submittedAt: r.submittedAt ?? undefined,
       finalizedAt: r.finalizedAt ?? undefined,
       failedAt: r.failedAt ?? undefined,
+    }),
+  };
+}
+
+// ---------------------------------------------------------------- trading
+
+export interface OrderAccepted {
+  readonly hash: Hex;
+  readonly status: OrderStatus;
+  readonly filled: string;
+  readonly remaining: string;
+  /** The fill operations this order made on arrival (GET /v1/txs/:hash follows each to its batch). */
+  readonly fills: Hex[];
+}
+
+export interface MarketInfo {
+  readonly id: string;
+  readonly base: number;
+  readonly quote: number;
+  readonly makerFeeBips: number;
+  readonly takerFeeBips: number;
+}
+
+export interface BookLevelInfo {
+  readonly price: string;
+  readonly priceNum: string;
+  readonly priceDen: string;
+  /** Remaining base amount at this price. */
+  readonly amount: string;
+  readonly orders: number;
+}
+
+export interface BookInfo {
+  readonly market: string;
+  readonly bids: BookLevelInfo[];
+  readonly asks: BookLevelInfo[];
+}
+
+export interface TradeInfo {
+  readonly trade: number;
+  readonly market: string;
+  readonly price: string;
+  readonly baseAmount: string;
+  readonly quoteAmount: string;
+  readonly takerSide: "buy" | "sell";
+  readonly makerHash: Hex;
+  readonly takerHash: Hex;
+  readonly makerAccount: number;
+  readonly takerAccount: number;
+  readonly sellFee: string;
+  readonly buyFee: string;
+  readonly time: number;
+  /** The fill operation that settles the trade, and where it is in its life. */
+  readonly fillHash: Hex;
+  readonly status: TxStatus;
+  readonly batch?: number;
+}
+
+export interface OrderFillInfo extends TradeInfo {
+  /** This order's role in the trade. */
+  readonly role: "maker" | "taker";
+  /** The fee this order paid (in quote when it sold, in base when it bought). */
+  readonly fee: string;
+}
+
+export type OrderInfo = WireOrder & {
+  readonly hash: Hex;
+  readonly market: string;
+  readonly timeInForce: OrderRow["timeInForce"];
+  /** quoteAmount / amount, as a decimal. */
+  readonly price: string;
+  readonly status: OrderStatus;
+  readonly reason?: string;
+  readonly filled: string;
+  readonly remaining: string;
+  readonly acceptedAt: number;
+  readonly updatedAt: number;
+  readonly fills: OrderFillInfo[];
+};
+
+export function tradeInfo(t: TradeWithStatus): TradeInfo {
+  return {
+    trade: t.seq,
+    market: t.market,
+    price: t.price,
+    baseAmount: t.baseAmount.toString(),
+    quoteAmount: t.quoteAmount.toString(),
+    takerSide: t.takerSide,
+    makerHash: t.makerHash,
+    takerHash: t.takerHash,
+    makerAccount: t.makerAccount,
+    takerAccount: t.takerAccount,
+    sellFee: t.sellFee.toString(),
+    buyFee: t.buyFee.toString(),
+    time: t.at,
+    fillHash: t.fillHash,
+    status: t.status,
+    ...defined({ batch: t.batch ?? undefined }),
+  };
+}
+
+/** quoteAmount / amount with 18 fraction digits, trailing zeros trimmed (the exact ratio is in the order). */
+export function decimalRatio(num: bigint, den: bigint, digits = 18): string {
+  const scaled = (num * 10n ** BigInt(digits)) / den;
+  const int = scaled / 10n ** BigInt(digits);
+  const frac = (scaled % 10n ** BigInt(digits)).toString().padStart(digits, "0").replace(/0+$/, "");
+  return frac ? `${int}.${frac}` : int.toString();
+}
+
+export function orderInfo(r: OrderRow, trades: readonly TradeWithStatus[]): OrderInfo {
+  const amount = BigInt(r.body.amount);
+  return {
+    hash: r.hash,
+    market: r.market,
+    ...r.body,
+    timeInForce: r.timeInForce,
+    price: decimalRatio(BigInt(r.body.quoteAmount), amount),
+    status: r.status,
+    ...defined({ reason: r.reason ?? undefined }),
+    filled: r.filled.toString(),
+    remaining: (amount - r.filled).toString(),
+    acceptedAt: r.acceptedAt,
+    updatedAt: r.updatedAt,
+    fills: trades.map((t) => {
+      const role = t.makerHash === r.hash ? "maker" : "taker";
+      const fee = r.body.side === "sell" ? t.sellFee : t.buyFee;
+      return { ...tradeInfo(t), role, fee: fee.toString() };
     }),
   };
 }

@@ -32,10 +32,6 @@ const BIN = path.join(REPO, (JSON.parse(readFileSync(path.join(REPO, "package.js
 const PRIV = "0x0001020304050607080910111213141516171819202122232425262728293031";
 const CHAIN_ID = 31337;
 
-// Compile-time contract with the sequencer: the CLI's wire types must accept what the API sends and vice versa.
-type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
-const wireContract: [Same<TxBody, WireTx>, Same<AccountResponse, AccountInfo>, Same<TxResponse, TxInfo>, StatusView extends StatusResponse ? true : false] = [true, true, true, true];
-void wireContract;
 
 interface Captured {
   code: number;

@@ -25,6 +25,8 @@ import {
   buildBatch,
   CONFIGS,
   type Params,
+  type Order,
+  type TransferTx,
   fieldToHex,
   generatePrivateKey,
   initCrypto,
@@ -837,11 +839,31 @@ describe("crash", () => {
 
 describe("batch planning rules (pure)", () => {
   const sig = { r8x: 1n, r8y: 2n, s: 3n };
-  const item = (seq: number, token: number, fee: bigint): PendingTx => ({
+  const item = (seq: number, token: number, fee: bigint, from = 1): PendingTx & { tx: TransferTx } => ({
     seq,
     hash: `0x${seq.toString(16).padStart(64, "0")}`,
-    tx: { type: "transfer", from: 1, to: 2, token, amount: 1n, fee, nonce: BigInt(seq), validUntil: MAX_U32, signature: sig },
+    tx: { type: "transfer", from, to: 2, token, amount: 1n, fee, nonce: BigInt(seq), validUntil: MAX_U32, signature: sig },
     acceptedAt: 1_000 + seq,
+  });
+  const order = (account: number, side: "buy" | "sell"): Order => ({
+    account, orderId: 1n, base: 0, quote: 1, side, amount: 10n, quoteAmount: 10n, maxFeeBips: 0, validUntil: MAX_U32, signature: sig,
+  });
+  const fillItem = (seq: number, seller: number, buyer: number): PendingTx => ({
+    seq,
+    hash: `0x${seq.toString(16).padStart(64, "0")}`,
+    tx: { type: "fill", sell: order(seller, "sell"), buy: order(buyer, "buy"), baseAmount: 1n, quoteAmount: 1n, sellFee: 0n, buyFee: 0n },
+    acceptedAt: 1_000 + seq,
+  });
+
+  test("takeBatchTxs with fills: at most fillSlots; a tx after a fill ends the batch only if its signer traded in it", () => {
+    // fillSlots = 1: the second fill waits, and so does everything after it.
+    expect(takeBatchTxs(P, [fillItem(1, 3, 4), fillItem(2, 3, 4), item(3, 0, 0n)]).map((t) => t.seq)).toEqual([1]);
+    // The batch runs the tx (seq 2) before the fill (seq 1): fine, its signer 1 did not trade.
+    expect(takeBatchTxs(P, [fillItem(1, 3, 4), item(2, 0, 0n, 1)]).map((t) => t.seq)).toEqual([1, 2]);
+    // Signer 3 sold in the fill: moving its transfer ahead of the fill could break either.
+    expect(takeBatchTxs(P, [fillItem(1, 3, 4), item(2, 0, 0n, 3)]).map((t) => t.seq)).toEqual([1]);
+    // Before the fill, the same tx is fine (same relative order as accepted).
+    expect(takeBatchTxs(P, [item(1, 0, 0n, 3), fillItem(2, 3, 4)]).map((t) => t.seq)).toEqual([1, 2]);
   });
 
   test("takeBatchTxs: a prefix, at most l2Slots, stopping at the first tx that needs one fee token too many", () => {

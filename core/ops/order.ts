@@ -161,3 +161,19 @@ export function buyerLimitHolds(buy: Pick<Order, "amount" | "quoteAmount">, base
 export function feeWithinLimit(maxFeeBips: number, received: bigint, fee: bigint): boolean {
   return fee * BigInt(MAX_FEE_BIPS) <= received * BigInt(maxFeeBips);
 }
+
+/** Type byte of a cancel request (signed for the sequencer's book; never on chain). */
+export const MSG_CANCEL = 5;
+
+/**
+ * The field element a trader signs to cancel an open order in the sequencer's book:
+ * type 5 (8 bits) ‖ account (32) ‖ orderId (32) ‖ chainId (32), least significant first.
+ * It binds one order id of one account on one chain; it is not a protocol operation (the
+ * protocol's cancellation is expiry or a later order id in the slot, PROTOCOL.md §4.5).
+ */
+export function cancelMessage(account: number, orderId: bigint, chainId: number): bigint {
+  if (!Number.isInteger(account) || account < 0 || BigInt(account) > MAX_U32) throw new RangeError("account must be a uint32");
+  if (orderId < 0n || orderId > MAX_U32) throw new RangeError("orderId must be a uint32");
+  if (!Number.isInteger(chainId) || chainId < 0 || BigInt(chainId) > MAX_U32) throw new RangeError("chainId must be a uint32");
+  return BigInt(MSG_CANCEL) | (BigInt(account) << 8n) | (orderId << 40n) | (BigInt(chainId) << 72n);
+}

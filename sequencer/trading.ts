@@ -1,0 +1,278 @@
+/**
+ * The sequencer's trading desk: signed orders in, fills out. It checks each order with core's rules
+ * against the pending view, runs the matching engine, and writes the order, every fill it made
+ * (an operation for the batches) and every order it touched in one SQLite transaction before it
+ * answers, so an acknowledged order or fill survives a crash. On start it rebuilds the book from
+ * the orders table. Synchronous throughout: an order request is atomic with respect to batch cuts.
+ */
+import { sha256 } from "@noble/hashes/sha256";
+import { concatBytes, fromHex, toBytesBE, toHex } from "../core/field";
+import { ProtocolError } from "../core/errors";
+import { verifySignature } from "../core/eddsa";
+import { cancelMessage, checkOrder, orderHash } from "../core/ops/order";
+import { ORDER_ARITY, maxTokens, type Params } from "../core/params";
+import type { BatchContext, FillOp } from "../core/ops/types";
+import { MatchingEngine, type EngineEvent, type EngineSnapshot, type Ledger, type MarketConfig, type OrderEvent, type TradeEvent } from "./matching";
+import { ApiError, badRequest, fromProtocolError, notFound } from "./errors";
+import type { LogFn } from "./log";
+import type { PendingView } from "./pending";
+import type { PendingTx } from "./plan";
+import type { Hex, OrderRow, OrderUpdate, Store, TradeRow, TradeWithStatus, TxStatus } from "./store";
+import type { StreamEvent } from "./stream";
+import { fillToWire, orderToWire, parseCancelRequest, parseOrder, parseOrderRequest } from "./wire";
+import { orderInfo, tradeInfo, type BookInfo, type MarketInfo, type OrderAccepted, type OrderInfo, type TradeInfo } from "./views";
+
+export interface DeskOptions {
+  readonly params: Params;
+  readonly chainId: number;
+  readonly markets: readonly MarketConfig[];
+  /** An order is matchable only while now + expiryMarginS ≤ validUntil, so every fill fits a batch in time. */
+  readonly expiryMarginS: number;
+  readonly store: Store;
+  readonly log: LogFn;
+  /** The sequencer's current pending view (replaced after every cut). */
+  readonly view: () => PendingView;
+  /** The context an operation accepted now is checked in (the earliest batch it can land in). */
+  readonly context: () => BatchContext;
+  /** Engine time in seconds: never behind the chain or the last batch. */
+  readonly now: () => number;
+  /** Appends the fills an order made to the sequencer's pending operations, in order. */
+  readonly appendOps: (items: PendingTx[]) => void;
+  readonly emit: (e: StreamEvent) => void;
+}
+
+/** Rejections of the engine, as API errors. */
+const REJECT_STATUS: Record<string, 400 | 409 | 422> = {
+  unknown_market: 400,
+  invalid_order: 400,
+  invalid_amount: 400,
+  duplicate_order: 409,
+  slot_in_use: 409,
+  expired: 422,
+  order_id_used: 422,
+  order_filled: 422,
+  would_take: 422,
+  insufficient_balance: 422,
+};
+
+export function validateMarkets(p: Params, markets: readonly MarketConfig[]): void {
+  const ids = new Set<string>();
+  const pairs = new Set<string>();
+  for (const m of markets) {
+    if (!/^[A-Za-z0-9._-]{1,32}$/.test(m.id)) throw new Error(`market id ${JSON.stringify(m.id)}: 1-32 letters, digits, . _ -`);
+    if (ids.has(m.id)) throw new Error(`market ${m.id} is configured twice`);
+    ids.add(m.id);
+    for (const t of [m.base, m.quote]) if (!Number.isInteger(t) || t < 0 || t >= maxTokens(p)) throw new Error(`market ${m.id}: token ${t} outside 0..${maxTokens(p) - 1}`);
+    if (m.base === m.quote) throw new Error(`market ${m.id}: base and quote are the same token`);
+    const pair = `${m.base}/${m.quote}`;
+    if (pairs.has(pair)) throw new Error(`market ${m.id}: another market trades ${pair}`);
+    pairs.add(pair);
+    for (const f of [m.makerFeeBips, m.takerFeeBips]) if (!Number.isInteger(f) || f < 0 || f > 10_000) throw new Error(`market ${m.id}: fee ${f} bips outside 0..10000`);
+    // A fill charges both sides in two tokens; a batch must have room for both.
+    if ((m.makerFeeBips > 0 || m.takerFeeBips > 0) && p.feeBuckets < 2) throw new Error(`market ${m.id} charges fees: needs feeBuckets ≥ 2, the deployment has ${p.feeBuckets}`);
+  }
+}
+
+/** The API id of a fill operation: sha256(makerHash ‖ takerHash ‖ trade seq as u64). */
+export function fillHash(makerHash: Hex, takerHash: Hex, trade: number): Hex {
+  return toHex(sha256(concatBytes(fromHex(makerHash), fromHex(takerHash), toBytesBE(BigInt(trade), 8))));
+}
+
+export class TradingDesk {
+  private readonly engine: MatchingEngine;
+  private readonly byPair = new Map<string, MarketConfig>();
+  /** Fills the engine settled during the current call, in order. */
+  private settled: FillOp[] = [];
+
+  constructor(private readonly o: DeskOptions) {
+    validateMarkets(o.params, o.markets);
+    for (const m of o.markets) this.byPair.set(`${m.base}/${m.quote}`, m);
+    const ledger: Ledger = {
+      balance: (account, token) => o.view().balance(account, token),
+      orderSlot: (account, slot) => o.view().orderSlot(account, slot),
+      settle: (fill) => {
+        o.view().apply(fill);
+        this.settled.push(fill);
+      },
+    };
+    this.engine = new MatchingEngine(ledger, { markets: o.markets, orderSlots: ORDER_ARITY ** o.params.orderLevels, expiryMarginS: o.expiryMarginS });
+  }
+
+  get tradingEnabled(): boolean {
+    return this.o.markets.length > 0;
+  }
+
+  /** Rebuilds the book from the orders table (open orders rest again; closed ones stay refused). */
+  restore(): { open: number; dropped: number } {
+    const now = this.o.now();
+    const open = this.o.store.openOrders();
+    const snapshot: EngineSnapshot = {
+      version: 1,
+      clock: now,
+      nextOrderSeq: this.o.store.maxOrderSeq() + 1,
+      nextTradeSeq: this.o.store.maxTradeSeq() + 1,
+      orders: open.map((r) => ({
+        hash: r.hash,
+        order: parseOrder(r.body, this.o.params),
+        timeInForce: r.timeInForce === "post_only" ? "post_only" : "gtc",
+        seq: r.seq,
+        filled: r.filled,
+      })),
+      retired: this.o.store.retiredOrders(now).map((r) => ({ hash: r.hash, validUntil: r.body.validUntil })),
+    };
+    const { events } = this.engine.restore(snapshot, now);
+    const updates = orderUpdates(events);
+    this.o.store.updateOrders(updates, Date.now());
+    this.publish(events, Date.now());
+    return { open: open.length, dropped: updates.length };
+  }
+
+  /** The share of a balance that open orders hold; transfers and withdrawals may not spend it. */
+  reserved(account: number, token: number): bigint {
+    return this.engine.reserved(account, token);
+  }
+
+  submitOrder(body: unknown): OrderAccepted {
+    if (!this.tradingEnabled) throw new ApiError(404, "not_found", "this sequencer has no markets configured");
+    const { order, timeInForce } = parseOrderRequest(body, this.o.params);
+    const market = this.byPair.get(`${order.base}/${order.quote}`);
+    if (!market) throw badRequest(`no market trades base ${order.base} against quote ${order.quote}`, "unknown_market");
+    const hash = orderHash(order, this.o.chainId);
+    if (this.o.store.getOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
+    try {
+      checkOrder(this.o.view(), order, this.o.context());
+    } catch (e) {
+      if (e instanceof ProtocolError) throw fromProtocolError(e);
+      throw e;
+    }
+    this.settled = [];
+    const r = this.engine.place(order, { hash, timeInForce }, this.o.now());
+    if (!r.accepted) {
+      this.publish(r.events, Date.now());
+      throw new ApiError(REJECT_STATUS[r.code] ?? 422, r.code, r.message);
+    }
+    const at = Date.now();
+    const trades = r.events.filter((e): e is TradeEvent => e.type === "trade");
+    if (trades.length !== this.settled.length) throw new Error(`engine made ${trades.length} trades but settled ${this.settled.length} fills`);
+    const fills = trades.map((t, i) => {
+      const fill = this.settled[i];
+      const h = fillHash(t.makerHash as Hex, t.takerHash as Hex, t.seq);
+      const trade: TradeRow = {
+        seq: t.seq, market: t.market, fillHash: h, makerHash: t.makerHash as Hex, takerHash: t.takerHash as Hex,
+        makerAccount: t.makerAccount, takerAccount: t.takerAccount, takerSide: t.takerSide, price: t.price,
+        baseAmount: t.baseAmount, quoteAmount: t.quoteAmount, sellFee: t.sellFee, buyFee: t.buyFee, at,
+      };
+      return { hash: h, fill, trade, body: fillToWire({ fill, trade: t.seq, market: t.market, makerHash: t.makerHash as Hex, takerHash: t.takerHash as Hex }) };
+    });
+    const seqs = this.o.store.writeOrderRequest({
+      order: { hash, seq: r.order.seq, market: market.id, body: orderToWire(order), timeInForce, acceptedAt: at },
+      fills,
+      updates: orderUpdates(r.events),
+      at,
+    });
+    this.o.appendOps(fills.map((f, i) => ({ seq: seqs[i], hash: f.hash, tx: f.fill, acceptedAt: at })));
+    this.o.log({ level: "debug", msg: "order.accepted", hash, market: market.id, side: order.side, fills: fills.length, status: r.order.status });
+    this.publish(r.events, at);
+    return { hash, status: r.order.status, filled: r.order.filled.toString(), remaining: r.order.remaining.toString(), fills: fills.map((f) => f.hash) };
+  }
+
+  /** A signed cancel of an open order: the signature is over core's cancelMessage(account, orderId, chainId). */
+  cancelOrder(hash: Hex, body: unknown): OrderInfo {
+    const row = this.o.store.getOrder(hash);
+    if (!row) throw notFound(`order ${hash} not found`);
+    const signature = parseCancelRequest(body);
+    const acc = this.o.view().account(row.account);
+    if (!verifySignature(cancelMessage(row.account, BigInt(row.body.orderId), this.o.chainId), signature, { ax: acc.ax, ay: acc.ay })) {
+      throw new ApiError(422, "bad_signature", "cancel signature does not verify under the order owner's key");
+    }
+    const r = this.engine.cancel(hash);
+    if (!r.ok) throw new ApiError(409, r.code, r.message);
+    const at = Date.now();
+    this.o.store.updateOrders(orderUpdates(r.events), at);
+    this.publish(r.events, at);
+    this.o.log({ msg: "order.cancelled", hash });
+    return this.order(hash)!;
+  }
+
+  /** Retires orders that can no longer be filled in time. */
+  expire(): void {
+    if (!this.tradingEnabled) return;
+    const { events } = this.engine.expire(this.o.now());
+    if (events.length === 0) return;
+    const at = Date.now();
+    this.o.store.updateOrders(orderUpdates(events), at);
+    this.publish(events, at);
+  }
+
+  /** Emits the lifecycle of the fills of a batch (batched, proven, finalized) or of rejected fills. */
+  fillsChanged(trades: readonly TradeWithStatus[], status: Extract<TxStatus, "batched" | "proven" | "finalized" | "rejected">): void {
+    for (const t of trades) {
+      this.o.emit({
+        type: "fill_status", fillHash: t.fillHash, market: t.market, trade: t.seq, makerHash: t.makerHash, takerHash: t.takerHash,
+        makerAccount: t.makerAccount, takerAccount: t.takerAccount, status, batch: t.batch,
+      });
+    }
+  }
+
+  order(hash: Hex): OrderInfo | null {
+    const row = this.o.store.getOrder(hash);
+    return row ? this.orderInfoOf(row) : null;
+  }
+
+  accountOrders(account: number, limit: number): OrderInfo[] {
+    return this.o.store.ordersOfAccount(account, limit).map((r) => this.orderInfoOf(r));
+  }
+
+  markets(): MarketInfo[] {
+    return this.o.markets.map((m) => ({ ...m }));
+  }
+
+  marketIds(): string[] {
+    return this.o.markets.map((m) => m.id);
+  }
+
+  book(market: string, depth: number): BookInfo | null {
+    const b = this.engine.book(market, depth);
+    if (!b) return null;
+    const level = (l: (typeof b.bids)[number]) => ({ price: l.price, priceNum: l.priceNum.toString(), priceDen: l.priceDen.toString(), amount: l.amount.toString(), orders: l.orders });
+    return { market, bids: b.bids.map(level), asks: b.asks.map(level) };
+  }
+
+  trades(market: string, limit: number): TradeInfo[] | null {
+    if (!this.o.markets.some((m) => m.id === market)) return null;
+    return this.o.store.tradesOfMarket(market, limit).map(tradeInfo);
+  }
+
+  private orderInfoOf(row: OrderRow): OrderInfo {
+    return orderInfo(row, this.o.store.tradesOfOrder(row.hash));
+  }
+
+  private publish(events: readonly EngineEvent[], at: number): void {
+    for (const e of events) this.o.emit(toStreamEvent(e, at));
+  }
+}
+
+/** The last status of every order an engine call touched. */
+function orderUpdates(events: readonly EngineEvent[]): OrderUpdate[] {
+  const last = new Map<string, OrderEvent>();
+  for (const e of events) if (e.type === "order" && e.status !== "rejected") last.set(e.hash, e);
+  return [...last.values()].map((e) => ({ hash: e.hash as Hex, status: e.status, reason: e.reason ?? null, filled: e.filled }));
+}
+
+function toStreamEvent(e: EngineEvent, at: number): StreamEvent {
+  switch (e.type) {
+    case "trade":
+      return {
+        type: "trade", market: e.market, trade: e.seq, price: e.price, priceNum: e.priceNum.toString(), priceDen: e.priceDen.toString(),
+        baseAmount: e.baseAmount.toString(), quoteAmount: e.quoteAmount.toString(), takerSide: e.takerSide, makerHash: e.makerHash,
+        takerHash: e.takerHash, makerAccount: e.makerAccount, takerAccount: e.takerAccount, sellFee: e.sellFee.toString(), buyFee: e.buyFee.toString(), time: at,
+      };
+    case "level":
+      return { type: "level", market: e.market, side: e.side, price: e.price, priceNum: e.priceNum.toString(), priceDen: e.priceDen.toString(), amount: e.amount.toString() };
+    case "order":
+      return {
+        type: "order", hash: e.hash, market: e.market, account: e.account, side: e.side, status: e.status,
+        filled: e.filled.toString(), remaining: e.remaining.toString(), ...(e.reason ? { reason: e.reason } : {}),
+      };
+  }
+}
