@@ -1,0 +1,333 @@
+/**
+ * Trading through the sequencer, without proofs: real anvil, real Rollup, real SQLite, real HTTP,
+ * real WebSocket. Traders deposit on L1, sign orders, the engine matches them, fills go into
+ * batches' fill slots; a model replays every batch with core from what the API shows (the fills'
+ * bodies come from GET /v1/txs/:hash) and checks roots and public inputs.
+ */
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import WebSocket from "ws";
+import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain/anvil";
+import { rollupAbi, testTokenAbi } from "../contracts/abi";
+import { connectL1, type L1Clients } from "../contracts/clients";
+import { deployModex, type ModexDeployment } from "../contracts/deploy";
+import {
+  buildBatch, cancelMessage, CONFIGS, fieldToHex, generatePrivateKey, initCrypto, orderMessage, publicKeyOf, queueHashNext, signMessage,
+  State, txMessage, type FillOp, type L2Tx, type Order, type PublicKey, type QueueRecord,
+} from "../core";
+import { MAX_U32 } from "../core/field";
+import { createApiClient, type ModexApiClient } from "../cli/api-client";
+import type { ProofJob, Prover } from "../prover/types";
+import { serve, type RunningApi } from "../sequencer/api";
+import { silentLogger } from "../sequencer/log";
+import { createSequencer, type Sequencer } from "../sequencer/sequencer";
+import type { BatchInfo } from "../sequencer/views";
+import { orderToWire, parseStoredFill, parseTx, txToWire, type WireOp } from "../sequencer/wire";
+
+const P = CONFIGS.test;
+const ETHER = 10n ** 18n;
+const USDC = 10n ** 6n;
+const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBips: 20 };
+
+let anvil: AnvilInstance;
+let tmp: string;
+
+interface User {
+  readonly priv: string;
+  readonly key: PublicKey;
+  readonly l1: L1Clients;
+  id: number;
+}
+
+async function mined(c: L1Clients, hash: `0x${string}`): Promise<void> {
+  const r = await c.publicClient.waitForTransactionReceipt({ hash });
+  if (r.status !== "success") throw new Error(`L1 tx ${hash} reverted`);
+}
+
+/** Replays the sequencer's batches with core from the queue and the operations the API shows. */
+class Model {
+  readonly state = new State(P);
+  readonly queue: QueueRecord[] = [];
+  private consumed = 0;
+  private queueHash = 0n;
+
+  constructor(private readonly client: ModexApiClient, private readonly chainId: number) {}
+
+  async check(b: BatchInfo): Promise<void> {
+    const deposits = this.queue.slice(this.consumed, this.consumed + b.depositCount);
+    const txs: L2Tx[] = [];
+    const fills: FillOp[] = [];
+    for (const h of b.txs) {
+      const body = (await this.client.tx(h)) as unknown as WireOp;
+      if (body.type === "fill") fills.push(parseStoredFill(body, P));
+      else txs.push(parseTx(stripInfo(body as unknown as Record<string, unknown>), P));
+    }
+    expect(fieldToHex(this.state.root)).toBe(b.oldRoot);
+    const r = buildBatch(this.state, { chainId: this.chainId, timestamp: b.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens: b.feeTokens });
+    expect(fieldToHex(r.newRoot)).toBe(b.newRoot);
+    expect(fieldToHex(r.publicInput)).toBe(b.publicInput);
+    this.consumed += b.depositCount;
+    this.queueHash = deposits.reduce((h, d) => queueHashNext(h, d), this.queueHash);
+  }
+}
+
+/** GET /v1/txs adds lifecycle fields to the signed body; the parser wants the body alone. */
+function stripInfo(o: Record<string, unknown>): Record<string, unknown> {
+  const { hash: _h, status: _s, reason: _r, batch: _b, slot: _l, timestamps: _t, ...body } = o;
+  return body;
+}
+
+/** A prover that takes every job and never answers: batches are built and stay unproven. */
+function stalledProver(): Prover {
+  const jobs: ProofJob[] = [];
+  return {
+    get pending() {
+      return jobs.length;
+    },
+    prove(job: ProofJob) {
+      jobs.push(job);
+      return new Promise(() => undefined);
+    },
+    close: async () => undefined,
+  };
+}
+
+beforeAll(async () => {
+  await initCrypto();
+  anvil = await startAnvil({ port: 0 });
+  tmp = mkdtempSync(join(tmpdir(), "modex-trading-test-"));
+});
+
+afterAll(async () => {
+  await anvil?.stop();
+  if (tmp) rmSync(tmp, { recursive: true, force: true });
+});
+
+describe("trading through the sequencer (no proofs)", () => {
+  const opPriv = generatePrivateKey();
+  let dep: ModexDeployment;
+  let seq: Sequencer;
+  let api: RunningApi;
+  let client: ModexApiClient;
+  let model: Model;
+  let alice: User;
+  let bob: User;
+  let chainId: number;
+  const db = () => join(tmp, "trading.sqlite");
+  const nextOrderId = new Map<number, bigint>();
+
+  async function open(): Promise<void> {
+    seq = await createSequencer({
+      params: P,
+      db: db(),
+      l1: { rpcUrl: anvil.rpcUrl, rollup: dep.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: dep.deployBlock, pollIntervalMs: 100 },
+      prover: stalledProver(),
+      proving: false,
+      markets: [MARKET],
+      log: silentLogger,
+    });
+    api = await serve(seq, 0, { log: silentLogger });
+    client = createApiClient({ baseUrl: api.url });
+  }
+
+  async function close(): Promise<void> {
+    await api.close();
+    await seq.stop();
+  }
+
+  async function user(i: number, token: number, amount: bigint): Promise<User> {
+    const priv = generatePrivateKey();
+    const u: User = { priv, key: publicKeyOf(priv), l1: await connectL1({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[i], chainId: anvil.chainId }), id: -1 };
+    if (token !== 0) {
+      const address = dep.tokens[token - 1].address;
+      await mined(u.l1, await u.l1.walletClient.writeContract({ address, abi: testTokenAbi, functionName: "mint", args: [u.l1.account.address, amount] }));
+      await mined(u.l1, await u.l1.walletClient.writeContract({ address, abi: testTokenAbi, functionName: "approve", args: [dep.rollup, amount] }));
+    }
+    u.id = Number(await u.l1.publicClient.readContract({ address: dep.rollup, abi: rollupAbi, functionName: "nextAccountId" }));
+    await mined(u.l1, await u.l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "register", args: [u.key.ax, u.key.ay, token, amount], value: token === 0 ? amount : 0n }));
+    model.queue.push({ kind: 2, accountId: u.id, token, amount, ax: u.key.ax, ay: u.key.ay });
+    return u;
+  }
+
+  function order(u: User, side: "buy" | "sell", amount: bigint, quoteAmount: bigint, o: Partial<Order> = {}): Order {
+    const orderId = o.orderId ?? nextOrderId.get(u.id) ?? 1n;
+    nextOrderId.set(u.id, orderId + 1n);
+    const body = { account: u.id, orderId, base: 0, quote: 1, side, amount, quoteAmount, maxFeeBips: 30, validUntil: Number(MAX_U32), ...o };
+    return { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, chainId)) };
+  }
+
+  async function post(path: string, body: unknown, method = "POST"): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const r = await fetch(api.url + path, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+    return { status: r.status, json: await r.json() };
+  }
+
+  /** Cuts every batch that is due and checks each against the model. */
+  async function cutAll(): Promise<BatchInfo[]> {
+    const out: BatchInfo[] = [];
+    for (;;) {
+      await seq.pollL1();
+      const n = await seq.cutBatch();
+      if (n === null) return out;
+      const b = await client.batch(n);
+      await model.check(b);
+      out.push(b);
+    }
+  }
+
+  beforeAll(async () => {
+    dep = await deployModex({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
+      verifierSource: join(__dirname, "fixtures", "contracts", "AcceptingVerifier.sol"),
+      verifierContract: "AcceptingVerifier",
+      params: P,
+      genesisRoot: new State(P).root,
+      operatorKey: publicKeyOf(opPriv),
+    });
+    chainId = dep.chainId;
+    await open();
+    model = new Model(client, chainId);
+    model.queue.push({ kind: 2, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opPriv) });
+    alice = await user(1, 0, 10n * ETHER);
+    bob = await user(2, 1, 100_000n * USDC);
+    await cutAll();
+    expect((await client.status()).queue).toEqual({ length: 3, consumed: 3 });
+  });
+
+  afterAll(async () => {
+    await close().catch(() => undefined);
+  });
+
+  test("markets and an empty book", async () => {
+    expect(await client.markets()).toEqual({ markets: [MARKET] });
+    expect(await client.book("ETH-USDC")).toEqual({ market: "ETH-USDC", bids: [], asks: [] });
+    const unknown = await fetch(`${api.url}/v1/markets/NOPE-X/book`);
+    expect(unknown.status).toBe(404);
+    expect(await unknown.json()).toEqual({ error: { code: "not_found", message: expect.any(String) } });
+  });
+
+  test("a resting sell, a crossing buy: filled at the maker's price, fees within the signed caps, batched and replayed", async () => {
+    const events: any[] = []; // eslint-disable-line @typescript-eslint/no-explicit-any
+    const ws = new WebSocket(api.streamUrl);
+    await new Promise((r) => ws.once("open", r));
+    ws.on("message", (m) => events.push(JSON.parse(String(m))));
+    ws.send(JSON.stringify({ op: "subscribe", channels: ["trades:ETH-USDC", `orders:${bob.id}`] }));
+    await new Promise<void>((r) => ws.once("message", () => r()));
+
+    // alice sells 1 ETH at 2000 USDC; bob buys 0.4 ETH paying up to 2100.
+    const sell = order(alice, "sell", ETHER, 2000n * USDC);
+    const s = await post("/v1/orders", orderToWire(sell));
+    expect(s.status).toBe(201);
+    expect(s.json).toMatchObject({ status: "open", filled: "0", remaining: ETHER.toString(), fills: [] });
+    expect((await client.book("ETH-USDC")).asks).toEqual([expect.objectContaining({ price: "0.000000002", amount: ETHER.toString(), orders: 1 })]);
+
+    const buy = order(bob, "buy", (4n * ETHER) / 10n, 840n * USDC);
+    const b = await post("/v1/orders", { ...orderToWire(buy), timeInForce: "ioc" });
+    expect(b.status).toBe(201);
+    expect(b.json).toMatchObject({ status: "filled", filled: ((4n * ETHER) / 10n).toString(), remaining: "0" });
+    expect(b.json.fills).toHaveLength(1);
+    const fill = await client.tx(b.json.fills[0]);
+    // Maker price: 0.4 ETH × 2000 = 800 USDC; maker fee 10 bips of 800 USDC, taker fee 20 bips of 0.4 ETH.
+    expect(fill).toMatchObject({ type: "fill", status: "accepted", baseAmount: ((4n * ETHER) / 10n).toString(), quoteAmount: (800n * USDC).toString(), sellFee: "800000", buyFee: (8n * 10n ** 14n).toString() });
+
+    const a = await client.account(alice.id);
+    expect(a.pendingBalances).toEqual({ "0": (10n * ETHER - (4n * ETHER) / 10n).toString(), "1": (800n * USDC - 800_000n).toString() });
+    const sellInfo = await client.order(s.json.hash);
+    expect(sellInfo).toMatchObject({ status: "partially_filled", filled: ((4n * ETHER) / 10n).toString(), fills: [expect.objectContaining({ role: "maker", fee: "800000", status: "accepted" })] });
+
+    const [batch] = await cutAll();
+    expect(batch.txs).toEqual([b.json.fills[0]]);
+    expect(await client.tx(b.json.fills[0])).toMatchObject({ status: "batched", batch: batch.number, slot: P.l2Slots });
+    expect((await client.account(0)).balances).toEqual({ "0": (8n * 10n ** 14n).toString(), "1": "800000" });
+    expect((await client.trades("ETH-USDC")).trades).toEqual([expect.objectContaining({ price: "0.000000002", takerSide: "buy", status: "batched", batch: batch.number })]);
+
+    await new Promise((r) => setTimeout(r, 100));
+    ws.close();
+    expect(events.filter((e) => e.type === "trade")).toHaveLength(1);
+    expect(events.filter((e) => e.type === "order" && e.hash === b.json.hash).map((e) => e.status)).toContain("filled");
+    expect(events.filter((e) => e.type === "fill_status").map((e) => e.status)).toEqual(["batched"]);
+  });
+
+  test("open orders reserve funds: a transfer cannot spend them; post-only that would cross is refused", async () => {
+    // alice has 9.6 ETH, 0.6 of it reserved by her open sell.
+    const transfer = { type: "transfer" as const, from: alice.id, to: bob.id, token: 0, amount: 9_500_000_000_000_000_000n, fee: 0n, nonce: 0n, validUntil: Number(MAX_U32) };
+    const signed = { ...transfer, signature: signMessage(alice.priv, txMessage({ ...transfer, signature: { r8x: 0n, r8y: 0n, s: 0n } }, chainId)) };
+    const r = await post("/v1/txs", txToWire(signed));
+    expect(r.status).toBe(422);
+    expect(r.json.error.code).toBe("insufficient_balance");
+
+    const cross = order(bob, "buy", ETHER / 10n, 300n * USDC);
+    const p = await post("/v1/orders", { ...orderToWire(cross), timeInForce: "post_only" });
+    expect(p.status).toBe(422);
+    expect(p.json.error.code).toBe("would_take");
+  });
+
+  test("bad orders get 4xx JSON errors and change nothing", async () => {
+    const before = await client.book("ETH-USDC");
+    const good = orderToWire(order(bob, "buy", ETHER / 10n, 100n * USDC));
+    const cases: [string, unknown, number, string][] = [
+      ["not an object", [1], 400, "bad_request"],
+      ["unknown field", { ...good, extra: 1 }, 400, "bad_request"],
+      ["bad side", { ...good, side: "hold" }, 400, "bad_request"],
+      ["zero amount", { ...good, amount: "0" }, 400, "amount_out_of_range"],
+      ["amount not float40", { ...good, amount: "123456789012345678901" }, 400, "amount_not_representable"],
+      ["unknown market", { ...good, quote: 2 }, 400, "unknown_market"],
+      ["bad time in force", { ...good, timeInForce: "fok" }, 400, "bad_request"],
+      ["forged signature", { ...good, signature: orderToWire(order(alice, "buy", ETHER / 10n, 100n * USDC)).signature }, 422, "bad_signature"],
+      ["fee cap over 100%", { ...good, maxFeeBips: 10_001 }, 400, "bad_request"],
+    ];
+    for (const [name, body, status, code] of cases) {
+      const r = await post("/v1/orders", body);
+      expect({ name, status: r.status, code: r.json.error?.code }).toEqual({ name, status, code });
+    }
+    const dup = order(bob, "buy", ETHER / 100n, 10n * USDC);
+    expect((await post("/v1/orders", orderToWire(dup))).status).toBe(201);
+    expect((await post("/v1/orders", orderToWire(dup))).status).toBe(409);
+    const res = await post(`/v1/orders/0x${"00".repeat(32)}`, { signature: good.signature }, "DELETE");
+    expect(res.status).toBe(404);
+    expect((await client.book("ETH-USDC")).asks).toEqual(before.asks);
+  });
+
+  test("cancel: needs the owner's signature; releases the reservation", async () => {
+    const open = (await client.accountOrders(alice.id)).orders.find((o) => o.status === "partially_filled")!;
+    const wrong = signMessage(bob.priv, cancelMessage(alice.id, BigInt(open.orderId), chainId));
+    const sig = (s: typeof wrong) => ({ r8x: s.r8x.toString(), r8y: s.r8y.toString(), s: s.s.toString() });
+    const bad = await post(`/v1/orders/${open.hash}`, { signature: sig(wrong) }, "DELETE");
+    expect(bad.status).toBe(422);
+    const ok = await post(`/v1/orders/${open.hash}`, { signature: sig(signMessage(alice.priv, cancelMessage(alice.id, BigInt(open.orderId), chainId))) }, "DELETE");
+    expect(ok.status).toBe(200);
+    expect(ok.json).toMatchObject({ status: "cancelled", reason: "user_cancel" });
+    expect((await client.book("ETH-USDC")).asks).toEqual([]);
+    const again = await post(`/v1/orders/${open.hash}`, { signature: sig(signMessage(alice.priv, cancelMessage(alice.id, BigInt(open.orderId), chainId))) }, "DELETE");
+    expect(again.status).toBe(409);
+  });
+
+  test("partial fills over more than one batch, then a restart: the book and the fills survive", async () => {
+    const sell = order(alice, "sell", 2n * ETHER, 3000n * USDC); // 1500 per ETH
+    expect((await post("/v1/orders", orderToWire(sell))).status).toBe(201);
+    const b1 = await post("/v1/orders", orderToWire(order(bob, "buy", ETHER / 2n, 800n * USDC)));
+    expect(b1.json.status).toBe("filled");
+    await cutAll();
+    const b2 = await post("/v1/orders", orderToWire(order(bob, "buy", ETHER / 2n, 800n * USDC)));
+    expect(b2.json.status).toBe("filled");
+    const sellHash = (await client.accountOrders(alice.id)).orders[0].hash;
+
+    await close();
+    await open();
+    model = Object.assign(model, { client });
+    const info = await client.order(sellHash);
+    expect(info).toMatchObject({ status: "partially_filled", filled: ETHER.toString() });
+    expect(info.fills.map((f) => f.status)).toEqual(["batched", "accepted"]);
+    expect((await client.book("ETH-USDC")).asks).toEqual([expect.objectContaining({ amount: ETHER.toString() })]);
+    const batches = await cutAll();
+    expect(batches).toHaveLength(1);
+    expect(await client.tx(b2.json.fills[0])).toMatchObject({ status: "batched" });
+    // The restored order still matches.
+    const b3 = await post("/v1/orders", orderToWire(order(bob, "buy", ETHER, 1600n * USDC)));
+    expect(b3.json).toMatchObject({ status: "filled" });
+    expect(await client.order(sellHash)).toMatchObject({ status: "filled", remaining: "0" });
+    await cutAll();
+    expect((await client.status()).stateRoot).toBe(fieldToHex(model.state.root));
+  });
+});
