@@ -5,6 +5,8 @@ import {
   SparseMerkleTree, rootFromProof, packMessage, unpackMessage, txHash,
   transferChunk, withdrawChunk, encodePubdata, decodePubdata, publicInputOf, headerBytes, withdrawalsOf,
   queueHashNext, packQueueRecord, QUEUE_REGISTER, ProtocolError, toHex,
+  orderMessage, orderHash, cancelMessage, fillChunk, encodeFees, sellerLimitHolds, buyerLimitHolds, feeWithinLimit,
+  type Order, type FillOp,
 } from "../core";
 import { World } from "./helpers/world";
 
@@ -154,10 +156,69 @@ describe("state transition", () => {
     const w = new World(CONFIGS.test);
     w.registerAccounts(3, 1, 100n);
     const b = w.batch([], [w.transfer(1, 2, 1, 10n, 2n), w.withdraw(2, 1, 5n, 1n)]);
-    expect(b.feeTokens).toEqual([1]);
+    expect(b.feeTokens).toEqual([1, 0]); // padded to feeBuckets (2) with token 0
     expect(w.state.balance(0, 1)).toBe(103n);
     expect(w.state.balance(1, 1)).toBe(88n);
     expect(w.state.balance(2, 1)).toBe(104n);
     expect(b.withdrawals).toEqual([{ accountId: 2, token: 1, amount: 5n }]);
+  });
+});
+
+describe("orders and fills", () => {
+  const sig = { r8x: 0n, r8y: 0n, s: 0n };
+  const order = (o: Partial<Order> = {}): Order => ({
+    account: 0x010203, orderId: 0x04050607n, base: 8, quote: 9, side: "sell", amount: 10n, quoteAmount: 11n, maxFeeBips: 12, validUntil: 13, signature: sig, ...o,
+  });
+
+  test("order message packs every field at its place (known answer)", () => {
+    const m = orderMessage(order(), 0x0e);
+    const field = (lo: number, bits: number): bigint => (m >> BigInt(lo)) & ((1n << BigInt(bits)) - 1n);
+    expect([field(0, 8), field(8, 32), field(40, 32), field(72, 8), field(80, 8), field(88, 1)]).toEqual([4n, 0x010203n, 0x04050607n, 8n, 9n, 1n]);
+    expect([field(89, 40), field(129, 40), field(169, 16), field(185, 32), field(217, 32)]).toEqual([10n, 11n, 12n, 13n, 14n]);
+    expect(m < 1n << 249n).toBe(true);
+    expect(orderMessage(order({ side: "buy" }), 14) ^ m).toBe(1n << 88n);
+    expect(orderHash(order(), 14)).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(cancelMessage(3, 7n, 31337)).toBe(5n + (3n << 8n) + (7n << 40n) + (31337n << 72n));
+  });
+
+  test("fill chunk layout (known answer)", () => {
+    const fill: FillOp = { type: "fill", sell: order({ account: 0x0a0b0c, orderId: 0x01020304n }), buy: order({ account: 0x0d0e0f, orderId: 0x05060708n, side: "buy" }), baseAmount: 0x11n, quoteAmount: 0x22n, sellFee: 3n, buyFee: 4n };
+    expect(toHex(fillChunk(fill, encodeFees(fill)))).toBe(
+      "0x04" + "0a0b0c" + "01020304" + "0d0e0f" + "05060708" + "08" + "09" + "11".padStart(30, "0") + "22".padStart(30, "0") + "0003" + "0004",
+    );
+  });
+
+  test("limits allow less than one quote unit of rounding against each side, never more", () => {
+    const sell = { amount: 3n, quoteAmount: 7n }; // 2.33 per base
+    expect([sellerLimitHolds(sell, 1n, 2n), sellerLimitHolds(sell, 1n, 1n), sellerLimitHolds(sell, 3n, 7n), sellerLimitHolds(sell, 3n, 6n)]).toEqual([true, false, true, false]);
+    const buy = { amount: 3n, quoteAmount: 7n };
+    expect([buyerLimitHolds(buy, 1n, 3n), buyerLimitHolds(buy, 1n, 4n), buyerLimitHolds(buy, 3n, 7n), buyerLimitHolds(buy, 3n, 8n)]).toEqual([true, false, true, false]);
+    expect([feeWithinLimit(30, 10_000n, 30n), feeWithinLimit(30, 10_000n, 31n), feeWithinLimit(0, 10n, 0n)]).toEqual([true, false, true]);
+  });
+
+  test("checkFill names the rule a fill breaks, and a refused batch changes nothing", () => {
+    const w = new World(CONFIGS.test);
+    w.registerAccounts(3, 1, 1000n);
+    w.batch([w.deposit(2, 2, 1000n)], []);
+    const sell = w.order(1, "sell", 1, 2, 100n, 100n);
+    const buy = w.order(2, "buy", 1, 2, 100n, 100n);
+    const root = w.state.root;
+    const refuse = (f: FillOp) => {
+      try {
+        w.batch([], [], undefined, [f]);
+      } catch (e) {
+        expect(w.state.root).toBe(root);
+        return (e as ProtocolError).code;
+      }
+      return "accepted";
+    };
+    expect(refuse(w.fill(sell, buy, 101n, 101n))).toBe("overfill");
+    expect(refuse(w.fill(sell, buy, 10n, 9n))).toBe("price_limit");
+    expect(refuse(w.fill(buy, sell, 10n, 10n))).toBe("bad_request");
+    expect(refuse(w.fill(sell, w.order(1, "buy", 1, 2, 100n, 100n, { orderId: 1n }), 10n, 10n))).toBe("self_trade");
+    expect(refuse(w.fill(sell, w.order(2, "buy", 1, 3, 100n, 100n), 10n, 10n))).toBe("market_mismatch");
+    expect(refuse(w.fill(sell, buy, 10n, 10n, 2047n, 0n))).toBe("fee_too_high");
+    expect(refuse(w.fill(sell, buy, 10n, 10n, 2049n, 0n))).toBe("amount_not_representable");
+    expect(refuse(w.fill(sell, buy, 10n, 10n))).toBe("accepted");
   });
 });
