@@ -9,13 +9,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain/anvil";
-import { rollupAbi, testTokenAbi } from "../contracts/abi";
-import { connectL1, type L1Clients } from "../contracts/clients";
 import { deployModex, type ModexDeployment } from "../contracts/deploy";
 import {
-  buildBatch, cancelMessage, CONFIGS, fieldToHex, generatePrivateKey, initCrypto, orderMessage, publicKeyOf, queueHashNext, signMessage,
-  State, txMessage, type FillOp, type L2Tx, type Order, type PublicKey, type QueueRecord,
+  cancelMessage, CONFIGS, fieldToHex, generatePrivateKey, initCrypto, publicKeyOf, signMessage, State, txMessage, type Order,
 } from "../core";
+import { BatchModel, OrderSigner, registerTrader, type Trader } from "./helpers/trading";
 import { MAX_U32 } from "../core/field";
 import { createApiClient, type ModexApiClient } from "../cli/api-client";
 import type { ProofJob, Prover } from "../prover/types";
@@ -23,7 +21,7 @@ import { serve, type RunningApi } from "../sequencer/api";
 import { silentLogger } from "../sequencer/log";
 import { createSequencer, type Sequencer } from "../sequencer/sequencer";
 import type { BatchInfo } from "../sequencer/views";
-import { orderToWire, parseStoredFill, parseTx, txToWire, type WireOp } from "../sequencer/wire";
+import { orderToWire, txToWire } from "../sequencer/wire";
 
 const P = CONFIGS.test;
 const ETHER = 10n ** 18n;
@@ -32,51 +30,6 @@ const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBi
 
 let anvil: AnvilInstance;
 let tmp: string;
-
-interface User {
-  readonly priv: string;
-  readonly key: PublicKey;
-  readonly l1: L1Clients;
-  id: number;
-}
-
-async function mined(c: L1Clients, hash: `0x${string}`): Promise<void> {
-  const r = await c.publicClient.waitForTransactionReceipt({ hash });
-  if (r.status !== "success") throw new Error(`L1 tx ${hash} reverted`);
-}
-
-/** Replays the sequencer's batches with core from the queue and the operations the API shows. */
-class Model {
-  readonly state = new State(P);
-  readonly queue: QueueRecord[] = [];
-  private consumed = 0;
-  private queueHash = 0n;
-
-  constructor(private readonly client: ModexApiClient, private readonly chainId: number) {}
-
-  async check(b: BatchInfo): Promise<void> {
-    const deposits = this.queue.slice(this.consumed, this.consumed + b.depositCount);
-    const txs: L2Tx[] = [];
-    const fills: FillOp[] = [];
-    for (const h of b.txs) {
-      const body = (await this.client.tx(h)) as unknown as WireOp;
-      if (body.type === "fill") fills.push(parseStoredFill(body, P));
-      else txs.push(parseTx(stripInfo(body as unknown as Record<string, unknown>), P));
-    }
-    expect(fieldToHex(this.state.root)).toBe(b.oldRoot);
-    const r = buildBatch(this.state, { chainId: this.chainId, timestamp: b.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens: b.feeTokens });
-    expect(fieldToHex(r.newRoot)).toBe(b.newRoot);
-    expect(fieldToHex(r.publicInput)).toBe(b.publicInput);
-    this.consumed += b.depositCount;
-    this.queueHash = deposits.reduce((h, d) => queueHashNext(h, d), this.queueHash);
-  }
-}
-
-/** GET /v1/txs adds lifecycle fields to the signed body; the parser wants the body alone. */
-function stripInfo(o: Record<string, unknown>): Record<string, unknown> {
-  const { hash: _h, status: _s, reason: _r, batch: _b, slot: _l, timestamps: _t, ...body } = o;
-  return body;
-}
 
 /** A prover that takes every job and never answers: batches are built and stay unproven. */
 function stalledProver(): Prover {
@@ -110,12 +63,12 @@ describe("trading through the sequencer (no proofs)", () => {
   let seq: Sequencer;
   let api: RunningApi;
   let client: ModexApiClient;
-  let model: Model;
-  let alice: User;
-  let bob: User;
+  let model: BatchModel;
+  let alice: Trader;
+  let bob: Trader;
   let chainId: number;
+  let signer: OrderSigner;
   const db = () => join(tmp, "trading.sqlite");
-  const nextOrderId = new Map<number, bigint>();
 
   async function open(): Promise<void> {
     seq = await createSequencer({
@@ -136,26 +89,13 @@ describe("trading through the sequencer (no proofs)", () => {
     await seq.stop();
   }
 
-  async function user(i: number, token: number, amount: bigint): Promise<User> {
-    const priv = generatePrivateKey();
-    const u: User = { priv, key: publicKeyOf(priv), l1: await connectL1({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[i], chainId: anvil.chainId }), id: -1 };
-    if (token !== 0) {
-      const address = dep.tokens[token - 1].address;
-      await mined(u.l1, await u.l1.walletClient.writeContract({ address, abi: testTokenAbi, functionName: "mint", args: [u.l1.account.address, amount] }));
-      await mined(u.l1, await u.l1.walletClient.writeContract({ address, abi: testTokenAbi, functionName: "approve", args: [dep.rollup, amount] }));
-    }
-    u.id = Number(await u.l1.publicClient.readContract({ address: dep.rollup, abi: rollupAbi, functionName: "nextAccountId" }));
-    await mined(u.l1, await u.l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "register", args: [u.key.ax, u.key.ay, token, amount], value: token === 0 ? amount : 0n }));
-    model.queue.push({ kind: 2, accountId: u.id, token, amount, ax: u.key.ax, ay: u.key.ay });
-    return u;
+  async function user(i: number, token: number, amount: bigint): Promise<Trader> {
+    const { trader, record } = await registerTrader(anvil.rpcUrl, anvil.chainId, dep, i, token, amount);
+    model.queue.push(record);
+    return trader;
   }
 
-  function order(u: User, side: "buy" | "sell", amount: bigint, quoteAmount: bigint, o: Partial<Order> = {}): Order {
-    const orderId = o.orderId ?? nextOrderId.get(u.id) ?? 1n;
-    nextOrderId.set(u.id, orderId + 1n);
-    const body = { account: u.id, orderId, base: 0, quote: 1, side, amount, quoteAmount, maxFeeBips: 30, validUntil: Number(MAX_U32), ...o };
-    return { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, chainId)) };
-  }
+  const order = (u: Trader, side: "buy" | "sell", amount: bigint, quoteAmount: bigint, o: Partial<Order> = {}): Order => signer.order(u, MARKET, side, amount, quoteAmount, o);
 
   async function post(path: string, body: unknown, method = "POST"): Promise<{ status: number; json: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
     const r = await fetch(api.url + path, { method, headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
@@ -186,8 +126,9 @@ describe("trading through the sequencer (no proofs)", () => {
       operatorKey: publicKeyOf(opPriv),
     });
     chainId = dep.chainId;
+    signer = new OrderSigner(chainId);
     await open();
-    model = new Model(client, chainId);
+    model = new BatchModel(P, client, chainId);
     model.queue.push({ kind: 2, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opPriv) });
     alice = await user(1, 0, 10n * ETHER);
     bob = await user(2, 1, 100_000n * USDC);
@@ -315,7 +256,7 @@ describe("trading through the sequencer (no proofs)", () => {
 
     await close();
     await open();
-    model = Object.assign(model, { client });
+    model.client = client;
     const info = await client.order(sellHash);
     expect(info).toMatchObject({ status: "partially_filled", filled: ETHER.toString() });
     expect(info.fills.map((f) => f.status)).toEqual(["batched", "accepted"]);
