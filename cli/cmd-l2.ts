@@ -120,7 +120,7 @@ function parseSignedCommon(args: ParsedArgs): SignedCommon {
   return { token, amount, fee, validFor, wait: args.values.wait === true, timeoutS };
 }
 
-async function loadKey(args: ParsedArgs, ctx: CliContext): Promise<LoadedKey> {
+export async function loadKey(args: ParsedArgs, ctx: CliContext): Promise<LoadedKey> {
   // Loaded on demand: the EdDSA library takes most of a second to load, which --help and argument errors should not pay.
   const { readKeyFile } = lazy<typeof import("./keyfile")>(() => require("./keyfile"));
   const key = await readKeyFile(str(args, "key"));
@@ -129,7 +129,7 @@ async function loadKey(args: ParsedArgs, ctx: CliContext): Promise<LoadedKey> {
 }
 
 /** The chain id to sign for and the account's next nonce; refuses early when the key is not the account's. */
-async function chainAndAccount(api: ModexApiClient, id: number, key: LoadedKey, file: string): Promise<{ status: StatusResponse; account: AccountResponse }> {
+export async function chainAndAccount(api: ModexApiClient, id: number, key: LoadedKey, file: string): Promise<{ status: StatusResponse; account: AccountResponse }> {
   const [status, account] = await Promise.all([api.status(), api.account(id)]);
   if (!account.registered) throw new Error(`account ${id} is not registered (register it on L1 with modex register)`);
   if (account.ax !== key.ax || account.ay !== key.ay) throw new Error(`${file} is not the key of account ${id}`);
@@ -140,7 +140,7 @@ async function chainAndAccount(api: ModexApiClient, id: number, key: LoadedKey, 
  * Batches are timestamped with L1 time, which on a devnet can run ahead of this clock; count
  * the validity window from whichever is later.
  */
-function signingTime(ctx: CliContext, status: StatusResponse): number {
+export function signingTime(ctx: CliContext, status: StatusResponse): number {
   return Math.max(Math.floor(ctx.nowMs() / 1000), status.l1?.timestamp ?? 0);
 }
 

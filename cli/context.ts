@@ -52,6 +52,13 @@ export function table(rows: readonly (readonly [string, string | number | bigint
   return rows.map(([k, v]) => `${k.padEnd(w)}  ${String(v)}`);
 }
 
+/** A table with a header row; columns padded to their widest cell, two spaces apart. */
+export function columns(header: readonly string[], rows: readonly (readonly (string | number | bigint)[])[]): string[] {
+  const cells = [header, ...rows.map((r) => r.map(String))];
+  const w = header.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? "").length)));
+  return cells.map((r) => r.map((c, i) => c.padEnd(w[i])).join("  ").trimEnd());
+}
+
 // ---------------------------------------------------------------- shared options
 
 export const DEFAULT_API = "http://127.0.0.1:8080";

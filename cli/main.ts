@@ -8,14 +8,18 @@ import { claim, deposit, register } from "./cmd-l1";
 import { transfer, withdraw } from "./cmd-l2";
 import { keygen } from "./cmd-keygen";
 import { account, batch, status, tx } from "./cmd-query";
+import { book, cancel, markets, order, orders, trades } from "./cmd-trade";
 import { processContext, type CliContext, type Command } from "./context";
 
-export const COMMANDS: readonly Command[] = [keygen, register, deposit, claim, transfer, withdraw, account, tx, batch, status];
+export const COMMANDS: readonly Command[] = [
+  keygen, register, deposit, claim, transfer, withdraw, order, cancel, markets, book, trades, orders, account, tx, batch, status,
+];
 
 const GROUPS: readonly [string, readonly string[]][] = [
   ["keys", ["keygen"]],
   ["L1 (Rollup contract)", ["register", "deposit", "claim"]],
   ["L2 (sequencer API)", ["transfer", "withdraw"]],
+  ["trading (sequencer API)", ["order", "cancel", "markets", "book", "trades", "orders"]],
   ["queries (sequencer API)", ["account", "tx", "batch", "status"]],
 ];
 
@@ -29,7 +33,8 @@ export function globalHelp(): string {
   }
   lines.push(
     "Run 'modex <command> --help' for its options. Every command takes --json for machine-readable output.",
-    "Amounts are decimal integers in base units (wei for ETH); token 0 is ETH.",
+    "Amounts are decimal integers in base units (wei for ETH); token 0 is ETH. Prices are quote base",
+    "units per base base unit (2000 USDC per ETH is 0.000000002).",
     "Defaults: --api http://127.0.0.1:8080 (MODEX_API), --rpc http://127.0.0.1:8545 (MODEX_RPC),",
     "--rollup from the API's status (MODEX_ROLLUP), --l1-key from MODEX_L1_KEY.",
     "Exit status: 0 success, 1 the operation failed, 2 bad usage.",

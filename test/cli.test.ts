@@ -1,7 +1,8 @@
 /**
  * The modex CLI: key files, the pure build + sign step (checked with core and with the
- * sequencer's own request parser), the transfer/withdraw commands against a stand-in API,
- * the L1 commands against anvil, and the real binary for --help and bad arguments.
+ * sequencer's own request parser), the transfer/withdraw and trading commands (order, cancel,
+ * markets, book, trades, orders) against a stand-in API, the L1 commands against anvil, and the
+ * real binary for --help and bad arguments.
  */
 import { spawnSync } from "node:child_process";
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
@@ -17,10 +18,16 @@ import { initCrypto, isOnCurve, publicKeyOf, verifySignature } from "../core/edd
 import { txHash } from "../core/message";
 import { txMessage } from "../core/ops/signed";
 import { CONFIGS } from "../core/params";
-import { parseTx } from "../sequencer/wire";
+import { FLOAT40, floorToFloat } from "../core/float";
+import { cancelMessage, MAX_ORDER_AMOUNT as CORE_MAX_ORDER_AMOUNT, orderHash, orderMessage } from "../core/ops/order";
+import { parseCancelRequest, parseOrderRequest, parseTx, type WireOrder } from "../sequencer/wire";
+import type { BookInfo, MarketInfo, OrderFillInfo, OrderInfo, TradeInfo } from "../sequencer/views";
 import type { AccountInfo, StatusView, TxInfo, WireTx } from "../sequencer";
-import type { AccountResponse, StatusResponse, TxBody, TxResponse } from "../cli/api-client";
+import type { AccountResponse, OrderBody, StatusResponse, SubmitOrderResponse, TxBody, TxResponse } from "../cli/api-client";
 import { parseAmount, parseCommandArgs, UsageError } from "../cli/args";
+import { buildSignedOrder, signCancel } from "../cli/order";
+import { ceilToFloat40, formatRatio, MAX_ORDER_AMOUNT, parsePrice, quoteAmountAt } from "../cli/price";
+import { order as orderCommand } from "../cli/cmd-trade";
 import type { CliContext } from "../cli/context";
 import { readKeyFile } from "../cli/keyfile";
 import { main } from "../cli/main";
@@ -197,6 +204,19 @@ class FakeApi {
   readonly received: TxBody[] = [];
   txStatuses: TxResponse["status"][] = ["accepted"];
   postError: { status: number; code: string; message: string } | null = null;
+  // Trading: bodies are validated with the sequencer's own parsers (parseOrderRequest, parseCancelRequest).
+  readonly orderBodies: OrderBody[] = [];
+  /** Overrides of the POST /v1/orders answer (default: open, nothing filled). */
+  orderReply: Partial<SubmitOrderResponse> = {};
+  orderError: { status: number; code: string; message: string } | null = null;
+  /** Successive answers of GET /v1/orders/:hash (the last one repeats); else the account's orders by hash. */
+  orderInfos: OrderInfo[] = [];
+  accountOrderList: OrderInfo[] = [];
+  readonly queries: string[] = [];
+  readonly cancels: { hash: string; signature: { r8x: bigint; r8y: bigint; s: bigint } }[] = [];
+  markets: MarketInfo[] = [{ id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBips: 20 }];
+  book: BookInfo = { market: "ETH-USDC", bids: [], asks: [] };
+  trades: TradeInfo[] = [];
   get pub(): { ax: bigint; ay: bigint } {
     return publicKeyOf(PRIV);
   }
@@ -217,8 +237,82 @@ class FakeApi {
     res.end(JSON.stringify(body));
   }
 
+  private async body(req: IncomingMessage): Promise<unknown> {
+    let text = "";
+    for await (const chunk of req) text += chunk;
+    return JSON.parse(text);
+  }
+
+  private currentOrder(hash: string): OrderInfo | undefined {
+    if (this.orderInfos.length) return this.orderInfos.length > 1 ? this.orderInfos.shift() : this.orderInfos[0];
+    return this.accountOrderList.find((o) => o.hash === hash);
+  }
+
+  /** The trading routes; false when `req` is not one of them. */
+  private async trading(req: IncomingMessage, res: ServerResponse): Promise<boolean> {
+    const u = new URL(req.url ?? "", "http://x");
+    const route = `${req.method} ${u.pathname}`;
+    if (u.search) this.queries.push(`${u.pathname}${u.search}`);
+    const err = (status: number, code: string, message: string): true => (this.json(res, status, { error: { code, message } }), true);
+    if (route === "POST /v1/orders") {
+      if (req.headers["content-type"] !== "application/json") return err(415, "unsupported_media_type", "body must be application/json");
+      const body = (await this.body(req)) as OrderBody;
+      let order;
+      try {
+        order = parseOrderRequest(body, CONFIGS.default).order;
+      } catch (e) {
+        return err(400, "bad_request", (e as Error).message);
+      }
+      this.orderBodies.push(body);
+      if (this.orderError) return err(this.orderError.status, this.orderError.code, this.orderError.message);
+      if (!this.markets.some((m) => m.base === order.base && m.quote === order.quote)) return err(400, "unknown_market", `no market trades base ${order.base} against quote ${order.quote}`);
+      if (!verifySignature(orderMessage(order, CHAIN_ID), order.signature, this.pub)) return err(422, "bad_signature", "order signature does not verify");
+      this.json(res, 201, { hash: orderHash(order, CHAIN_ID), status: "open", filled: "0", remaining: body.amount, fills: [], ...this.orderReply });
+      return true;
+    }
+    const oh = /^\/v1\/orders\/(0x[0-9a-f]{64})$/.exec(u.pathname);
+    if (oh && req.method === "GET") {
+      const o = this.currentOrder(oh[1]);
+      if (!o) return err(404, "not_found", `order ${oh[1]} not found`);
+      this.json(res, 200, o);
+      return true;
+    }
+    if (oh && req.method === "DELETE") {
+      const o = this.currentOrder(oh[1]);
+      if (!o) return err(404, "not_found", `order ${oh[1]} not found`);
+      let signature;
+      try {
+        signature = parseCancelRequest(await this.body(req));
+      } catch (e) {
+        return err(400, "bad_request", (e as Error).message);
+      }
+      this.cancels.push({ hash: oh[1], signature });
+      if (!verifySignature(cancelMessage(o.account, BigInt(o.orderId), CHAIN_ID), signature, this.pub)) return err(422, "bad_signature", "cancel signature does not verify");
+      this.json(res, 200, { ...o, status: "cancelled" });
+      return true;
+    }
+    const ao = /^\/v1\/accounts\/(\d+)\/orders$/.exec(u.pathname);
+    if (ao && req.method === "GET") {
+      this.json(res, 200, { orders: this.accountOrderList.slice(0, Number(u.searchParams.get("limit") ?? 100)) });
+      return true;
+    }
+    if (route === "GET /v1/markets") {
+      this.json(res, 200, { markets: this.markets });
+      return true;
+    }
+    const mk = /^\/v1\/markets\/([^/]+)\/(book|trades)$/.exec(u.pathname);
+    if (mk && req.method === "GET") {
+      const id = decodeURIComponent(mk[1]);
+      if (!this.markets.some((m) => m.id === id)) return err(404, "not_found", `market ${id} not found`);
+      this.json(res, 200, mk[2] === "book" ? this.book : { market: id, trades: this.trades });
+      return true;
+    }
+    return false;
+  }
+
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const url = req.url ?? "";
+    if (await this.trading(req, res)) return;
     if (req.method === "GET" && url === "/v1/status") {
       return this.json(res, 200, { chainId: CHAIN_ID, rollupAddress: "0x" + "ab".repeat(20), stateRoot: "0x" + "00".repeat(32), latestBatch: 3, finalizedBatch: 2, finalizedRoot: "0x" + "00".repeat(32), pendingTxs: 0, queue: { length: 2, consumed: 2 }, params: CONFIGS.default, prover: { pending: 0, proving: [] }, l1: { block: "12", timestamp: 2_000_000_000 }, halted: null });
     }
@@ -335,6 +429,364 @@ describe("transfer and withdraw commands (stand-in API)", () => {
   });
 });
 
+describe("order prices and signing (pure)", () => {
+  test("--price is converted to quoteAmount exactly; prices print as the API prints them", () => {
+    expect(parsePrice("0.000000002")).toEqual({ num: 1n, den: 500_000_000n });
+    expect(parsePrice("2000")).toEqual({ num: 2000n, den: 1n });
+    expect(parsePrice("0.0025")).toEqual({ num: 1n, den: 400n });
+    expect(quoteAmountAt(10n ** 18n, parsePrice("0.000000002"), "0.000000002")).toBe(2_000_000_000n);
+    expect(quoteAmountAt(1_500_000_000_000_000_000n, parsePrice("0.0000000025"), "0.0000000025")).toBe(3_750_000_000n);
+    expect(formatRatio(2_000_000_000n, 10n ** 18n)).toBe("0.000000002");
+    expect(formatRatio(1n, 3n)).toBe("0.333333333333333333");
+    expect(formatRatio(-1n, 2n)).toBe("-0.5");
+    expect(formatRatio(6n, 3n)).toBe("2");
+    for (const bad of ["abc", "-1", "1,5", "", "0x10", ".5"]) expect(() => parsePrice(bad)).toThrow(/--price must be a positive decimal number/);
+    expect(() => parsePrice("0")).toThrow(/--price must be positive/);
+    expect(() => parsePrice("0.000")).toThrow(/--price must be positive/);
+    expect(() => parsePrice("2e-9")).toThrow(/written out in digits/);
+  });
+
+  test("a quote amount that is fractional or not float40 is refused with the nearest values that work", () => {
+    expect(() => quoteAmountAt(1000n, parsePrice("0.0000000025"), "0.0000000025")).toThrow(UsageError);
+    expect(() => quoteAmountAt(1000n, parsePrice("0.0000000025"), "0.0000000025")).toThrow(
+      "--amount 1000 at --price 0.0000000025 is 0.0000025 quote units, not a whole number; nearest that work: --quote-amount 1 (price 0.001); or keep the price with --amount 400000000",
+    );
+    expect(() => quoteAmountAt(10n ** 18n + 10n ** 9n, parsePrice("0.0000000025"), "0.0000000025")).toThrow(
+      /is 2500000002\.5 quote units, not a whole number; nearest that work: --quote-amount 2500000002 \(price .*\) or --quote-amount 2500000003 \(price .*\); or keep the price with --amount 1000000000800000000 or --amount 1000000001200000000/,
+    );
+    expect(() => quoteAmountAt(34_359_738_367n, parsePrice("3"), "3")).toThrow(
+      "--amount 34359738367 at --price 3 is 103079215101 quote units, which is not representable on L2 (float40: m·10^e with m < 2^35); nearest that work: --quote-amount 103079215100 (price 2.999999999970896169) or --quote-amount 103079215110 (price 3.000000000261934474)",
+    );
+    // Every suggestion is itself an amount an order can carry.
+    expect(ceilToFloat40(103_079_215_101n)).toBe(103_079_215_110n);
+    expect(ceilToFloat40(343_597_383_669n)).toBe(343_597_383_670n);
+    // m + 1 = 2^35 is no mantissa: the next value is one exponent up.
+    expect(ceilToFloat40(343_597_383_671n)).toBe(343_597_383_700n);
+    for (let v = 34_359_738_300n * 10n ** 5n; v < 34_359_738_300n * 10n ** 5n + 10n ** 9n; v += 9_999_991n) {
+      const up = ceilToFloat40(v);
+      expect(up >= v && floorToFloat(FLOAT40, up) === up && floorToFloat(FLOAT40, up - 1n) < v).toBe(true);
+    }
+    expect(ceilToFloat40(7n)).toBe(7n);
+    expect(MAX_ORDER_AMOUNT).toBe(CORE_MAX_ORDER_AMOUNT);
+  });
+
+  test("an order body is signed over core's order message and parses as the sequencer parses it", () => {
+    const s = buildSignedOrder(PRIV, { account: 3, orderId: 9, base: 0, quote: 1, side: "sell", amount: 10n ** 18n, quoteAmount: 2_000_000_000n, maxFeeBips: 20, validUntil: 1_900_000_000, chainId: CHAIN_ID, timeInForce: "ioc" });
+    const { order, timeInForce } = parseOrderRequest(JSON.parse(JSON.stringify(s.body)), CONFIGS.default);
+    expect(timeInForce).toBe("ioc");
+    expect(order).toEqual(s.order);
+    expect(orderMessage(order, CHAIN_ID)).toBe(s.message);
+    expect(orderHash(order, CHAIN_ID)).toBe(s.hash);
+    expect(verifySignature(s.message, order.signature, publicKeyOf(PRIV))).toBe(true);
+    expect(verifySignature(orderMessage({ ...order, side: "buy" }, CHAIN_ID), order.signature, publicKeyOf(PRIV))).toBe(false);
+    expect(verifySignature(orderMessage(order, CHAIN_ID + 1), order.signature, publicKeyOf(PRIV))).toBe(false);
+    const c = signCancel(PRIV, 3, 9, CHAIN_ID);
+    expect(c.message).toBe(cancelMessage(3, 9n, CHAIN_ID));
+    expect(verifySignature(c.message, parseCancelRequest({ signature: c.signature }), publicKeyOf(PRIV))).toBe(true);
+    expect(() => buildSignedOrder(PRIV, { account: 3, orderId: 9, base: 0, quote: 1, side: "sell", amount: 34_359_738_369n, quoteAmount: 1n, maxFeeBips: 0, validUntil: 1, chainId: 1, timeInForce: "gtc" })).toThrow(
+      /--amount 34359738369 is not representable on L2 .* nearest representable values are 34359738360 and 34359738370/,
+    );
+  });
+});
+
+const HASH_A = `0x${"a1".repeat(32)}` as const;
+const HASH_B = `0x${"b2".repeat(32)}` as const;
+const FILL_1 = `0x${"f1".repeat(32)}` as const;
+const DUMMY_SIG = { r8x: "1", r8y: "2", s: "3" };
+
+/** An order as GET /v1/orders/:hash answers it. */
+function orderInfoOf(o: Partial<WireOrder> & { hash: `0x${string}` }, over: Partial<OrderInfo> = {}): OrderInfo {
+  const body: WireOrder = { account: 3, orderId: 1, base: 0, quote: 1, side: "buy", amount: "1000000000000000000", quoteAmount: "2000000000", maxFeeBips: 20, validUntil: 2_000_086_400, signature: DUMMY_SIG, ...o };
+  return { ...body, hash: o.hash, market: "ETH-USDC", timeInForce: "gtc", price: formatRatio(BigInt(body.quoteAmount), BigInt(body.amount)), status: "open", filled: "0", remaining: body.amount, acceptedAt: 1, updatedAt: 1, fills: [], ...over };
+}
+
+function fillInfoOf(over: Partial<OrderFillInfo> = {}): OrderFillInfo {
+  return {
+    trade: 7, market: "ETH-USDC", price: "0.000000002", baseAmount: "500000000000000000", quoteAmount: "1000000000", takerSide: "buy", makerHash: HASH_B, takerHash: HASH_A,
+    makerAccount: 4, takerAccount: 3, sellFee: "100000", buyFee: "1000000000000000", time: 1_700_000_000_000, fillHash: FILL_1, status: "accepted", role: "taker", fee: "1000000000000000", ...over,
+  };
+}
+
+describe("trading commands (stand-in API)", () => {
+  const api = new FakeApi();
+  let keyFile: string;
+  const base = (): string[] => ["order", "--api", api.url, "--key", keyFile, "--account", "3", "--market", "ETH-USDC"];
+  const lastBody = (): OrderBody => api.orderBodies[api.orderBodies.length - 1];
+
+  beforeAll(async () => {
+    await api.start();
+    keyFile = path.join(tmp, "trader3.json");
+    const pub = publicKeyOf(PRIV);
+    await fsp.writeFile(keyFile, JSON.stringify({ privateKey: PRIV, ax: pub.ax.toString(), ay: pub.ay.toString() }), { mode: 0o600 });
+  });
+
+  afterAll(() => api.stop());
+
+  beforeEach(() => {
+    api.orderReply = {};
+    api.orderError = null;
+    api.orderInfos = [];
+    api.accountOrderList = [];
+    api.queries.length = 0;
+  });
+
+  test("order: --price becomes quoteAmount, the next order id and the taker fee are defaults, the body is signed by the key file", async () => {
+    api.accountOrderList = [
+      orderInfoOf({ hash: HASH_A, orderId: 7 }, { status: "filled", filled: "1000000000000000000", remaining: "0" }),
+      orderInfoOf({ hash: HASH_B, orderId: 3 }, { status: "open" }),
+    ];
+    const now = 1_000_000_000_000; // earlier than the fake L1 time: validUntil counts from L1 time
+    const r = await run([...base(), "--side", "buy", "--amount", "1000000000000000000", "--price", "0.000000002", "--json"], { nowMs: now });
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(api.queries).toContain("/v1/accounts/3/orders?limit=1000");
+    const body = lastBody();
+    expect(body).toEqual({
+      account: 3,
+      orderId: 8,
+      base: 0,
+      quote: 1,
+      side: "buy",
+      amount: "1000000000000000000",
+      quoteAmount: "2000000000",
+      maxFeeBips: 20,
+      validUntil: 2_000_086_400,
+      signature: { r8x: expect.stringMatching(/^\d+$/), r8y: expect.stringMatching(/^\d+$/), s: expect.stringMatching(/^\d+$/) },
+      timeInForce: "gtc",
+    });
+    // The signature verifies against the key file's own public key, over core's order message.
+    const file = JSON.parse(readFileSync(keyFile, "utf8")) as { ax: string; ay: string };
+    const { order } = parseOrderRequest(body, CONFIGS.default);
+    expect(verifySignature(orderMessage(order, CHAIN_ID), order.signature, { ax: BigInt(file.ax), ay: BigInt(file.ay) })).toBe(true);
+    expect(JSON.parse(r.stdout)).toEqual({
+      hash: orderHash(order, CHAIN_ID),
+      status: "open",
+      market: "ETH-USDC",
+      side: "buy",
+      orderId: 8,
+      amount: "1000000000000000000",
+      quoteAmount: "2000000000",
+      price: "0.000000002",
+      maxFeeBips: 20,
+      validUntil: 2_000_086_400,
+      timeInForce: "gtc",
+      filled: "0",
+      remaining: "1000000000000000000",
+      fills: [],
+    });
+  });
+
+  test("order: the default id skips a slot an open order holds, says which id it used, and starts at 1", async () => {
+    // 16 slots (orderLevels 2): 25 would share slot 9 with open order 9.
+    api.accountOrderList = [orderInfoOf({ hash: HASH_A, orderId: 24 }, { status: "cancelled" }), orderInfoOf({ hash: HASH_B, orderId: 9 }, { status: "partially_filled" })];
+    const r = await run([...base(), "--side", "sell", "--amount", "1000", "--quote-amount", "3"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toBe("order id 26 (the account's largest so far is 24)\n");
+    expect(lastBody().orderId).toBe(26);
+    api.accountOrderList = [];
+    const first = await run([...base(), "--side", "sell", "--amount", "1000", "--quote-amount", "3"]);
+    expect(first.stderr).toBe("order id 1 (the account's first order)\n");
+    expect(lastBody().orderId).toBe(1);
+  });
+
+  test("order: explicit --quote-amount, --order-id, --max-fee-bips, --valid-until and --tif are signed as given", async () => {
+    const r = await run([...base(), "--side", "SELL", "--amount", "5000000000000000000", "--quote-amount", "10000000000", "--order-id", "42", "--max-fee-bips", "5", "--valid-until", "2100000000", "--tif", "post-only", "--json"]);
+    expect(r.code).toBe(0);
+    expect(api.queries.filter((q) => q.includes("/orders"))).toEqual([]);
+    expect(lastBody()).toMatchObject({ account: 3, orderId: 42, side: "sell", amount: "5000000000000000000", quoteAmount: "10000000000", maxFeeBips: 5, validUntil: 2_100_000_000, timeInForce: "post_only" });
+    const { order } = parseOrderRequest(lastBody(), CONFIGS.default);
+    expect(verifySignature(orderMessage(order, CHAIN_ID), order.signature, publicKeyOf(PRIV))).toBe(true);
+    expect(JSON.parse(r.stdout)).toMatchObject({ orderId: 42, price: "0.000000002", timeInForce: "post_only" });
+  });
+
+  test("order: human output lists the fills the order made on arrival", async () => {
+    api.orderReply = { status: "partially_filled", filled: "500000000000000000", remaining: "500000000000000000", fills: [FILL_1] };
+    api.orderInfos = [orderInfoOf({ hash: HASH_A, orderId: 5 }, { status: "partially_filled", filled: "500000000000000000", remaining: "500000000000000000", fills: [fillInfoOf({ status: "batched", batch: 4 })] })];
+    const r = await run([...base(), "--side", "buy", "--amount", "1000000000000000000", "--price", "0.000000002", "--order-id", "5"]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^hash +0x[0-9a-f]{64}\nstatus +partially_filled\nmarket +ETH-USDC \(base 0, quote 1\)\nside +buy\norder id +5\n/);
+    expect(r.stdout).toMatch(/\nprice +0\.000000002\n/);
+    expect(r.stdout).toMatch(/\nmax fee +20 bips\n/);
+    expect(r.stdout).toMatch(/\nfilled +500000000000000000\nremaining +500000000000000000\nfills \(1\):\n {2}trade +role +amount +quote +price +fee +status +fill\n {2}7 +taker +500000000000000000 +1000000000 +0\.000000002 +1000000000000000 +batched \(batch 4\) +0xf1f1/);
+  });
+
+  test("order --wait follows the fills until they are finalized", async () => {
+    api.orderReply = { status: "filled", filled: "1000000000000000000", remaining: "0", fills: [FILL_1] };
+    const at = (status: OrderFillInfo["status"], batch?: number): OrderInfo =>
+      orderInfoOf({ hash: HASH_A, orderId: 5 }, { status: "filled", filled: "1000000000000000000", remaining: "0", fills: [fillInfoOf({ status, baseAmount: "1000000000000000000", ...(batch ? { batch } : {}) })] });
+    api.orderInfos = [at("accepted"), at("batched", 4), at("proven", 4), at("finalized", 4)];
+    const r = await run([...base(), "--side", "buy", "--amount", "1000000000000000000", "--price", "0.000000002", "--order-id", "5", "--wait"]);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toMatch(/waiting until it is closed and its fills are finalized/);
+    expect(r.stderr).toMatch(/fill 0xf1f1f1f1… \(trade 7, 1000000000000000000 at 0\.000000002\): accepted\n.*: batched \(batch 4\)\n.*: proven \(batch 4\)\n.*: finalized \(batch 4\)\n/);
+    expect(r.stdout).toMatch(/\nstatus +filled\n/);
+    expect(r.stdout).toMatch(/finalized \(batch 4\)/);
+
+    api.orderInfos = [at("rejected")];
+    const bad = await run([...base(), "--side", "buy", "--amount", "1000000000000000000", "--price", "0.000000002", "--order-id", "6", "--wait", "--json"]);
+    expect(bad.code).toBe(1);
+    expect(JSON.parse(bad.stdout)).toMatchObject({ status: "filled", fills: [FILL_1], trades: [{ fillHash: FILL_1, status: "rejected" }] });
+    expect(bad.stderr).toMatch(/"message":"1 fill of order 0x[0-9a-f]{64} was rejected/);
+
+    api.orderReply = {};
+    api.orderInfos = [orderInfoOf({ hash: HASH_A, orderId: 5 })];
+    const open = await run([...base(), "--side", "buy", "--amount", "1000", "--quote-amount", "2", "--order-id", "7", "--wait", "--timeout", "0"]);
+    expect(open.code).toBe(1);
+    expect(open.stderr).toMatch(/is still open after 0 s \(filled 0 of 1000000000000000000; 0 of 0 fills settled on L1\); it stays in the book until filled, cancelled \(modex cancel\) or expired/);
+  });
+
+  test("cancel reads the order, signs cancelMessage(account, orderId, chainId) with the key and prints the new status", async () => {
+    api.accountOrderList = [orderInfoOf({ hash: HASH_A, orderId: 8 }, { status: "partially_filled", filled: "1", remaining: "999999999999999999" })];
+    const before = api.cancels.length;
+    const r = await run(["cancel", "--api", api.url, "--key", keyFile, HASH_A, "--json"]);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout)).toMatchObject({ hash: HASH_A, status: "cancelled", orderId: 8 });
+    const c = api.cancels[before];
+    expect(c.hash).toBe(HASH_A);
+    expect(verifySignature(cancelMessage(3, 8n, CHAIN_ID), c.signature, publicKeyOf(PRIV))).toBe(true);
+    expect(verifySignature(cancelMessage(3, 9n, CHAIN_ID), c.signature, publicKeyOf(PRIV))).toBe(false);
+    expect(verifySignature(cancelMessage(3, 8n, CHAIN_ID + 1), c.signature, publicKeyOf(PRIV))).toBe(false);
+    const human = await run(["cancel", "--api", api.url, "--key", keyFile, HASH_A.toUpperCase().replace("0X", "0x")]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^hash +0xa1a1.*\nstatus +cancelled\nmarket +ETH-USDC\naccount +3\norder id +8\nside +buy\nprice +0\.000000002\nfilled +1 of 1000000000000000000\n$/);
+
+    // Not open: refused before signing. Another account's order: the key does not match.
+    api.accountOrderList = [orderInfoOf({ hash: HASH_A, orderId: 8 }, { status: "filled" }), orderInfoOf({ hash: HASH_B, account: 2 })];
+    const n = api.cancels.length;
+    const filled = await run(["cancel", "--api", api.url, "--key", keyFile, HASH_A]);
+    expect(filled.code).toBe(1);
+    expect(filled.stderr).toBe(`modex cancel: error: order ${HASH_A} is filled: only open orders can be cancelled\n`);
+    const other = await run(["cancel", "--api", api.url, "--key", keyFile, HASH_B]);
+    expect(other.code).toBe(1);
+    expect(other.stderr).toMatch(/trader3\.json is not the key of account 2/);
+    const missing = await run(["cancel", "--api", api.url, "--key", keyFile, `0x${"cc".repeat(32)}`]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/the API refused: order 0xcc.* not found \(404 not_found\)/);
+    expect(api.cancels.length).toBe(n);
+  });
+
+  test("markets, book, trades and orders print tables; --json prints the API's JSON", async () => {
+    const mk = await run(["markets", "--api", api.url]);
+    expect(mk.code).toBe(0);
+    expect(mk.stdout).toBe("market    base  quote  maker fee  taker fee\nETH-USDC  0     1      10 bips    20 bips\n");
+    expect(JSON.parse((await run(["markets", "--api", api.url, "--json"])).stdout)).toEqual({ markets: api.markets });
+
+    const level = (price: string, num: string, den: string, amount: string, orders: number) => ({ price, priceNum: num, priceDen: den, amount, orders });
+    api.book = {
+      market: "ETH-USDC",
+      asks: [level("0.0000000021", "21", "10000000000", "1000", 1), level("0.0000000022", "11", "5000000000", "3000", 2)],
+      bids: [level("0.000000002", "1", "500000000", "2000", 3), level("0.0000000019", "19", "10000000000", "500", 1)],
+    };
+    const b = await run(["book", "ETH-USDC", "--api", api.url, "--depth", "5"]);
+    expect(b.code).toBe(0);
+    expect(api.queries).toContain("/v1/markets/ETH-USDC/book?depth=5");
+    expect(b.stdout).toBe(
+      [
+        "ETH-USDC order book",
+        "side  price         amount  orders",
+        "ask   0.0000000022  3000    2",
+        "ask   0.0000000021  1000    1",
+        "---   spread 0.0000000001",
+        "bid   0.000000002   2000    3",
+        "bid   0.0000000019  500     1",
+        "",
+      ].join("\n"),
+    );
+    expect(JSON.parse((await run(["book", "ETH-USDC", "--api", api.url, "--json"])).stdout)).toEqual(api.book);
+    api.book = { market: "ETH-USDC", asks: [], bids: [] };
+    expect((await run(["book", "ETH-USDC", "--api", api.url])).stdout).toBe("ETH-USDC order book\nasks: none\nbids: none\n");
+
+    const { role: _role, fee: _fee, ...trade } = fillInfoOf({ status: "finalized", batch: 4 });
+    api.trades = [trade];
+    const t = await run(["trades", "ETH-USDC", "--api", api.url, "--limit", "3"]);
+    expect(t.code).toBe(0);
+    expect(api.queries).toContain("/v1/markets/ETH-USDC/trades?limit=3");
+    expect(t.stdout).toBe(
+      "ETH-USDC trades:\ntrade  time                      taker  price        amount              quote       status\n" +
+        "7      2023-11-14T22:13:20.000Z  buy    0.000000002  500000000000000000  1000000000  finalized (batch 4)\n",
+    );
+    expect(JSON.parse((await run(["trades", "ETH-USDC", "--api", api.url, "--json"])).stdout)).toEqual({ market: "ETH-USDC", trades: [trade] });
+
+    api.accountOrderList = [
+      orderInfoOf({ hash: HASH_A, orderId: 2, side: "sell" }, { status: "filled", filled: "1000000000000000000", remaining: "0" }),
+      orderInfoOf({ hash: HASH_B, orderId: 1 }, { status: "open" }),
+    ];
+    const o = await run(["orders", "3", "--api", api.url]);
+    expect(o.code).toBe(0);
+    expect(api.queries).toContain("/v1/accounts/3/orders?limit=20");
+    expect(o.stdout).toBe(
+      "hash         id  market    side  price        amount               filled               status\n" +
+        "0xa1a1a1a1…  2   ETH-USDC  sell  0.000000002  1000000000000000000  1000000000000000000  filled\n" +
+        "0xb2b2b2b2…  1   ETH-USDC  buy   0.000000002  1000000000000000000  0                    open\n",
+    );
+    const open = await run(["orders", "3", "--open", "--limit", "5", "--api", api.url, "--json"]);
+    expect(api.queries).toContain("/v1/accounts/3/orders?limit=1000");
+    expect(JSON.parse(open.stdout)).toEqual({ orders: [api.accountOrderList[1]] });
+    expect(JSON.parse((await run(["orders", "3", "--api", api.url, "--json"])).stdout)).toEqual({ orders: api.accountOrderList });
+    api.accountOrderList = [];
+    expect((await run(["orders", "3", "--open", "--api", api.url])).stdout).toBe("account 3 has no open orders\n");
+  });
+
+  test("bad input exits non-zero with a clear message, and nothing is posted", async () => {
+    const n = api.orderBodies.length;
+    const amount = ["--amount", "1000000000000000000"];
+    const cases: [string[], number, RegExp][] = [
+      [[...base(), ...amount, "--price", "0.000000002"], 2, /^modex order: error: missing --side buy\|sell\n/],
+      [[...base(), "--side", "hold", ...amount, "--price", "0.000000002"], 2, /--side must be buy or sell, got "hold"/],
+      [[...base(), "--side", "buy", ...amount], 2, /missing --price P \(or --quote-amount N\)/],
+      [[...base(), "--side", "buy", ...amount, "--price", "1", "--quote-amount", "1"], 2, /--price and --quote-amount are two ways/],
+      [[...base(), "--side", "buy", ...amount, "--price", "two"], 2, /--price must be a positive decimal number such as 0\.000000002/],
+      [[...base(), "--side", "buy", ...amount, "--price", "2e-9"], 2, /--price must be written out in digits/],
+      [[...base(), "--side", "buy", ...amount, "--price", "0"], 2, /--price must be positive/],
+      [[...base(), "--side", "buy", "--amount", "1000", "--price", "0.0000000025"], 2, /is 0\.0000025 quote units, not a whole number; nearest that work: --quote-amount 1/],
+      [[...base(), "--side", "buy", "--amount", "1000000000000000001", "--price", "1"], 2, /--amount 1000000000000000001 is not representable on L2 .* nearest representable values are 1000000000000000000 and 1000000000100000000/],
+      [[...base(), "--side", "buy", "--amount", "0", "--price", "1"], 2, /--amount must be positive/],
+      [[...base(), "--side", "buy", "--amount", "1.5", "--price", "1"], 2, /--amount is in base units and must be an integer/],
+      [[...base(), "--side", "buy", ...amount, "--quote-amount", "34359738369"], 2, /--quote-amount 34359738369 is not representable on L2 .* 34359738360 and 34359738370/],
+      [[...base(), "--side", "buy", ...amount, "--price", "1", "--tif", "fok"], 2, /--tif must be one of gtc, ioc, post_only, got "fok"/],
+      [[...base(), "--side", "buy", ...amount, "--price", "1", "--max-fee-bips", "10001"], 2, /--max-fee-bips must be at most 10000/],
+      [[...base(), "--side", "buy", ...amount, "--price", "1", "--order-id", "x1"], 2, /--order-id must be a non-negative decimal integer, got "x1"/],
+      [[...base(), "--side", "buy", ...amount, "--price", "1", "--valid-for", "60", "--valid-until", "2100000000"], 2, /--valid-for and --valid-until both set the expiry/],
+      [[...base(), "--side", "buy", ...amount, "--price", "1", "--valid-until", "1999999999"], 2, /--valid-until 1999999999 is not in the future \(now 2000000000, L1 time\)/],
+      [["order", "--api", api.url, "--key", keyFile, "--account", "3", "--market", "ETH/USDC", "--side", "buy", ...amount, "--price", "1"], 2, /--market must be a market id such as ETH-USDC/],
+      [["order", "--api", api.url, "--key", keyFile, "--account", "3", "--market", "BTC-USDC", "--side", "buy", ...amount, "--price", "1"], 2, /unknown market "BTC-USDC"; this sequencer trades ETH-USDC/],
+      [["order", "--api", api.url, "--key", keyFile, "--account", "2", "--market", "ETH-USDC", "--side", "buy", ...amount, "--price", "1"], 1, /is not the key of account 2/],
+      [["book", "--api", api.url], 2, /missing MARKET/],
+      [["book", "BTC-USDC", "--api", api.url], 1, /^modex book: error: the API refused: market BTC-USDC not found \(404 not_found\)\n$/],
+      [["book", "ETH-USDC", "--depth", "0", "--api", api.url], 2, /--depth must be at least 1/],
+      [["book", "ETH-USDC", "--depth", "1001", "--api", api.url], 2, /--depth must be at most 1000/],
+      [["trades", "NOPE", "--api", api.url], 1, /market NOPE not found \(404 not_found\)/],
+      [["trades", "ETH-USDC", "--limit", "x", "--api", api.url], 2, /--limit must be a non-negative decimal integer/],
+      [["orders", "alice", "--api", api.url], 2, /ACCOUNT must be a non-negative decimal integer, got "alice"/],
+      [["cancel", "--api", api.url, "--key", keyFile, "0x1234"], 2, /HASH must be 0x followed by 64 hex digits/],
+      [["cancel", "--api", api.url, HASH_A], 2, /missing --key FILE/],
+    ];
+    for (const [argv, code, message] of cases) {
+      const r = await run(argv);
+      if (r.code !== code || !message.test(r.stderr)) throw new Error(`${argv.join(" ")}: exit ${r.code}, stderr ${JSON.stringify(r.stderr)}`);
+      expect(r.stdout).toBe("");
+    }
+    expect(api.orderBodies.length).toBe(n);
+
+    // The API's refusals (4xx) name its code; with --json as one JSON object on stderr.
+    api.orderError = { status: 422, code: "insufficient_balance", message: "account 3 has 5 of token 1, the order needs 2000000000" };
+    const refused = await run([...base(), "--side", "buy", ...amount, "--price", "0.000000002", "--order-id", "1"]);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toBe("modex order: error: the API refused: account 3 has 5 of token 1, the order needs 2000000000 (422 insufficient_balance)\n");
+    const json = await run([...base(), "--side", "buy", ...amount, "--price", "0.000000002", "--order-id", "1", "--json"]);
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stderr)).toEqual({
+      error: { code: "insufficient_balance", message: "the API refused: account 3 has 5 of token 1, the order needs 2000000000 (422 insufficient_balance)" },
+    });
+  });
+
+  test("argument specs: required options and --help", () => {
+    expect(() => parseCommandArgs(orderCommand.spec, ["--key", "k"])).toThrow(/missing --account ID/);
+    expect(parseCommandArgs(orderCommand.spec, ["--help"]).values.help).toBe(true);
+  });
+});
+
 describe("L1 commands (anvil)", () => {
   let anvil: AnvilInstance;
   let d: ModexDeployment;
@@ -406,11 +858,19 @@ describe("the modex binary", () => {
   test("--help lists the commands and exits 0", () => {
     const r = runBinary(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["keygen", "register", "deposit", "claim", "transfer", "withdraw", "account", "tx", "batch", "status"]) expect(r.stdout).toContain(`  ${c} `);
+    for (const c of ["keygen", "register", "deposit", "claim", "transfer", "withdraw", "order", "cancel", "markets", "book", "trades", "orders", "account", "tx", "batch", "status"]) {
+      expect(r.stdout).toContain(`  ${c} `);
+    }
     const sub = runBinary(["transfer", "--help"]);
     expect(sub.code).toBe(0);
     expect(sub.stdout).toMatch(/^usage: modex transfer --from ID --to ID --key FILE --token ID --amount N \[options\]/);
     expect(sub.stdout).toContain("--valid-for SECONDS");
+    const order = runBinary(["order", "--help"]);
+    expect(order.code).toBe(0);
+    expect(order.stdout).toMatch(/^usage: modex order --key FILE --account ID --market ID --side buy\|sell --amount N \[options\]/);
+    for (const o of ["--price P", "--quote-amount N", "--order-id N", "--max-fee-bips B", "--valid-until UNIX", "--tif gtc|ioc|post_only", "--wait"]) expect(order.stdout).toContain(o);
+    const bookHelp = runBinary(["help", "book"]);
+    expect(bookHelp.stdout).toMatch(/^usage: modex book MARKET \[options\]/);
   });
 
   test("bad arguments exit 2 with a message, before touching the network", () => {
@@ -421,6 +881,9 @@ describe("the modex binary", () => {
     const float = runBinary(["transfer", "--from", "1", "--to", "2", "--token", "0", "--amount", "123456789012345678901", "--key", "k.json"]);
     expect(float.code).toBe(2);
     expect(float.stderr).toMatch(/nearest lower representable amount is 123456789010000000000/);
+    const price = runBinary(["order", "--key", "k.json", "--account", "1", "--market", "ETH-USDC", "--side", "buy", "--amount", "1000", "--price", "0.0000000025"]);
+    expect(price.code).toBe(2);
+    expect(price.stderr).toMatch(/^modex order: error: --amount 1000 at --price 0\.0000000025 is 0\.0000025 quote units, not a whole number/);
     const unknown = runBinary(["frobnicate"]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command "frobnicate"/);

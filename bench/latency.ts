@@ -1,0 +1,154 @@
+/**
+ * Order acknowledgement latency over HTTP: a real sequencer (anvil, Rollup, SQLite with
+ * synchronous=FULL, the matching engine; no proving) serves POST /v1/orders while a separate
+ * process (bench/load.ts) sends pre-signed orders open-loop at a fixed rate. Latency is from the
+ * request leaving the client to its response (signature check, core's order rules, matching,
+ * the durable SQLite write of the order and its fills, the reply).
+ *
+ * Mix: two makers post resting limit orders 1–50 ticks from the 2 000 USDC mid (GTC); two takers
+ * send IOC orders 0–20 ticks through the mid, `crossingShare` of the stream. Sizes 0.01–0.1 ETH.
+ *
+ *   npx tsx bench/latency.ts [--rate 1000] [--seconds 3] [--crossing 0.3]
+ */
+import { spawn } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { parseArgs } from "node:util";
+import { ANVIL_DEV_PRIVATE_KEYS, startAnvil } from "../chain/anvil";
+import { deployModex } from "../contracts/deploy";
+import { CONFIGS, generatePrivateKey, initCrypto, orderMessage, publicKeyOf, signMessage, State, type Order, type Params } from "../core";
+import { MAX_U32 } from "../core/field";
+import type { Prover } from "../prover/types";
+import { serve } from "../sequencer/api";
+import { silentLogger } from "../sequencer/log";
+import { createSequencer } from "../sequencer/sequencer";
+import { orderToWire } from "../sequencer/wire";
+import { registerTraders } from "./traders";
+
+const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBips: 20 };
+const ETH = 10n ** 18n;
+const USDC = 10n ** 6n;
+
+export interface LatencyResult {
+  readonly rate: number;
+  readonly seconds: number;
+  readonly sent: number;
+  readonly ok: number;
+  readonly codes: Record<string, number>;
+  readonly achievedRate: number;
+  readonly p50Ms: number;
+  readonly p90Ms: number;
+  readonly p99Ms: number;
+  readonly maxMs: number;
+  readonly mix: string;
+}
+
+/** 65 536 order slots per account (orderLevels 8) so thousands of resting orders never share a slot; nothing is proven. */
+const BENCH_PARAMS: Params = { ...CONFIGS.default, orderLevels: 8 };
+
+const NO_PROVER: Prover = { pending: 0, prove: () => Promise.reject(new Error("no proving in this bench")), close: async () => undefined };
+
+export async function benchOrderLatency(opts: { rate: number; seconds: number; crossingShare: number; log?: (o: object) => void }): Promise<LatencyResult> {
+  const log = opts.log ?? (() => undefined);
+  await initCrypto();
+  const tmp = mkdtempSync(join(tmpdir(), "modex-latency-"));
+  const anvil = await startAnvil({ port: 0 });
+  try {
+    const dep = await deployModex({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
+      verifierSource: join(__dirname, "..", "test", "fixtures", "contracts", "AcceptingVerifier.sol"),
+      verifierContract: "AcceptingVerifier",
+      params: BENCH_PARAMS,
+      genesisRoot: new State(BENCH_PARAMS).root,
+      operatorKey: publicKeyOf(generatePrivateKey()),
+    });
+    const seq = await createSequencer({
+      params: BENCH_PARAMS,
+      db: join(tmp, "latency.sqlite"),
+      l1: { rpcUrl: anvil.rpcUrl, rollup: dep.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: dep.deployBlock, pollIntervalMs: 200 },
+      prover: NO_PROVER,
+      proving: false,
+      markets: [MARKET],
+      log: silentLogger,
+    });
+    const api = await serve(seq, 0, { log: silentLogger });
+    try {
+      // Four traders with ample ETH and USDC, registered on L1 and batched before the load starts.
+      const traders = await registerTraders(anvil.rpcUrl, anvil.chainId, dep, [1, 2, 3, 4], 1_000n * ETH, 10_000_000n * USDC);
+      // Queue: the operator, then a registration and a deposit per trader.
+      const records = 1 + 2 * traders.length;
+      while (seq.status().queue.consumed < records) {
+        await seq.pollL1();
+        await seq.cutBatch();
+      }
+      await seq.start();
+
+      // Pre-sign the stream (signing is the client's cost, not the sequencer's).
+      const n = Math.round(opts.rate * opts.seconds);
+      let seed = 42;
+      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+      const nextId = new Map<number, bigint>();
+      const bodies: unknown[] = [];
+      log({ msg: "bench.latency.signing", orders: n });
+      for (let i = 0; i < n; i++) {
+        const taker = rnd() < opts.crossingShare;
+        const side: "buy" | "sell" = rnd() < 0.5 ? "buy" : "sell";
+        const u = taker ? traders[2 + (i % 2)] : traders[i % 2];
+        const ticks = taker ? Math.floor(rnd() * 21) : 1 + Math.floor(rnd() * 50);
+        // 1 tick = 1 USDC; takers cross through the mid, makers rest on their own side.
+        const priceUsdc = BigInt(2000 + (side === "buy" ? 1 : -1) * (taker ? ticks : -ticks));
+        const amount = BigInt(1 + Math.floor(rnd() * 10)) * 10n ** 16n; // 0.01–0.1 ETH
+        const quoteAmount = (amount * priceUsdc * USDC) / ETH;
+        const orderId = nextId.get(u.id) ?? 1n;
+        nextId.set(u.id, orderId + 1n);
+        const body = { account: u.id, orderId, base: 0, quote: 1, side, amount, quoteAmount, maxFeeBips: 30, validUntil: Number(MAX_U32) };
+        const order: Order = { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, dep.chainId)) };
+        bodies.push({ ...orderToWire(order), timeInForce: taker ? "ioc" : "gtc" });
+      }
+      const file = join(tmp, "orders.json");
+      writeFileSync(file, JSON.stringify(bodies));
+
+      log({ msg: "bench.latency.load", rate: opts.rate, orders: n });
+      const out = await new Promise<string>((resolve, reject) => {
+        const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), join(__dirname, "load.ts"), "--url", `${api.url}/v1/orders`, "--rate", String(opts.rate), "--bodies", file], { stdio: ["ignore", "pipe", "inherit"] });
+        let text = "";
+        child.stdout.on("data", (c) => (text += c));
+        child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`load generator exited ${code}`))));
+      });
+      const r = JSON.parse(out.trim().split("\n").pop()!) as Omit<LatencyResult, "rate" | "seconds" | "mix">;
+      return {
+        rate: opts.rate,
+        seconds: opts.seconds,
+        ...r,
+        mix: `${Math.round((1 - opts.crossingShare) * 100)}% resting GTC limit orders 1–50 USDC from a 2000 USDC mid, ${Math.round(opts.crossingShare * 100)}% IOC takers 0–20 USDC through it; 0.01–0.1 ETH; 2 makers, 2 takers`,
+      };
+    } finally {
+      await api.close();
+      await seq.stop();
+    }
+  } finally {
+    await anvil.stop();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (require.main === module) {
+  const { values } = parseArgs({ options: { rate: { type: "string" }, seconds: { type: "string" }, crossing: { type: "string" } } });
+  benchOrderLatency({
+    rate: Number(values.rate ?? 1000),
+    seconds: Number(values.seconds ?? 3),
+    crossingShare: Number(values.crossing ?? 0.3),
+    log: (o) => process.stderr.write(JSON.stringify(o) + "\n"),
+  }).then(
+    (r) => {
+      console.log(JSON.stringify(r, null, 2));
+      process.exit(0);
+    },
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
