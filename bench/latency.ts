@@ -76,7 +76,7 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
     const api = await serve(seq, 0, { log: silentLogger });
     try {
       // Four traders with ample ETH and USDC, registered on L1 and batched before the load starts.
-      const traders = await registerTraders(anvil.rpcUrl, anvil.chainId, dep, [1, 2, 3, 4], 1_000n * ETH, 10_000_000n * USDC);
+      const traders = await registerTraders(anvil.rpcUrl, anvil.chainId, dep, [...ANVIL_DEV_PRIVATE_KEYS], 1_000n * ETH, 10_000_000n * USDC);
       // Queue: the operator, then a registration and a deposit per trader.
       const records = 1 + 2 * traders.length;
       while (seq.status().queue.consumed < records) {

@@ -1,5 +1,4 @@
 /** Bench helper: traders registered on L1 with ETH and an ERC-20 (token 1) deposit. */
-import { ANVIL_DEV_PRIVATE_KEYS } from "../chain/anvil";
 import { rollupAbi, testTokenAbi } from "../contracts/abi";
 import { connectL1, type L1Clients } from "../contracts/clients";
 import type { ModexDeployment } from "../contracts/deploy";
@@ -15,14 +14,14 @@ async function mined(c: L1Clients, hash: `0x${string}`): Promise<void> {
   if (r.status !== "success") throw new Error(`L1 tx ${hash} reverted`);
 }
 
-/** One trader per anvil dev account index: register with `eth` wei, then deposit `token1` units of token 1. */
-export async function registerTraders(rpcUrl: string, chainId: number, dep: ModexDeployment, devKeys: readonly number[], eth: bigint, token1: bigint): Promise<BenchTrader[]> {
+/** One trader per L1 key: register with `eth` wei, then deposit `token1` units of token 1. */
+export async function registerTraders(rpcUrl: string, chainId: number, dep: ModexDeployment, l1Keys: readonly `0x${string}`[], eth: bigint, token1: bigint): Promise<BenchTrader[]> {
   const out: BenchTrader[] = [];
   const token = dep.tokens[0].address;
-  for (const i of devKeys) {
+  for (const l1Key of l1Keys) {
     const priv = generatePrivateKey();
     const key = publicKeyOf(priv);
-    const l1 = await connectL1({ rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[i], chainId });
+    const l1 = await connectL1({ rpcUrl, privateKey: l1Key, chainId });
     const w = l1.walletClient;
     const id = Number(await l1.publicClient.readContract({ address: dep.rollup, abi: rollupAbi, functionName: "nextAccountId" }));
     await mined(l1, await w.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "register", args: [key.ax, key.ay, 0, eth], value: eth }));
