@@ -80,7 +80,8 @@ export interface ModexApiClient {
   cancelOrder(hash: Hex, signature: SignatureBody): Promise<OrderResponse>;
   order(hash: Hex): Promise<OrderResponse>;
   accountOrders(id: number, limit?: number): Promise<{ orders: OrderResponse[] }>;
-  markets(): Promise<{ markets: MarketResponse[] }>;
+  /** expiryMarginS: orders must be valid at least this long from now to be accepted. */
+  markets(): Promise<{ markets: MarketResponse[]; expiryMarginS: number }>;
   book(market: string, depth?: number): Promise<BookResponse>;
   trades(market: string, limit?: number): Promise<{ market: string; trades: TradeResponse[] }>;
   /** Polls GET /v1/txs/:hash until `until` (or rejected); rejects with an Error on timeout. */

@@ -11,7 +11,7 @@
  *   DELETE /v1/orders/:hash      (body { signature }) → 200 the order
  *   GET    /v1/orders/:hash
  *   GET    /v1/accounts/:id/orders?limit=N
- *   GET    /v1/markets
+ *   GET    /v1/markets           → { markets, expiryMarginS }
  *   GET    /v1/markets/:market/book?depth=N
  *   GET    /v1/markets/:market/trades?limit=N
  *   WebSocket /v1/stream         book levels, trades, order and fill status (sequencer/stream.ts)
@@ -75,7 +75,7 @@ export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): express.Ap
   });
 
   app.get("/v1/markets", (_req, res) => {
-    res.json({ markets: seq.markets() });
+    res.json({ markets: seq.markets(), expiryMarginS: seq.expiryMarginS });
   });
 
   app.get("/v1/markets/:market/book", (req, res) => {

@@ -109,6 +109,8 @@ export interface Sequencer {
   order(hash: Hex): OrderInfo | null;
   accountOrders(id: number, limit: number): OrderInfo[];
   markets(): MarketInfo[];
+  /** An order is accepted and matched only while now + expiryMarginS ≤ its validUntil. */
+  readonly expiryMarginS: number;
   /** null for an unknown market. */
   book(market: string, depth: number): BookInfo | null;
   trades(market: string, limit: number): TradeInfo[] | null;
@@ -955,6 +957,10 @@ class SequencerImpl implements Sequencer {
       throw notFound(`account ${id} is outside the account tree (0..${this.state.accountCapacity - 1})`);
     }
     return this.desk.accountOrders(id, limit);
+  }
+
+  get expiryMarginS(): number {
+    return this.opts.expiryMarginS ?? DEFAULTS.expiryMarginS;
   }
 
   markets(): MarketInfo[] {

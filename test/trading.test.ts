@@ -141,7 +141,7 @@ describe("trading through the sequencer (no proofs)", () => {
   });
 
   test("markets and an empty book", async () => {
-    expect(await client.markets()).toEqual({ markets: [MARKET] });
+    expect(await client.markets()).toEqual({ markets: [MARKET], expiryMarginS: 120 });
     expect(await client.book("ETH-USDC")).toEqual({ market: "ETH-USDC", bids: [], asks: [] });
     const unknown = await fetch(`${api.url}/v1/markets/NOPE-X/book`);
     expect(unknown.status).toBe(404);
