@@ -15,6 +15,7 @@ import { encodeFunctionData, decodeEventLog, toHex as viemHex } from "viem";
 import {
   CONFIGS, type Params, initCrypto, generatePrivateKey, publicKeyOf, signMessage, txMessage, State, buildBatch,
   QUEUE_REGISTER, QUEUE_DEPOSIT, type QueueRecord, type L2Tx, type BatchResult, paramsKey, withdrawBitmap,
+  orderMessage, type Order, type FillOp,
 } from "../core";
 import { compileCircuit } from "../circuits/compile";
 import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
@@ -22,8 +23,11 @@ import { ensureKeys } from "../prover/keys";
 import { startAnvil, ANVIL_DEV_PRIVATE_KEYS } from "../chain/anvil";
 import { deployModex } from "../contracts/deploy";
 import { connectL1 } from "../contracts/clients";
-import { rollupAbi } from "../contracts/abi";
+import { rollupAbi, testTokenAbi } from "../contracts/abi";
 import { proofToSolidity } from "../contracts/proof";
+import { benchMatching } from "../bench/matching";
+import { benchOrderLatency } from "../bench/latency";
+import { benchEddsa } from "../bench/eddsa";
 
 const log = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
 const seconds = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
@@ -66,7 +70,7 @@ async function constraintsSection() {
   };
 }
 
-/** A full batch for `p`: every L1 slot deposits, every L2 slot transfers except the last, which withdraws. */
+/** A full batch for `p`: every L1 slot deposits, every L2 slot transfers except the last, which withdraws, every fill slot fills. */
 function fullBatch(p: Params): BatchResult {
   const state = new State(p);
   const chainId = 31337;
@@ -75,6 +79,8 @@ function fullBatch(p: Params): BatchResult {
   let q = 0n;
   // Setup: register four accounts (the operator first), D per batch.
   const regs: QueueRecord[] = keys.map((key, id) => ({ kind: QUEUE_REGISTER, accountId: id, token: 1, amount: 1_000_000n, ...publicKeyOf(key) }));
+  // Account 2 also holds token 2, the quote of the fills.
+  regs.push({ kind: QUEUE_DEPOSIT, accountId: 2, token: 2, amount: 1_000_000n, ax: 0n, ay: 0n });
   for (let i = 0; i < regs.length; i += p.depositSlots) {
     q = buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits: regs.slice(i, i + p.depositSlots), txs: [] }).queueHashAfter;
   }
@@ -90,7 +96,12 @@ function fullBatch(p: Params): BatchResult {
       : { type: "transfer", from, to: 1 + ((i + 1) % 3), token: 1, amount: 1000n, fee: 2n, nonce, validUntil: ts + 3600, signature: zero };
     txs.push({ ...tx, signature: signMessage(keys[from], txMessage(tx, chainId)) });
   }
-  return buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits, txs });
+  // Account 1 sells token 1 for token 2 to account 3, one fill per slot, fees on both sides.
+  const signOrder = (o: Omit<Order, "signature">, key: string): Order => ({ ...o, signature: signMessage(key, orderMessage({ ...o, signature: zero }, chainId)) });
+  const sell = signOrder({ account: 1, orderId: 1n, base: 1, quote: 2, side: "sell", amount: 10_000n, quoteAmount: 20_000n, maxFeeBips: 50, validUntil: ts + 3600 }, keys[1]);
+  const buy = signOrder({ account: 2, orderId: 1n, base: 1, quote: 2, side: "buy", amount: 10_000n, quoteAmount: 20_000n, maxFeeBips: 50, validUntil: ts + 3600 }, keys[2]);
+  const fills: FillOp[] = Array.from({ length: p.fillSlots }, () => ({ type: "fill", sell, buy, baseAmount: 100n, quoteAmount: 200n, sellFee: 1n, buyFee: 0n }));
+  return buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits, txs, fills, feeTokens: [1, 2, ...new Array<number>(Math.max(0, p.feeBuckets - 2)).fill(0)] });
 }
 
 async function provingSection(name: keyof typeof CONFIGS, freshSetup: boolean) {
@@ -146,11 +157,21 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       gas.registerWithEth = Number(rc.gasUsed);
       records.push({ kind: QUEUE_REGISTER, accountId: i, token: 0, amount: 10n ** 18n, ...pub });
     }
+    // Account 2 also deposits test USDC (token 1), the quote of the fill below.
+    const usdc = dep.tokens[0].address;
+    const usdcAmount = 1_000_000_000n;
+    for (const [functionName, args] of [["mint", [l1.account.address, usdcAmount]], ["approve", [dep.rollup, usdcAmount]]] as const) {
+      const h = await l1.walletClient.writeContract({ address: usdc, abi: testTokenAbi, functionName, args: args as never, chain: l1.chain, account: l1.account });
+      await l1.publicClient.waitForTransactionReceipt({ hash: h });
+    }
+    const dh = await l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "deposit", args: [2, 1, usdcAmount], chain: l1.chain, account: l1.account });
+    await l1.publicClient.waitForTransactionReceipt({ hash: dh });
+    records.push({ kind: QUEUE_DEPOSIT, accountId: 2, token: 1, amount: usdcAmount, ax: 0n, ay: 0n });
     let q = 0n;
     let consumed = 0;
-    const submit = async (deposits: QueueRecord[], txs: L2Tx[]) => {
+    const submit = async (deposits: QueueRecord[], txs: L2Tx[], fills: FillOp[] = []) => {
       const block = await l1.publicClient.getBlock();
-      const b = buildBatch(state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: q, deposits, txs });
+      const b = buildBatch(state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: q, deposits, txs, fills });
       const w: { type: "mem"; data?: Uint8Array } = { type: "mem" };
       await snarkjs.wtns.calculate(b.circuitInput, wasmPath, w);
       const { proof } = await snarkjs.groth16.prove(keys.zkeyPath, w);
@@ -167,6 +188,7 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
     await submit([records[0]], []);
     gas.batchWithOneRegistration = (await submit([records[1]], [])).gas;
     await submit([records[2]], []);
+    await submit([records[3]], []);
     const empty = await submit([], []);
     gas.emptyBatch = empty.gas;
     const sign = (tx: L2Tx, key: string): L2Tx => ({ ...tx, signature: signMessage(key, txMessage(tx, anvil.chainId)) });
@@ -181,6 +203,12 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       sign({ type: "withdraw", account: 1, token: 0, amount: 10n ** 17n, fee: 0n, nonce: 1n, validUntil: vu, signature: zero }, keysById[1]),
     ]);
     gas.batchWithOneWithdrawal = withdrawal.gas;
+    // One fill: account 1 sells 0.01 ETH for 20 USDC to account 2, fees on both sides.
+    const signOrder = (o: Omit<Order, "signature">, key: string): Order => ({ ...o, signature: signMessage(key, orderMessage({ ...o, signature: zero }, anvil.chainId)) });
+    const sell = signOrder({ account: 1, orderId: 1n, base: 0, quote: 1, side: "sell", amount: 10n ** 16n, quoteAmount: 20_000_000n, maxFeeBips: 30, validUntil: vu }, keysById[1]);
+    const buy = signOrder({ account: 2, orderId: 1n, base: 0, quote: 1, side: "buy", amount: 10n ** 16n, quoteAmount: 20_000_000n, maxFeeBips: 30, validUntil: vu }, keysById[2]);
+    const fill = await submit([], [], [{ type: "fill", sell, buy, baseAmount: 10n ** 16n, quoteAmount: 20_000_000n, sellFee: 20_000n, buyFee: 2n * 10n ** 13n }]);
+    gas.batchWithOneFill = fill.gas;
     void consumed;
     return {
       config: "test",
@@ -190,11 +218,23 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       perTransfer: (gas.batchOfTwoTransfers - gas.emptyBatch) / 2 + 15 * 4,
       perTransferWorstCase: 15 * 16 + Math.max(0, (gas.batchOfTwoTransfers - gas.emptyBatch) / 2 + 15 * 4 - transfers.calldataNonZeroCost / 2),
       perWithdrawal: gas.batchWithOneWithdrawal - gas.emptyBatch,
+      // A noop fill chunk is 51 zero bytes of calldata (4 gas each); a fill replaces it.
+      perFill: gas.batchWithOneFill - gas.emptyBatch + 51 * 4,
+      perFillWorstCase: 51 * 16 + Math.max(0, gas.batchWithOneFill - gas.emptyBatch + 51 * 4 - (fill.calldataNonZeroCost - empty.calldataNonZeroCost + 51 * 4)),
       note: "Empty batch = all slots noop. perTransfer = (two-transfer batch − empty batch) / 2 + a noop chunk's calldata (60): the calldata, copying and hashing of one 15-byte chunk with these small account ids; perTransferWorstCase assumes 15 non-zero bytes.",
     };
   } finally {
     await anvil.stop();
   }
+}
+
+/** Matching throughput (engine alone, one core), order acknowledgement latency over HTTP, signature verification speed. */
+async function tradingSection(quick: boolean) {
+  log({ msg: "bench.trading" });
+  const matching = await benchMatching({ orders: quick ? 20_000 : 100_000, crossingShare: 0.3, seed: 1 });
+  const eddsa = await benchEddsa();
+  const latency = await benchOrderLatency({ rate: 1000, seconds: quick ? 1 : 3, crossingShare: 0.3, log });
+  return { matching, latency, eddsa };
 }
 
 async function main() {
@@ -215,8 +255,9 @@ async function main() {
     if (c === "test") testKeys = r;
   }
   const gas = await gasSection(testKeys!.keys, testKeys!.circuit.wasmPath);
+  const trading = await tradingSection(Boolean(values.quick));
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-  const results = { started, finished: new Date().toISOString(), command: `npm run bench${values.quick ? " -- --quick" : ""}${values["fresh-setup"] ? " -- --fresh-setup" : ""}`, machine, constraints, proving, gas };
+  const results = { started, finished: new Date().toISOString(), command: `npm run bench${values.quick ? " -- --quick" : ""}${values["fresh-setup"] ? " -- --fresh-setup" : ""}`, machine, constraints, proving, gas, trading };
   mkdirSync(path.join(__dirname, "..", "bench", "results"), { recursive: true });
   writeFileSync(path.join(__dirname, "..", "bench", "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
 
@@ -226,6 +267,14 @@ async function main() {
   console.table(proving.map((r) => ({ config: r.config, constraints: r.constraints, l2Slots: r.l2Slots, setupS: r.setupSeconds, witnessS: r.witnessSeconds, proveS: r.proveSeconds, verifyS: r.verifySeconds })));
   console.log("Gas (anvil, real verifier and proofs)");
   console.table(gas);
+  console.log("Trading: matching engine on one core, order acknowledgement over HTTP, signature checks");
+  console.table({
+    matchingOrdersPerSec: trading.matching.ordersPerSec,
+    ackRate: trading.latency.achievedRate,
+    ackP50Ms: trading.latency.p50Ms,
+    ackP99Ms: trading.latency.p99Ms,
+    verifyPerSec: trading.eddsa.fast.verificationsPerSec,
+  });
   console.log("wrote bench/results/latest.json");
 }
 
