@@ -27,7 +27,7 @@ export const FILL_CHUNK_BYTES = 51;
 
 export const CONFIGS = {
   test: { accountLevels: 2, balanceLevels: 1, orderLevels: 1, depositSlots: 1, l2Slots: 2, fillSlots: 1, feeBuckets: 2 },
-  default: { accountLevels: 4, balanceLevels: 2, orderLevels: 2, depositSlots: 2, l2Slots: 4, fillSlots: 2, feeBuckets: 2 },
+  default: { accountLevels: 4, balanceLevels: 2, orderLevels: 2, depositSlots: 2, l2Slots: 4, fillSlots: 1, feeBuckets: 2 },
   production: { accountLevels: 8, balanceLevels: 4, orderLevels: 4, depositSlots: 8, l2Slots: 64, fillSlots: 16, feeBuckets: 4 },
 } as const satisfies Record<string, Params>;
 
