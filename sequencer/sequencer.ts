@@ -262,6 +262,7 @@ class SequencerImpl implements Sequencer {
         if (items.some((i) => i.tx.type === "fill") && this.pendingFills() >= this.params.fillSlots) this.scheduleCut();
       },
       emit: (e) => this.emit(e),
+      fatal: (reason) => this.halt(reason, null),
     });
     this.stream = {
       onEvent: (listener) => {
@@ -485,6 +486,8 @@ class SequencerImpl implements Sequencer {
 
   submitTx(body: unknown): TxAccepted {
     if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
+    const broken = this.desk.brokenReason;
+    if (broken) throw new ApiError(500, "internal", `acceptance is stopped: ${broken}; restart the sequencer`);
     const tx = parseTx(body, this.params);
     const hash = txHash(txMessage(tx, this.chainId));
     if (this.store.hasTx(hash)) throw new ApiError(409, "duplicate", `transaction ${hash} was already received`);

@@ -39,6 +39,8 @@ export interface DeskOptions {
   /** Appends the fills an order made to the sequencer's pending operations, in order. */
   readonly appendOps: (items: PendingTx[]) => void;
   readonly emit: (e: StreamEvent) => void;
+  /** The book and the pending view ran ahead of the database (a failed write): stop the sequencer. */
+  readonly fatal: (reason: string) => void;
 }
 
 /** Rejections of the engine, as API errors. */
@@ -83,6 +85,8 @@ export class TradingDesk {
   private readonly byPair = new Map<string, MarketConfig>();
   /** Fills the engine settled during the current call, in order. */
   private settled: FillOp[] = [];
+  /** Set when a write failed after the engine had matched: memory no longer equals the database. */
+  private broken: string | null = null;
 
   constructor(private readonly o: DeskOptions) {
     validateMarkets(o.params, o.markets);
@@ -96,6 +100,11 @@ export class TradingDesk {
       },
     };
     this.engine = new MatchingEngine(ledger, { markets: o.markets, orderSlots: ORDER_ARITY ** o.params.orderLevels, expiryMarginS: o.expiryMarginS });
+  }
+
+  /** Why acceptance must stop until a restart (a failed write after matching), or null. */
+  get brokenReason(): string | null {
+    return this.broken;
   }
 
   get tradingEnabled(): boolean {
@@ -134,6 +143,7 @@ export class TradingDesk {
 
   submitOrder(body: unknown): OrderAccepted {
     if (!this.tradingEnabled) throw new ApiError(404, "not_found", "this sequencer has no markets configured");
+    if (this.broken) throw new ApiError(500, "internal", `trading is stopped: ${this.broken}; restart the sequencer`);
     const { order, timeInForce } = parseOrderRequest(body, this.o.params);
     const market = this.byPair.get(`${order.base}/${order.quote}`);
     if (!market) throw badRequest(`no market trades base ${order.base} against quote ${order.quote}`, "unknown_market");
@@ -164,12 +174,21 @@ export class TradingDesk {
       };
       return { hash: h, fill, trade, body: fillToWire({ fill, trade: t.seq, market: t.market, makerHash: t.makerHash as Hex, takerHash: t.takerHash as Hex }) };
     });
-    const seqs = this.o.store.writeOrderRequest({
-      order: { hash, seq: r.order.seq, market: market.id, body: orderToWire(order), timeInForce, acceptedAt: at },
-      fills,
-      updates: orderUpdates(r.events),
-      at,
-    });
+    let seqs: number[];
+    try {
+      seqs = this.o.store.writeOrderRequest({
+        order: { hash, seq: r.order.seq, market: market.id, body: orderToWire(order), timeInForce, acceptedAt: at },
+        fills,
+        updates: orderUpdates(r.events),
+        at,
+      });
+    } catch (e) {
+      // Nothing was acknowledged, but the engine and the pending view already moved: only a restart
+      // (which rebuilds both from the database) makes them agree again.
+      this.broken = `could not store order ${hash}: ${(e as Error).message}`;
+      this.o.fatal(this.broken);
+      throw e;
+    }
     this.o.appendOps(fills.map((f, i) => ({ seq: seqs[i], hash: f.hash, tx: f.fill, acceptedAt: at })));
     this.o.log({ level: "debug", msg: "order.accepted", hash, market: market.id, side: order.side, fills: fills.length, status: r.order.status });
     this.publish(r.events, at);
