@@ -65,6 +65,13 @@ export function verifySignature(message: bigint, sig: Signature, pub: PublicKey)
   return verifyFast(message, sig, pub);
 }
 
+/**
+ * How a rule check verifies a signature: verifySignature by default. The sequencer passes a function
+ * that answers for a (message, signature, key) triple it has already verified (off the main thread)
+ * and calls verifySignature for anything else, so the accepted set is the same.
+ */
+export type SignatureCheck = (message: bigint, sig: Signature, pub: PublicKey) => boolean;
+
 /** Baby Jubjub curve membership (twisted Edwards a=168700, d=168696 over the BN254 field). */
 export function isOnCurve(p: PublicKey): boolean {
   const r = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;

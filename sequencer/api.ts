@@ -51,12 +51,19 @@ export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): express.Ap
     express.json({ limit: BODY_LIMIT, strict: true }),
   ];
 
-  app.post("/v1/txs", ...json, (req, res) => {
-    res.status(202).json(seq.submitTx(req.body));
+  // Async (the signature is verified on a worker first): express 4 does not catch rejections itself.
+  app.post("/v1/txs", ...json, (req, res, next) => {
+    seq
+      .submitTx(req.body)
+      .then((r) => res.status(202).json(r))
+      .catch(next);
   });
 
-  app.post("/v1/orders", ...json, (req, res) => {
-    res.status(201).json(seq.submitOrder(req.body));
+  app.post("/v1/orders", ...json, (req, res, next) => {
+    seq
+      .submitOrder(req.body)
+      .then((r) => res.status(201).json(r))
+      .catch(next);
   });
 
   app.delete("/v1/orders/:hash", ...json, (req, res) => {

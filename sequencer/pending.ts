@@ -12,6 +12,7 @@
  * the remaining txs is again "new batched state + their effects".
  */
 import type { State, AccountView } from "../core/state";
+import type { SignatureCheck } from "../core/eddsa";
 import type { BatchContext, FillOp, L2Tx } from "../core/ops/types";
 import { checkTransfer } from "../core/ops/transfer";
 import { checkWithdraw } from "../core/ops/withdraw";
@@ -66,10 +67,10 @@ export class PendingView implements StateReader {
    * core's checks read only the StateReader members, which this class implements from the
    * batched state, so handing it over as a State runs exactly the rules buildBatch will run.
    */
-  check(op: Op, ctx: BatchContext): void {
+  check(op: Op, ctx: BatchContext, verify?: SignatureCheck): void {
     const asState = this as unknown as State;
-    if (op.type === "transfer") checkTransfer(asState, op, ctx);
-    else if (op.type === "withdraw") checkWithdraw(asState, op, ctx);
+    if (op.type === "transfer") checkTransfer(asState, op, ctx, verify);
+    else if (op.type === "withdraw") checkWithdraw(asState, op, ctx, verify);
     else checkFill(this, op, ctx);
   }
 

@@ -6,8 +6,10 @@
  * Life of a batch: built → proving → proven → submitted → finalized               (or failed)
  *
  * Concurrency model (one Node thread): acceptance and the core of batch cutting are synchronous,
- * so a tx is checked and appended to the pending set atomically with respect to cuts. The only
- * async steps are L1 I/O and proving; every continuation checks `stopped` before touching the
+ * so a tx is checked and appended to the pending set atomically with respect to cuts. Acceptance
+ * first verifies the signature on a worker thread (stateless; sequencer/verify-pool.ts), then runs
+ * core's rules, the write and the append in one synchronous step. The other async steps are L1 I/O
+ * and proving; every continuation checks `stopped` before touching the
  * store, and cuts are serialized. SQLite is the source of truth: on start the in-memory core State
  * is rebuilt by replaying every stored batch (asserting its root), and pending txs and unconsumed
  * queue records are reloaded, so a crash at any point loses nothing that was acknowledged.
@@ -53,6 +55,8 @@ import {
 } from "./views";
 import { parseStoredOp, parseTx, txToWire } from "./wire";
 import { signerOf } from "../core/ops/signed";
+import { createVerifierPool, defaultVerifierPoolSize, preverify, signatureCheck, type VerifierPool, type Verified } from "./verify-pool";
+import type { Signature } from "../core/eddsa";
 
 export interface SequencerOptions {
   readonly params: Params;
@@ -85,6 +89,11 @@ export interface SequencerOptions {
    * must reach a batch before either order expires, whatever the batch timeout and a short backlog.
    */
   readonly expiryMarginS?: number;
+  /**
+   * Worker threads that verify signatures before the synchronous acceptance step (default
+   * max(1, cpus − 1); 0: verify on the main thread inside the step, as core's checks do).
+   */
+  readonly signatureWorkers?: number;
 }
 
 export interface Sequencer {
@@ -95,15 +104,18 @@ export interface Sequencer {
   start(): Promise<void>;
   /** Stops all loops, waits for the running step, closes the database. Proofs in flight are abandoned (redone on restart). */
   stop(): Promise<void>;
-  /** Validates, checks against the pending state, persists; synchronous. Throws ApiError. */
-  submitTx(body: unknown): TxAccepted;
+  /**
+   * Validates, verifies the signature (on a worker thread), then checks against the pending state
+   * and persists in one synchronous step. Rejects with ApiError.
+   */
+  submitTx(body: unknown): Promise<TxAccepted>;
   status(): StatusView;
   /** Throws ApiError 404 for ids outside the account tree. */
   account(id: number): AccountInfo;
   tx(hash: Hex): TxInfo | null;
   batch(n: number): BatchInfo | null;
-  /** Validates, checks, matches and persists a signed order (synchronous). Throws ApiError. */
-  submitOrder(body: unknown): OrderAccepted;
+  /** Validates, verifies the signature (on a worker thread), then checks, matches and persists in one synchronous step. Rejects with ApiError. */
+  submitOrder(body: unknown): Promise<OrderAccepted>;
   /** Cancels an open order with a signature of its owner. Throws ApiError. */
   cancelOrder(hash: Hex, body: unknown): OrderInfo;
   order(hash: Hex): OrderInfo | null;
@@ -224,6 +236,8 @@ class SequencerImpl implements Sequencer {
   private readonly desk: TradingDesk;
   private readonly listeners = new Set<(e: StreamEvent) => void>();
   private lastExpireAt = 0;
+  /** Signature workers: created on start or the first submission; null when disabled or stopped. */
+  private pool: VerifierPool | null | undefined = undefined;
   readonly stream: StreamSource;
 
   constructor(
@@ -263,6 +277,7 @@ class SequencerImpl implements Sequencer {
       },
       emit: (e) => this.emit(e),
       fatal: (reason) => this.halt(reason, null),
+      preverify: (account, message, sig) => this.preverify(account, message, sig),
     });
     this.stream = {
       onEvent: (listener) => {
@@ -282,6 +297,20 @@ class SequencerImpl implements Sequencer {
   /** The matching engine's clock (seconds): the wall clock, never behind the chain or the last batch. */
   private engineNow(): number {
     return Math.max(Math.floor(Date.now() / 1000), this.l1Time, this.lastBatchTs);
+  }
+
+  private verifierPool(): VerifierPool | null {
+    if (this.stopped) return null;
+    if (this.pool === undefined) {
+      const size = this.opts.signatureWorkers ?? defaultVerifierPoolSize();
+      this.pool = size > 0 ? createVerifierPool({ size, log: this.log }) : null;
+    }
+    return this.pool;
+  }
+
+  /** Verifies a signature under `account`'s key off the main thread, ahead of the synchronous acceptance step. */
+  private preverify(account: number, message: () => bigint, sig: Signature): Promise<Verified | null> {
+    return preverify(this.verifierPool(), this.view, account, message, sig);
   }
 
   private pendingFills(): number {
@@ -418,7 +447,8 @@ class SequencerImpl implements Sequencer {
     if (this.started) return;
     if (this.stopped) throw new Error("sequencer was stopped");
     this.started = true;
-    this.log({ msg: "sequencer.start", proving: this.proving, batchTimeoutMs: this.batchTimeoutMs });
+    const pool = this.verifierPool();
+    this.log({ msg: "sequencer.start", proving: this.proving, batchTimeoutMs: this.batchTimeoutMs, signatureWorkers: pool?.size ?? 0 });
     await this.adoptFinalizedOnL1();
     if (this.stopped) return;
     this.pollLoop();
@@ -462,6 +492,9 @@ class SequencerImpl implements Sequencer {
     this.stopped = true;
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
+    const pool = this.pool;
+    this.pool = null;
+    await pool?.close();
     await Promise.allSettled([this.cutChain, this.pollChain, this.pollRunning, this.submitRunning]);
     this.store.close();
     this.log({ msg: "sequencer.stop", pendingTxs: this.pending.length, latestBatch: this.lastBatch, finalized: this.finalized });
@@ -484,16 +517,34 @@ class SequencerImpl implements Sequencer {
 
   // ---------------------------------------------------------------- acceptance
 
-  submitTx(body: unknown): TxAccepted {
+  async submitTx(body: unknown): Promise<TxAccepted> {
+    this.admitTx();
+    const tx = parseTx(body, this.params);
+    const message = txMessage(tx, this.chainId);
+    const hash = txHash(message);
+    this.admitTxHash(hash);
+    const verified = await this.preverify(signerOf(tx), () => message, tx.signature);
+    // From here on synchronous: the checks against the pending view, the write and the append are atomic.
+    this.admitTx();
+    this.admitTxHash(hash);
+    return this.acceptTx(tx, hash, verified);
+  }
+
+  private admitTx(): void {
     if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
     const broken = this.desk.brokenReason;
     if (broken) throw new ApiError(500, "internal", `acceptance is stopped: ${broken}; restart the sequencer`);
-    const tx = parseTx(body, this.params);
-    const hash = txHash(txMessage(tx, this.chainId));
+  }
+
+  private admitTxHash(hash: Hex): void {
     if (this.store.hasTx(hash)) throw new ApiError(409, "duplicate", `transaction ${hash} was already received`);
     if (this.pending.length >= this.maxPendingTxs) throw new ApiError(429, "too_many_pending", `${this.pending.length} transactions are waiting for a batch; retry later`);
+  }
+
+  /** The synchronous step: core's rules (the signature as verified ahead), the reserve, the durable write, the append. */
+  private acceptTx(tx: ReturnType<typeof parseTx>, hash: Hex, verified: Verified | null): TxAccepted {
     try {
-      this.view.check(tx, this.acceptanceContext());
+      this.view.check(tx, this.acceptanceContext(), signatureCheck(verified));
     } catch (e) {
       if (e instanceof ProtocolError) throw fromProtocolError(e);
       throw e;
@@ -940,10 +991,12 @@ class SequencerImpl implements Sequencer {
 
   // ---------------------------------------------------------------- trading
 
-  submitOrder(body: unknown): OrderAccepted {
-    if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
-    if (this.pending.length >= this.maxPendingTxs) throw new ApiError(429, "too_many_pending", `${this.pending.length} operations are waiting for a batch; retry later`);
-    return this.desk.submitOrder(body);
+  submitOrder(body: unknown): Promise<OrderAccepted> {
+    // Checked before the signature is verified and again in the desk's synchronous step.
+    return this.desk.submitOrder(body, () => {
+      if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
+      if (this.pending.length >= this.maxPendingTxs) throw new ApiError(429, "too_many_pending", `${this.pending.length} operations are waiting for a batch; retry later`);
+    });
   }
 
   cancelOrder(hash: Hex, body: unknown): OrderInfo {

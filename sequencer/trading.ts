@@ -3,15 +3,16 @@
  * against the pending view, runs the matching engine, and writes the order, every fill it made
  * (an operation for the batches) and every order it touched in one SQLite transaction before it
  * answers, so an acknowledged order or fill survives a crash. On start it rebuilds the book from
- * the orders table. Synchronous throughout: an order request is atomic with respect to batch cuts.
+ * the orders table. The signature is verified first, on a worker thread (sequencer/verify-pool.ts);
+ * everything after that is synchronous: an order request is atomic with respect to batch cuts.
  */
 import { sha256 } from "@noble/hashes/sha256";
 import { concatBytes, fromHex, toBytesBE, toHex } from "../core/field";
 import { ProtocolError } from "../core/errors";
-import { verifySignature } from "../core/eddsa";
-import { cancelMessage, checkOrder, orderHash } from "../core/ops/order";
+import { verifySignature, type Signature } from "../core/eddsa";
+import { cancelMessage, checkOrder, orderHash, orderMessage } from "../core/ops/order";
 import { ORDER_ARITY, maxTokens, type Params } from "../core/params";
-import type { BatchContext, FillOp } from "../core/ops/types";
+import type { BatchContext, FillOp, Order } from "../core/ops/types";
 import { MatchingEngine, type EngineEvent, type EngineSnapshot, type Ledger, type MarketConfig, type OrderEvent, type TradeEvent } from "./matching";
 import { ApiError, badRequest, fromProtocolError, notFound } from "./errors";
 import type { LogFn } from "./log";
@@ -19,7 +20,8 @@ import type { PendingView } from "./pending";
 import type { PendingTx } from "./plan";
 import type { Hex, OrderRow, OrderUpdate, Store, TradeRow, TradeWithStatus, TxStatus } from "./store";
 import type { StreamEvent } from "./stream";
-import { fillToWire, orderToWire, parseCancelRequest, parseOrder, parseOrderRequest } from "./wire";
+import { fillToWire, orderToWire, parseCancelRequest, parseOrder, parseOrderRequest, type WireTimeInForce } from "./wire";
+import { signatureCheck, type Verified } from "./verify-pool";
 import { orderInfo, tradeInfo, type BookInfo, type MarketInfo, type OrderAccepted, type OrderInfo, type TradeInfo } from "./views";
 
 export interface DeskOptions {
@@ -41,6 +43,11 @@ export interface DeskOptions {
   readonly emit: (e: StreamEvent) => void;
   /** The book and the pending view ran ahead of the database (a failed write): stop the sequencer. */
   readonly fatal: (reason: string) => void;
+  /**
+   * Verifies a signature under the account's key ahead of the synchronous step (on a worker
+   * thread); null when it did not (the step then verifies on the main thread). Default: never.
+   */
+  readonly preverify?: (account: number, message: () => bigint, sig: Signature) => Promise<Verified | null>;
 }
 
 /** Rejections of the engine, as API errors. */
@@ -141,16 +148,37 @@ export class TradingDesk {
     return this.engine.reserved(account, token);
   }
 
-  submitOrder(body: unknown): OrderAccepted {
-    if (!this.tradingEnabled) throw new ApiError(404, "not_found", "this sequencer has no markets configured");
-    if (this.broken) throw new ApiError(500, "internal", `trading is stopped: ${this.broken}; restart the sequencer`);
+  /**
+   * Parses the order, verifies its signature ahead (preverify, off the main thread), then runs the
+   * synchronous step: `admit` (the caller's own gates, e.g. back-pressure), duplicates, core's order
+   * rules with the verified signature, matching and the durable write. The gates run before the
+   * verification too, so a refused request costs no verification.
+   */
+  async submitOrder(body: unknown, admit: () => void = () => undefined): Promise<OrderAccepted> {
+    admit();
+    this.admitOrder();
     const { order, timeInForce } = parseOrderRequest(body, this.o.params);
     const market = this.byPair.get(`${order.base}/${order.quote}`);
     if (!market) throw badRequest(`no market trades base ${order.base} against quote ${order.quote}`, "unknown_market");
     const hash = orderHash(order, this.o.chainId);
     if (this.o.store.getOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
+    const verified = this.o.preverify ? await this.o.preverify(order.account, () => orderMessage(order, this.o.chainId), order.signature) : null;
+    // From here on synchronous: an order request is atomic with respect to batch cuts and other requests.
+    admit();
+    this.admitOrder();
+    return this.acceptOrder(order, timeInForce, market, hash, verified);
+  }
+
+  private admitOrder(): void {
+    if (!this.tradingEnabled) throw new ApiError(404, "not_found", "this sequencer has no markets configured");
+    if (this.broken) throw new ApiError(500, "internal", `trading is stopped: ${this.broken}; restart the sequencer`);
+  }
+
+  private acceptOrder(order: Order, timeInForce: WireTimeInForce, market: MarketConfig, hash: Hex, verified: Verified | null): OrderAccepted {
+    // Two identical requests may both have passed the first look before either was stored.
+    if (this.o.store.getOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
     try {
-      checkOrder(this.o.view(), order, this.o.context());
+      checkOrder(this.o.view(), order, this.o.context(), signatureCheck(verified));
     } catch (e) {
       if (e instanceof ProtocolError) throw fromProtocolError(e);
       throw e;

@@ -592,6 +592,29 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     await cutAndCheck();
   });
 
+  test("requests racing through the async signature check: one duplicate is 409, back-pressure still holds", async () => {
+    // Called in one tick, both pass the first look (duplicates, back-pressure) before either reaches
+    // the synchronous step, which looks again.
+    const wire = sign(alice, { type: "transfer", to: bob.id, amount: 3n });
+    const [first, second] = await Promise.allSettled([node.seq.submitTx(wire), node.seq.submitTx(wire)]);
+    expect(first).toMatchObject({ status: "fulfilled", value: { status: "accepted" } });
+    expect(second).toMatchObject({ status: "rejected", reason: { status: 409, code: "duplicate" } });
+    nonces.set(alice.id, wire.nonce + 1);
+    accepted.push((first as PromiseFulfilledResult<{ hash: Hex }>).value.hash);
+    expect((await node.client.status()).pendingTxs).toBe(1);
+    await cutAndCheck();
+    // maxPendingTxs is 1: of two different txs at once, the first is accepted, the second is refused.
+    const wa = sign(alice, { type: "transfer", to: bob.id, amount: 4n });
+    const wc = sign(carol, { type: "transfer", to: bob.id, token: 1, amount: 4n });
+    const [ra, rc] = await Promise.allSettled([node.seq.submitTx(wa), node.seq.submitTx(wc)]);
+    expect(ra).toMatchObject({ status: "fulfilled", value: { status: "accepted" } });
+    expect(rc).toMatchObject({ status: "rejected", reason: { status: 429, code: "too_many_pending" } });
+    nonces.set(alice.id, wa.nonce + 1);
+    accepted.push((ra as PromiseFulfilledResult<{ hash: Hex }>).value.hash);
+    expect((await node.client.status()).pendingTxs).toBe(1);
+    await cutAndCheck();
+  });
+
   test("acceptance latency (200 sequential POST /v1/txs)", async () => {
     const N = 200;
     await node.close();

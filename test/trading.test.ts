@@ -225,6 +225,21 @@ describe("trading through the sequencer (no proofs)", () => {
     const dup = order(bob, "buy", ETHER / 100n, 10n * USDC);
     expect((await post("/v1/orders", orderToWire(dup))).status).toBe(201);
     expect((await post("/v1/orders", orderToWire(dup))).status).toBe(409);
+    // The same order twice at once: both may pass the first look while their signatures are checked; the
+    // synchronous step refuses the second.
+    // (Its own signer and an order id on a free slot: the main signer's id sequence stays as the later tests expect.)
+    const busy = new Set((await client.accountOrders(bob.id)).orders.filter((o) => o.status === "open" || o.status === "partially_filled").map((o) => BigInt(o.orderId) % 4n));
+    let raceId = 1000n;
+    while (busy.has(raceId % 4n)) raceId++;
+    const race = orderToWire(new OrderSigner(chainId).order(bob, MARKET, "buy", ETHER / 100n, 1n * USDC, { orderId: raceId }));
+    // Called in one tick, both pass the first look before either reaches the synchronous step.
+    const [first, second] = await Promise.allSettled([seq.submitOrder(race), seq.submitOrder(race)]);
+    expect(first).toMatchObject({ status: "fulfilled", value: { status: "open" } });
+    expect(second).toMatchObject({ status: "rejected", reason: { status: 409, code: "duplicate" } });
+    expect((await post("/v1/orders", race)).status).toBe(409);
+    const cancel = signMessage(bob.priv, cancelMessage(bob.id, BigInt(race.orderId), chainId)); // frees its order slot again
+    const cancelled = await post(`/v1/orders/${(first as PromiseFulfilledResult<{ hash: string }>).value.hash}`, { signature: { r8x: cancel.r8x.toString(), r8y: cancel.r8y.toString(), s: cancel.s.toString() } }, "DELETE");
+    expect(cancelled.json).toMatchObject({ status: "cancelled" });
     const res = await post(`/v1/orders/0x${"00".repeat(32)}`, { signature: good.signature }, "DELETE");
     expect(res.status).toBe(404);
     expect((await client.book("ETH-USDC")).asks).toEqual(before.asks);

@@ -6,7 +6,7 @@ import { sha256 } from "@noble/hashes/sha256";
 import { MAX_U32, toBytesBE, toHex } from "../field";
 import { fail } from "../errors";
 import { FLOAT40, tryEncodeFloat } from "../float";
-import { verifySignature } from "../eddsa";
+import { verifySignature, type SignatureCheck } from "../eddsa";
 import { ORDER_ARITY } from "../params";
 import type { State } from "../state";
 import type { BatchContext, Order } from "./types";
@@ -121,8 +121,11 @@ export function filledOf(order: Order, slot: OrderSlot): bigint {
 /** The part of State an order check reads (the sequencer's pending view implements it too). */
 export type OrderStateReader = Pick<State, "params" | "accountCapacity" | "account" | "balance" | "orderSlot">;
 
-/** Every rule about one order on its own; returns the base amount it has filled so far. Changes nothing. */
-export function checkOrder(state: OrderStateReader, order: Order, ctx: BatchContext): bigint {
+/**
+ * Every rule about one order on its own; returns the base amount it has filled so far. Changes nothing.
+ * `verify` checks the signature against the key read from `state` (default: verifySignature).
+ */
+export function checkOrder(state: OrderStateReader, order: Order, ctx: BatchContext, verify: SignatureCheck = verifySignature): bigint {
   const p = state.params;
   if (!Number.isInteger(order.account) || order.account < 0 || order.account >= state.accountCapacity) fail("unknown_account", `account ${order.account} does not exist`);
   if (order.side !== "buy" && order.side !== "sell") fail("bad_request", `order side must be "buy" or "sell"`);
@@ -141,7 +144,7 @@ export function checkOrder(state: OrderStateReader, order: Order, ctx: BatchCont
   const acc = state.account(order.account);
   if (!acc.registered) fail("unregistered_account", `account ${order.account} is not registered`);
   if (ctx.timestamp > order.validUntil) fail("expired", `order expired at ${order.validUntil}, batch time ${ctx.timestamp}`);
-  if (!verifySignature(orderMessage(order, ctx.chainId), order.signature, { ax: acc.ax, ay: acc.ay })) fail("bad_signature", "order signature does not verify under the account's key");
+  if (!verify(orderMessage(order, ctx.chainId), order.signature, { ax: acc.ax, ay: acc.ay })) fail("bad_signature", "order signature does not verify under the account's key");
   const filled = filledOf(order, state.orderSlot(order.account, orderSlotIndex(p, order.orderId)));
   if (filled >= order.amount) fail("order_filled", `order ${order.orderId} is already filled`);
   return filled;

@@ -3,7 +3,7 @@ import { MAX_U128, MAX_U32 } from "../field";
 import { fail } from "../errors";
 import { FLOAT16, FLOAT40, tryEncodeFloat } from "../float";
 import { packMessage, type MessageFields } from "../message";
-import { verifySignature } from "../eddsa";
+import { verifySignature, type SignatureCheck } from "../eddsa";
 import type { State } from "../state";
 import type { BatchContext, L2Tx } from "./types";
 import { OP_TRANSFER, OP_WITHDRAW } from "../message";
@@ -45,8 +45,11 @@ export function txMessage(tx: L2Tx, chainId: number): bigint {
   return packMessage(messageFields(tx, chainId));
 }
 
-/** Checks everything about the signer's side of a signed op against the state; changes nothing. */
-export function checkSignedDebit(state: State, tx: L2Tx, ctx: BatchContext): EncodedAmounts {
+/**
+ * Checks everything about the signer's side of a signed op against the state; changes nothing.
+ * `verify` checks the signature against the key read from `state` (default: verifySignature).
+ */
+export function checkSignedDebit(state: State, tx: L2Tx, ctx: BatchContext, verify: SignatureCheck = verifySignature): EncodedAmounts {
   const signer = signerOf(tx);
   if (!Number.isInteger(signer) || signer < 0 || signer >= state.accountCapacity) fail("unknown_account", `account ${signer} does not exist`);
   const capTokens = Math.min(4 ** state.params.balanceLevels, 256);
@@ -61,7 +64,7 @@ export function checkSignedDebit(state: State, tx: L2Tx, ctx: BatchContext): Enc
   if (acc.nonce >= MAX_U32) fail("nonce_overflow", "account nonce exhausted");
   if (ctx.timestamp > tx.validUntil) fail("expired", `operation expired at ${tx.validUntil}, batch time ${ctx.timestamp}`);
   const msg = txMessage(tx, ctx.chainId);
-  if (!verifySignature(msg, tx.signature, { ax: acc.ax, ay: acc.ay })) fail("bad_signature", "signature does not verify under the account's key");
+  if (!verify(msg, tx.signature, { ax: acc.ax, ay: acc.ay })) fail("bad_signature", "signature does not verify under the account's key");
   const balance = state.balance(signer, tx.token);
   if (balance < tx.amount + tx.fee) fail("insufficient_balance", `balance ${balance} < amount ${tx.amount} + fee ${tx.fee}`);
   return enc;

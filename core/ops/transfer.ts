@@ -2,6 +2,7 @@
 import { MAX_U128, toBytesBE } from "../field";
 import { fail } from "../errors";
 import { OP_TRANSFER } from "../message";
+import type { SignatureCheck } from "../eddsa";
 import type { State } from "../state";
 import { checkSignedDebit, encodeAmounts, type EncodedAmounts } from "./signed";
 import type { BatchContext, L2SlotWitness, TransferTx } from "./types";
@@ -17,8 +18,8 @@ export function transferChunk(from: number, to: number, token: number, amountF: 
   return c;
 }
 
-export function checkTransfer(state: State, tx: TransferTx, ctx: BatchContext): EncodedAmounts {
-  const enc = checkSignedDebit(state, tx, ctx);
+export function checkTransfer(state: State, tx: TransferTx, ctx: BatchContext, verify?: SignatureCheck): EncodedAmounts {
+  const enc = checkSignedDebit(state, tx, ctx, verify);
   if (!Number.isInteger(tx.to) || tx.to < 0 || tx.to >= state.accountCapacity) fail("unknown_account", `receiver ${tx.to} does not exist`);
   const to = state.account(tx.to);
   if (!to.registered) fail("unregistered_account", `receiver ${tx.to} is not registered`);

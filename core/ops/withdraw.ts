@@ -1,6 +1,7 @@
 /** Withdraw (PROTOCOL.md §4.2): the amount leaves L2 for the account's L1 owner. */
 import { toBytesBE } from "../field";
 import { OP_WITHDRAW } from "../message";
+import type { SignatureCheck } from "../eddsa";
 import type { State } from "../state";
 import { checkSignedDebit, encodeAmounts, type EncodedAmounts } from "./signed";
 import type { BatchContext, L2SlotWitness, WithdrawTx } from "./types";
@@ -15,8 +16,8 @@ export function withdrawChunk(account: number, token: number, amountF: bigint, f
   return c;
 }
 
-export function checkWithdraw(state: State, tx: WithdrawTx, ctx: BatchContext): EncodedAmounts {
-  return checkSignedDebit(state, tx, ctx);
+export function checkWithdraw(state: State, tx: WithdrawTx, ctx: BatchContext, verify?: SignatureCheck): EncodedAmounts {
+  return checkSignedDebit(state, tx, ctx, verify);
 }
 
 /** Checks every rule, then executes. */
