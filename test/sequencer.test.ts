@@ -39,7 +39,7 @@ import {
   type PublicKey,
   type QueueRecord,
 } from "../core";
-import type { ProofJob, Prover } from "../prover/types";
+import { stalledProver } from "./helpers/provers";
 import { serve, type RunningApi } from "../sequencer/api";
 import { sequencerClient, signTx, type SequencerClient, type UnsignedTx } from "../sequencer/client";
 import { silentLogger } from "../sequencer/log";
@@ -189,21 +189,6 @@ async function until<T>(what: string, fn: () => Promise<T | null | undefined | f
   }
 }
 
-/** A prover that takes every job and never answers: batches stay "proving" and nothing reaches L1. */
-function stalledProver(): Prover & { readonly jobs: ProofJob[] } {
-  const jobs: ProofJob[] = [];
-  return {
-    jobs,
-    get pending() {
-      return jobs.length;
-    },
-    prove(job: ProofJob) {
-      jobs.push(job);
-      return new Promise(() => undefined);
-    },
-    close: async () => undefined,
-  };
-}
 
 /** Nodes not yet closed: afterAll closes them even when a test failed half way. */
 const openNodes = new Set<Node>();

@@ -16,7 +16,7 @@ import {
 import { BatchModel, OrderSigner, registerTrader, type Trader } from "./helpers/trading";
 import { MAX_U32 } from "../core/field";
 import { createApiClient, type ModexApiClient } from "../cli/api-client";
-import type { ProofJob, Prover } from "../prover/types";
+import { stalledProver } from "./helpers/provers";
 import { serve, type RunningApi } from "../sequencer/api";
 import { silentLogger } from "../sequencer/log";
 import { createSequencer, type Sequencer } from "../sequencer/sequencer";
@@ -31,20 +31,6 @@ const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBi
 let anvil: AnvilInstance;
 let tmp: string;
 
-/** A prover that takes every job and never answers: batches are built and stay unproven. */
-function stalledProver(): Prover {
-  const jobs: ProofJob[] = [];
-  return {
-    get pending() {
-      return jobs.length;
-    },
-    prove(job: ProofJob) {
-      jobs.push(job);
-      return new Promise(() => undefined);
-    },
-    close: async () => undefined,
-  };
-}
 
 beforeAll(async () => {
   await initCrypto();
