@@ -7,8 +7,10 @@
 import { FLOAT40, floorToFloat, tryEncodeFloat } from "../core/float";
 import { UsageError } from "./args";
 
-/** core/ops/order's MAX_ORDER_AMOUNT (2^120-1), restated: that module loads the EdDSA library. */
-export const MAX_ORDER_AMOUNT = (1n << 120n) - 1n;
+import { MAX_ORDER_AMOUNT } from "../core/params";
+import { limitPrice } from "../sequencer/matching/price";
+
+export { MAX_ORDER_AMOUNT };
 const MAX_MANTISSA = 1n << BigInt(FLOAT40.mantissaBits);
 
 /** A positive rational num/den in lowest terms: quote units per base unit. */
@@ -17,14 +19,9 @@ export interface Ratio {
   readonly den: bigint;
 }
 
-function gcd(a: bigint, b: bigint): bigint {
-  while (b !== 0n) [a, b] = [b, a % b];
-  return a;
-}
-
+/** num/den in lowest terms (the engine's own reduction: limitPrice(quote, base)). */
 function reduce(num: bigint, den: bigint): Ratio {
-  const g = gcd(num, den);
-  return { num: num / g, den: den / g };
+  return limitPrice(num, den);
 }
 
 const PRICE = /^([0-9]+)(?:\.([0-9]+))?$/;

@@ -24,6 +24,11 @@ export const ORDER_ARITY = 4;
 export const CHUNK_BYTES = 15;
 /** Bytes of one fill slot's public data. */
 export const FILL_CHUNK_BYTES = 51;
+/** Order amounts, fill amounts and filled counters are below 2^120, so products stay below 2^240 (PROTOCOL.md §4.5). */
+export const AMOUNT_BITS = 120;
+export const MAX_ORDER_AMOUNT = (1n << BigInt(AMOUNT_BITS)) - 1n;
+/** An order's fee cap is at most 100%. */
+export const MAX_FEE_BIPS = 10_000;
 
 export const CONFIGS = {
   test: { accountLevels: 2, balanceLevels: 1, orderLevels: 1, depositSlots: 1, l2Slots: 2, fillSlots: 1, feeBuckets: 2 },

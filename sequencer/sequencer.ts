@@ -273,7 +273,7 @@ class SequencerImpl implements Sequencer {
       now: () => this.engineNow(),
       appendOps: (items) => {
         this.pending.push(...items);
-        if (items.some((i) => i.tx.type === "fill") && this.pendingFills() >= this.params.fillSlots) this.scheduleCut();
+        if (items.some((i) => i.tx.type === "fill") && this.pendingFills(this.params.fillSlots) >= this.params.fillSlots) this.scheduleCut();
       },
       emit: (e) => this.emit(e),
       fatal: (reason) => this.halt(reason, null),
@@ -313,9 +313,10 @@ class SequencerImpl implements Sequencer {
     return preverify(this.verifierPool(), this.view, account, message, sig);
   }
 
-  private pendingFills(): number {
+  /** Fills among the pending operations, counted up to `limit` (the hot path only asks whether a batch's worth waits). */
+  private pendingFills(limit = Infinity): number {
     let n = 0;
-    for (const p of this.pending) if (p.tx.type === "fill") n++;
+    for (const p of this.pending) if (p.tx.type === "fill" && ++n >= limit) break;
     return n;
   }
 
@@ -662,7 +663,7 @@ class SequencerImpl implements Sequencer {
       .finally(() => {
         this.cutting = false;
         // A backlog (full batches waiting) is cut back to back.
-        if (this.pending.length >= this.params.l2Slots || this.pendingFills() >= this.params.fillSlots || this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
+        if (this.pending.length >= this.params.l2Slots || this.pendingFills(this.params.fillSlots) >= this.params.fillSlots || this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
       });
   }
 

@@ -7,16 +7,13 @@ import { MAX_U32, toBytesBE, toHex } from "../field";
 import { fail } from "../errors";
 import { FLOAT40, tryEncodeFloat } from "../float";
 import { verifySignature, type SignatureCheck } from "../eddsa";
-import { ORDER_ARITY } from "../params";
+import { AMOUNT_BITS, MAX_FEE_BIPS, MAX_ORDER_AMOUNT, ORDER_ARITY } from "../params";
 import type { State } from "../state";
 import type { BatchContext, Order } from "./types";
 
 /** Type byte of an order message (PROTOCOL.md §4.4 numbering). */
 export const MSG_ORDER = 4;
-/** Order amounts, fill amounts and filled counters are below 2^120, so products stay below 2^240. */
-export const AMOUNT_BITS = 120;
-export const MAX_ORDER_AMOUNT = (1n << BigInt(AMOUNT_BITS)) - 1n;
-export const MAX_FEE_BIPS = 10_000;
+export { AMOUNT_BITS, MAX_ORDER_AMOUNT, MAX_FEE_BIPS } from "../params";
 /** A slot leaf is filled + orderId · 2^128. */
 export const ORDER_ID_SHIFT = 128n;
 
