@@ -25,19 +25,88 @@ export interface ProofJob {
   readonly publicInput: string;
 }
 
+export interface ProofTimings {
+  readonly witnessMs: number;
+  readonly proveMs: number;
+  readonly verifyMs: number;
+}
+
 export interface ProofResult {
   readonly batchNumber: number;
   readonly proof: Groth16Proof;
   readonly publicSignals: string[];
-  readonly timings: { readonly witnessMs: number; readonly proveMs: number; readonly verifyMs: number };
-  /** Which worker produced it (pid or id), for logs and metrics. */
+  readonly timings: ProofTimings;
+  /** Which worker produced it ("host/pid" in a cluster, the pid embedded), for logs and metrics. */
   readonly worker: string;
+}
+
+/**
+ * How a worker turns a witness into a proof. Witness generation always stays in the worker (circom
+ * wasm); only the Groth16 step is swappable.
+ * - snarkjs: in-process snarkjs (default).
+ * - command: an external prover with rapidsnark's argument convention,
+ *   `COMMAND... <zkey> <witness.wtns> <proof.json> <public.json>`; `snarkjs groth16 prove` takes the same.
+ */
+export type ProverBackend = { readonly kind: "snarkjs" } | { readonly kind: "command"; readonly command: readonly string[] };
+
+export const SNARKJS_BACKEND: ProverBackend = { kind: "snarkjs" };
+
+/** "snarkjs" or the command, for logs and status. */
+export function backendLabel(b: ProverBackend): string {
+  return b.kind === "snarkjs" ? "snarkjs" : `command:${b.command.join(" ")}`;
+}
+
+/** What happens to a job inside the prover, reported to whoever asked for the proof (the sequencer persists it). */
+export type ProverEvent =
+  /** A worker took the job (attempt counts from 1). */
+  | { readonly type: "leased"; readonly batchNumber: number; readonly worker: string; readonly attempt: number }
+  /** An attempt ended without a proof: the worker died, stalled or the job failed on it. */
+  | { readonly type: "attempt_failed"; readonly batchNumber: number; readonly worker: string | null; readonly attempt: number; readonly error: string; readonly willRetry: boolean };
+
+export interface ProveOptions {
+  readonly onEvent?: (e: ProverEvent) => void;
+}
+
+/** One worker as the operator sees it. */
+export interface ProverWorkerStatus {
+  /** "host/pid" (cluster) or "pid" (embedded). */
+  readonly id: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly state: "starting" | "idle" | "busy" | "draining" | "stopping";
+  readonly circuitHash: string;
+  readonly backend: string;
+  /** Jobs it may run at once. */
+  readonly concurrency: number;
+  /** Batches it is proving now. */
+  readonly batches: readonly number[];
+  readonly jobsDone: number;
+  readonly jobsFailed: number;
+  /** ms since epoch. */
+  readonly startedAt: number;
+}
+
+export interface ProverStatus {
+  readonly mode: "embedded" | "cluster";
+  readonly circuitHash: string;
+  readonly backend: string;
+  /** Jobs waiting for a worker. */
+  readonly queued: number;
+  /** Jobs a worker holds. */
+  readonly leased: number;
+  readonly workers: readonly ProverWorkerStatus[];
+  /** Cluster: where the queue lives (password removed). */
+  readonly queue?: string;
 }
 
 /** Proves batches; several may be in flight at once. Every result is verified against the vkey before it resolves. */
 export interface Prover {
-  prove(job: ProofJob): Promise<ProofResult>;
+  prove(job: ProofJob, opts?: ProveOptions): Promise<ProofResult>;
   /** Jobs waiting or running. */
   readonly pending: number;
+  /** The circuit it proves; the sequencer verifies each proof with `vkeyPath` before accepting it. */
+  readonly artifacts?: Pick<CircuitArtifacts, "circuitHash" | "vkeyPath">;
+  /** The operator view: queue, leases, workers. */
+  status?(): Promise<ProverStatus>;
   close(): Promise<void>;
 }

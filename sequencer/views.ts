@@ -293,3 +293,85 @@ export function orderInfo(r: OrderRow, trades: readonly TradeWithStatus[]): Orde
     }),
   };
 }
+
+// ---------------------------------------------------------------- prover (operator view)
+
+/**
+ * A batch's proof job, as persisted by the sequencer:
+ * queued → leased → proven → verified → submitted → finalized, or failed (attempts exhausted, or
+ * the submission reverted). A job whose worker dies goes back to queued with its attempt counted.
+ */
+export type ProofJobState = "queued" | "leased" | "proven" | "verified" | "submitted" | "finalized" | "failed";
+
+export const PROOF_JOB_STATES: readonly ProofJobState[] = ["queued", "leased", "proven", "verified", "submitted", "finalized", "failed"];
+
+export interface ProofJobError {
+  /** ms since epoch. */
+  readonly at: number;
+  readonly attempt: number;
+  readonly worker: string | null;
+  readonly error: string;
+}
+
+export interface ProofJobInfo {
+  readonly batch: number;
+  readonly state: ProofJobState;
+  /** Attempts started (leases taken), across restarts. */
+  readonly attempts: number;
+  /** Worker of the current or the successful attempt. */
+  readonly worker: string | null;
+  /** Latest error, if any attempt failed. */
+  readonly error: string | null;
+  readonly errors: readonly ProofJobError[];
+  /** ms since epoch for each state reached (null: not yet). */
+  readonly queuedAt: number;
+  readonly leasedAt: number | null;
+  readonly provenAt: number | null;
+  readonly verifiedAt: number | null;
+  readonly submittedAt: number | null;
+  readonly finalizedAt: number | null;
+  /**
+   * witnessMs/proveMs/verifyMs: the worker's stages; waitMs: queued → last lease; proofWallMs: last
+   * lease → proof received; acceptVerifyMs: the sequencer's own check of the proof; submitMs:
+   * submitBatch sent → receipt.
+   */
+  readonly timings: Readonly<Record<string, number>>;
+}
+
+/** Recent proof times (lease → proof received) over the last proven jobs. */
+export interface ProofTimeStats {
+  readonly count: number;
+  readonly meanMs: number | null;
+  readonly p50Ms: number | null;
+  readonly p90Ms: number | null;
+  readonly maxMs: number | null;
+}
+
+/** How many workers keep up with the current batch rate (an autoscaling signal). */
+export interface AutoscaleSignal {
+  readonly workersNeeded: number;
+  /** Batches cut per hour over the window. */
+  readonly batchesPerHour: number;
+  readonly windowS: number;
+  /** Mean proof time used (s), null when no proof is known yet. */
+  readonly meanProofS: number | null;
+  /** One line: how the number was reached. */
+  readonly reason: string;
+}
+
+export interface ProverView {
+  readonly mode: "embedded" | "cluster" | "disabled";
+  readonly circuitHash: string | null;
+  readonly backend: string | null;
+  /** Jobs by state, from the sequencer's database. */
+  readonly jobs: Readonly<Record<ProofJobState, number>>;
+  /** Live view of the prover (queue and workers); null when it cannot be asked. */
+  readonly live: import("../prover/types").ProverStatus | null;
+  readonly liveError: string | null;
+  readonly proofTimes: ProofTimeStats;
+  readonly autoscale: AutoscaleSignal;
+  /** Most recent jobs first. */
+  readonly recent: readonly ProofJobInfo[];
+  /** Most recent jobs with a failed attempt, newest first. */
+  readonly failures: readonly ProofJobInfo[];
+}

@@ -1,0 +1,2 @@
+/** Cluster mode (BullMQ on Redis): the sequencer-side Prover. Being written. */
+export {};
