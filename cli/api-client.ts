@@ -5,8 +5,10 @@
 
 import type { WireOrder, WireSignature, WireTimeInForce, WireTx } from "../sequencer/wire";
 import type {
-  AccountInfo, BatchInfo, BookInfo, MarketInfo, OrderAccepted, OrderInfo, StatusView, TradeInfo, TxAccepted, TxInfo,
+  AccountInfo, BatchInfo, BookInfo, MarketInfo, OrderAccepted, OrderInfo, ProofJobInfo, ProofJobState, ProverView, StatusView, TradeInfo, TxAccepted,
+  TxInfo,
 } from "../sequencer/views";
+import type { ProverStatus, ProverWorkerStatus } from "../prover/types";
 import type { TxStatus } from "../sequencer/store";
 
 // The shapes are the sequencer's own (type-only imports: no sequencer code is loaded at run time).
@@ -29,6 +31,9 @@ export type SubmitOrderResponse = OrderAccepted;
 export type MarketResponse = MarketInfo;
 export type BookResponse = BookInfo;
 export type TradeResponse = TradeInfo;
+/** GET /v1/prover: the operator view of proving. */
+export type ProverResponse = ProverView;
+export type { ProofJobInfo, ProofJobState, ProverStatus, ProverWorkerStatus };
 
 /** Every API error response. */
 export interface ApiErrorBody {
@@ -84,6 +89,8 @@ export interface ModexApiClient {
   markets(): Promise<{ markets: MarketResponse[]; expiryMarginS: number }>;
   book(market: string, depth?: number): Promise<BookResponse>;
   trades(market: string, limit?: number): Promise<{ market: string; trades: TradeResponse[] }>;
+  /** GET /v1/prover: proof jobs by state, the prover's queue and workers, proof times, the autoscaling signal. */
+  prover(): Promise<ProverResponse>;
   /** Polls GET /v1/txs/:hash until `until` (or rejected); rejects with an Error on timeout. */
   waitForTx(hash: Hex, opts?: WaitOptions): Promise<TxResponse>;
 }
@@ -147,6 +154,7 @@ export function createApiClient(opts: ApiClientOptions): ModexApiClient {
     markets: () => call("GET", "/v1/markets"),
     book: (market, depth = 50) => call("GET", `/v1/markets/${encodeURIComponent(market)}/book?depth=${depth}`),
     trades: (market, limit = 100) => call("GET", `/v1/markets/${encodeURIComponent(market)}/trades?limit=${limit}`),
+    prover: () => call("GET", "/v1/prover"),
     async waitForTx(hash, w = {}) {
       const until = STATUS_ORDER[w.until ?? "finalized"];
       const deadline = Date.now() + (w.timeoutMs ?? 600_000);

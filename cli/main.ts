@@ -7,6 +7,7 @@ import { parseCommandArgs, renderHelp, UsageError } from "./args";
 import { claim, deposit, register } from "./cmd-l1";
 import { transfer, withdraw } from "./cmd-l2";
 import { keygen } from "./cmd-keygen";
+import { prover, subcommandSummary, type CommandGroup } from "./cmd-prover";
 import { account, batch, status, tx } from "./cmd-query";
 import { book, cancel, markets, order, orders, trades } from "./cmd-trade";
 import { processContext, type CliContext, type Command } from "./context";
@@ -21,14 +22,20 @@ const GROUPS: readonly [string, readonly string[]][] = [
   ["L2 (sequencer API)", ["transfer", "withdraw"]],
   ["trading (sequencer API)", ["order", "cancel", "markets", "book", "trades", "orders"]],
   ["queries (sequencer API)", ["account", "tx", "batch", "status"]],
+  ["prover (operators)", ["prover status", "prover worker"]],
 ];
 
+/** Two-word commands: `modex GROUP SUB ...`. */
+export const COMMAND_GROUPS: readonly CommandGroup[] = [prover];
+
 export function globalHelp(): string {
-  const byName = new Map(COMMANDS.map((c) => [c.spec.name, c]));
+  const summaries = new Map<string, string>(COMMANDS.map((c) => [c.spec.name, c.spec.summary]));
+  for (const g of COMMAND_GROUPS) for (const s of g.subcommands) summaries.set(`${g.name} ${s.name}`, subcommandSummary(s));
+  const width = Math.max(10, ...GROUPS.flatMap(([, names]) => names.map((n) => n.length + 1)));
   const lines = ["usage: modex <command> [options]", "", "Command-line client of a Modex rollup.", ""];
   for (const [group, names] of GROUPS) {
     lines.push(`${group}:`);
-    for (const n of names) lines.push(`  ${n.padEnd(10)} ${firstSentence(byName.get(n)?.spec.summary ?? "")}`);
+    for (const n of names) lines.push(`  ${n.padEnd(width)} ${firstSentence(summaries.get(n) ?? "")}`);
     lines.push("");
   }
   lines.push(
@@ -42,6 +49,14 @@ export function globalHelp(): string {
   return lines.join("\n") + "\n";
 }
 
+export function groupHelp(g: CommandGroup): string {
+  const width = Math.max(...g.subcommands.map((s) => s.name.length));
+  const lines = [`usage: modex ${g.name} <command> [options]`, "", g.summary, "", "commands:"];
+  for (const s of g.subcommands) lines.push(`  ${s.name.padEnd(width)}  ${firstSentence(subcommandSummary(s))}`);
+  lines.push("", `Run 'modex ${g.name} <command> --help' for its options.`);
+  return lines.join("\n") + "\n";
+}
+
 function firstSentence(s: string): string {
   const i = s.indexOf(". ");
   return (i >= 0 ? s.slice(0, i) : s).replace(/\.$/, "");
@@ -51,19 +66,55 @@ function firstSentence(s: string): string {
 export async function main(argv: readonly string[], ctx: CliContext = processContext()): Promise<number> {
   const [name, ...rest] = argv;
   if (name === undefined || name === "--help" || name === "-h" || name === "help") {
-    const target = name === "help" ? COMMANDS.find((c) => c.spec.name === rest[0]) : undefined;
-    ctx.stdout(target ? renderHelp(target.spec) : globalHelp());
+    ctx.stdout((name === "help" ? helpOf(rest) : null) ?? globalHelp());
     return name === undefined ? 2 : 0;
   }
   if (name === "--version" || name === "-V") {
     ctx.stdout("modex 0.1.0\n");
     return 0;
   }
+  const group = COMMAND_GROUPS.find((g) => g.name === name);
+  if (group) return runGroup(group, rest, ctx);
   const command = COMMANDS.find((c) => c.spec.name === name);
   if (!command) {
     ctx.stderr(`modex: unknown command ${JSON.stringify(name)}\nRun 'modex --help' for the list of commands.\n`);
     return 2;
   }
+  return runCommand(command, rest, ctx);
+}
+
+/** `modex help NAME [SUB]`: the help of a command, a group or a group's parsed subcommand; null if none. */
+function helpOf([name, sub]: readonly string[]): string | null {
+  const group = COMMAND_GROUPS.find((g) => g.name === name);
+  if (group) {
+    const s = group.subcommands.find((x) => x.name === sub);
+    return s && "command" in s ? renderHelp(s.command.spec) : groupHelp(group);
+  }
+  const target = COMMANDS.find((c) => c.spec.name === name);
+  return target ? renderHelp(target.spec) : null;
+}
+
+/** `modex GROUP SUB ARGS`: parsed subcommands run like any command; raw ones get ARGS and return their own status. */
+async function runGroup(group: CommandGroup, argv: readonly string[], ctx: CliContext): Promise<number> {
+  const [sub, ...rest] = argv;
+  if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
+    ctx.stdout(sub === "help" ? (helpOf([group.name, rest[0]]) ?? groupHelp(group)) : groupHelp(group));
+    return sub === undefined ? 2 : 0;
+  }
+  const s = group.subcommands.find((x) => x.name === sub);
+  if (!s) {
+    ctx.stderr(`modex ${group.name}: unknown command ${JSON.stringify(sub)}\nRun 'modex ${group.name} --help' for its commands.\n`);
+    return 2;
+  }
+  if ("command" in s) return runCommand(s.command, rest, ctx);
+  try {
+    return await s.run(rest, ctx);
+  } catch (e) {
+    return reportError(ctx, `${group.name} ${s.name}`, e, rest.includes("--json"));
+  }
+}
+
+async function runCommand(command: Command, rest: readonly string[], ctx: CliContext): Promise<number> {
   try {
     const args = parseCommandArgs(command.spec, rest);
     if (args.values.help) {

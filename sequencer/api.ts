@@ -14,6 +14,8 @@
  *   GET    /v1/markets           → { markets, expiryMarginS }
  *   GET    /v1/markets/:market/book?depth=N
  *   GET    /v1/markets/:market/trades?limit=N
+ *   GET    /v1/prover            → the operator view of proving (ProverView)
+ *   GET    /metrics              → Prometheus text format 0.0.4 (sequencer/metrics.ts)
  *   WebSocket /v1/stream         book levels, trades, order and fill status (sequencer/stream.ts)
  */
 import type { Server } from "node:http";
@@ -21,6 +23,7 @@ import type { AddressInfo } from "node:net";
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from "express";
 import { ApiError, badRequest, notFound } from "./errors";
 import { errorMessage, jsonLogger, type LogFn } from "./log";
+import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics";
 import type { Sequencer } from "./sequencer";
 import type { Hex } from "./store";
 import { attachStream } from "./stream";
@@ -110,6 +113,23 @@ export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): express.Ap
     const b = seq.batch(n);
     if (!b) throw notFound(`batch ${n} not found`);
     res.json(b);
+  });
+
+  app.get("/v1/prover", (_req, res, next) => {
+    seq
+      .proverView()
+      .then((v) => res.json(v))
+      .catch(next);
+  });
+
+  app.get("/metrics", (_req, res, next) => {
+    seq
+      .proverView()
+      .then((v) => {
+        // A Buffer, so express keeps the content type as written (a string body gets its charset re-added).
+        res.set("Content-Type", METRICS_CONTENT_TYPE).send(Buffer.from(renderMetrics(seq.status(), v), "utf8"));
+      })
+      .catch(next);
   });
 
   app.use((req: Request, _res: Response, next: NextFunction) => next(notFound(`no route ${req.method} ${req.path}`)));

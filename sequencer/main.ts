@@ -3,7 +3,12 @@
  *
  *   tsx sequencer/main.ts --rollup 0x… [--config test|default|production] [--db modex.sqlite]
  *     [--rpc http://127.0.0.1:8545] [--port 8080] [--host 127.0.0.1] [--from-block N]
- *     [--batch-timeout-ms 2000] [--workers N] [--keys-dir DIR] [--no-prove] [--markets FILE|auto|none]
+ *     [--batch-timeout-ms 2000] [--keys-dir DIR] [--no-prove] [--markets FILE|auto|none]
+ *     [--prover embedded|cluster] [--workers N] [--backend snarkjs|command] [--prover-command "CMD ARGS"]
+ *     [--redis redis://127.0.0.1:6379]
+ *
+ * Proving: embedded (default) runs N worker processes here; cluster puts jobs on a BullMQ queue in
+ * Redis for `modex prover worker --redis URL` processes on any machine with the same artifacts.
  *
  * The submitter key comes from $MODEX_SUBMITTER_KEY (default: anvil dev account 0, devnets only).
  * Proving keys must exist (`npm run setup -- --config …`); this never generates keys by itself.
@@ -16,8 +21,8 @@ import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
 import { compileCircuit } from "../circuits/compile";
 import { configByName, type Params } from "../core/params";
 import { loadKeys } from "../prover/keys";
-import { createProverPool } from "../prover/pool";
-import type { Prover } from "../prover/types";
+import { createProver, parseBackend, parseProverMode, type ProverMode } from "../prover/select";
+import type { Prover, ProverBackend } from "../prover/types";
 import { serve } from "./api";
 import { errorMessage, jsonLogger, type LogFn } from "./log";
 import { createSequencer } from "./sequencer";
@@ -36,6 +41,9 @@ interface Cli {
   readonly keysDir?: string;
   readonly prove: boolean;
   readonly markets: "auto" | "none" | string;
+  readonly proverMode: ProverMode;
+  readonly backend: ProverBackend;
+  readonly redisUrl?: string;
 }
 
 function parseCli(argv: string[]): Cli {
@@ -55,6 +63,10 @@ function parseCli(argv: string[]): Cli {
       "keys-dir": { type: "string" },
       "no-prove": { type: "boolean" },
       markets: { type: "string" },
+      prover: { type: "string" },
+      backend: { type: "string" },
+      "prover-command": { type: "string" },
+      redis: { type: "string" },
     },
   });
   const int = (name: string, s: string | undefined, min: number): number | undefined => {
@@ -76,6 +88,9 @@ function parseCli(argv: string[]): Cli {
     keysDir: v["keys-dir"],
     prove: !v["no-prove"],
     markets: v.markets ?? "auto",
+    proverMode: parseProverMode(v.prover),
+    backend: parseBackend(v.backend, v["prover-command"]),
+    redisUrl: v.redis ?? process.env.MODEX_REDIS_URL,
   };
 }
 
@@ -91,9 +106,12 @@ async function proverFor(p: Params, cli: Cli, log: LogFn): Promise<Prover> {
   const circuit = await compileCircuit({ name: batchCircuitName(p), mainSource: batchCircuitSource(p), log });
   const keys = await loadKeys(circuit, { keysRoot: cli.keysDir });
   if (!keys) throw new Error(`no proving keys for ${circuit.name} (${circuit.circuitHash}); run: npm run setup -- --config ${cli.config}`);
-  return createProverPool({
+  return createProver({
+    mode: cli.proverMode,
     artifacts: { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath },
-    size: cli.workers,
+    workers: cli.workers,
+    backend: cli.backend,
+    redisUrl: cli.redisUrl,
     log,
   });
 }

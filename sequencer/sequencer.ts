@@ -23,7 +23,9 @@ import { txHash } from "../core/message";
 import { txMessage } from "../core/ops/signed";
 import { paramsKey, validateParams, type Params } from "../core/params";
 import { State } from "../core/state";
-import type { Prover } from "../prover/types";
+import type { Prover, ProverEvent, ProverStatus } from "../prover/types";
+import { buildProverView } from "./prover-view";
+import { createProofVerifier, type ProofVerifier } from "../prover/verify";
 import { ApiError, fromProtocolError, notFound } from "./errors";
 import {
   batchRoot,
@@ -51,7 +53,7 @@ import { TradingDesk, validateMarkets } from "./trading";
 import { marketsFromTokens, rollupTokens } from "./markets";
 import {
   accountInfo, batchInfo, txInfo,
-  type AccountInfo, type BatchInfo, type BookInfo, type HaltInfo, type MarketInfo, type OrderAccepted, type OrderInfo, type StatusView, type TradeInfo, type TxAccepted, type TxInfo,
+  type AccountInfo, type BatchInfo, type BookInfo, type HaltInfo, type MarketInfo, type OrderAccepted, type OrderInfo, type ProverView, type StatusView, type TradeInfo, type TxAccepted, type TxInfo,
 } from "./views";
 import { parseStoredOp, parseTx, txToWire } from "./wire";
 import { signerOf } from "../core/ops/signed";
@@ -94,6 +96,8 @@ export interface SequencerOptions {
    * max(1, cpus − 1); 0: verify on the main thread inside the step, as core's checks do).
    */
   readonly signatureWorkers?: number;
+  /** Verification key every proof is checked against before it is accepted (default: the prover's artifacts' vkey). */
+  readonly vkeyPath?: string;
 }
 
 export interface Sequencer {
@@ -110,6 +114,8 @@ export interface Sequencer {
    */
   submitTx(body: unknown): Promise<TxAccepted>;
   status(): StatusView;
+  /** The operator's view of proving: job lifecycle, queue, workers, proof times, autoscaling signal. */
+  proverView(): Promise<ProverView>;
   /** Throws ApiError 404 for ids outside the account tree. */
   account(id: number): AccountInfo;
   tx(hash: Hex): TxInfo | null;
@@ -222,6 +228,7 @@ class SequencerImpl implements Sequencer {
   private readonly toProve = new Map<number, ProofTask>();
   private readonly inProver = new Set<number>();
   private halted: HaltInfo | null = null;
+  private verifier: Promise<ProofVerifier> | null = null;
 
   private started = false;
   private stopped = false;
@@ -413,6 +420,7 @@ class SequencerImpl implements Sequencer {
         // A restart is the operator's retry: resubmit with the stored proof, or prove again.
         this.log({ level: "warn", msg: "batch.retry_after_restart", batch: row.number, error: row.error });
         this.store.resetBatch(row.number, row.proof ? "proven" : "built");
+        if (row.proof) this.store.jobs.reset(row.number, "verified");
         if (!row.proof && this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, attempts: 0 });
         return;
       case "built":
@@ -812,18 +820,38 @@ class SequencerImpl implements Sequencer {
     if (!task || this.inProver.has(n) || this.stopped) return;
     this.inProver.add(n);
     task.attempts += 1;
-    this.store.markProving(n, Date.now());
+    const queuedAt = Date.now();
+    this.store.markProving(n, queuedAt);
+    this.store.jobs.queued(n, queuedAt);
     const t0 = performance.now();
+    let leasedAt = t0;
     this.log({ msg: "batch.proving", batch: n, attempt: task.attempts, proverPending: this.opts.prover.pending });
+    const onEvent = (e: ProverEvent): void => {
+      if (this.stopped || this.toProve.get(n) !== task) return;
+      if (e.type === "leased") {
+        leasedAt = performance.now();
+        this.store.jobs.leased(n, e.worker, Date.now());
+        this.log({ msg: "proof_job.leased", batch: n, worker: e.worker, attempt: e.attempt });
+      } else {
+        this.store.jobs.attemptFailed(n, { attempt: e.attempt, worker: e.worker, error: e.error }, Date.now(), true);
+        this.log({ level: "warn", msg: "proof_job.attempt_failed", batch: n, worker: e.worker, attempt: e.attempt, willRetry: e.willRetry, error: e.error });
+      }
+    };
     // Through a resolved promise: a prover that throws synchronously fails this attempt, not the cut.
     Promise.resolve()
-      .then(() => this.opts.prover.prove({ batchNumber: n, circuitInput: task.circuitInput, publicInput: task.publicInput.toString() }))
-      .then((res) => {
+      .then(() => this.opts.prover.prove({ batchNumber: n, circuitInput: task.circuitInput, publicInput: task.publicInput.toString() }, { onEvent }))
+      .then(async (res) => {
         // Stopped, or L1 turned out to have the batch already: nothing to record.
         if (this.stopped || this.toProve.get(n) !== task) return;
-        if (res.publicSignals.length !== 1 || res.publicSignals[0] !== task.publicInput.toString()) {
-          throw new Error(`proof's public signals ${JSON.stringify(res.publicSignals)} != batch public input ${task.publicInput}`);
-        }
+        const receivedAt = performance.now();
+        const worker = String(res.worker);
+        this.store.jobs.proven(n, worker, { waitMs: Math.round(leasedAt - t0), proofWallMs: Math.round(receivedAt - leasedAt), witnessMs: res.timings.witnessMs, proveMs: res.timings.proveMs, verifyMs: res.timings.verifyMs }, Date.now());
+        // Whoever produced it, the proof is only accepted once it verifies under our own key.
+        const verifier = await this.proofVerifier();
+        const rejected = await verifier.check(res.proof, res.publicSignals, task.publicInput.toString());
+        if (this.stopped || this.toProve.get(n) !== task) return;
+        if (rejected !== null) throw new ProofRejected(`proof of batch ${n} from worker ${worker} rejected: ${rejected}`, worker);
+        const acceptVerifyMs = Math.round((performance.now() - receivedAt) * 10) / 10;
         const row = this.store.getBatch(n);
         const timings: BatchTimings = {
           ...row?.timings,
@@ -831,14 +859,14 @@ class SequencerImpl implements Sequencer {
           proveMs: res.timings.proveMs,
           verifyMs: res.timings.verifyMs,
           provingWallMs: Math.round(performance.now() - t0),
-          worker: res.worker,
+          worker,
           proveAttempts: task.attempts,
         };
-        this.store.markProven(n, res.proof, timings, Date.now());
+        this.store.markProven(n, res.proof, timings, Date.now(), { acceptVerifyMs });
         this.desk.fillsChanged(this.store.tradesOfBatch(n), "proven");
         this.inProver.delete(n);
         this.toProve.delete(n);
-        this.log({ msg: "batch.proven", batch: n, ...timings });
+        this.log({ msg: "batch.proven", batch: n, acceptVerifyMs, ...timings });
         this.pumpSubmissions();
         this.scheduleCut();
       })
@@ -846,7 +874,9 @@ class SequencerImpl implements Sequencer {
         if (this.stopped || this.toProve.get(n) !== task) return;
         this.inProver.delete(n);
         const error = errorMessage(e);
-        if (task.attempts < this.maxProveAttempts) {
+        const retry = task.attempts < this.maxProveAttempts;
+        this.store.jobs.attemptFailed(n, { attempt: task.attempts, worker: e instanceof ProofRejected ? e.worker : null, error }, Date.now(), retry);
+        if (retry) {
           const delay = 1_000 * 2 ** (task.attempts - 1);
           this.log({ level: "warn", msg: "batch.prove_failed", batch: n, attempt: task.attempts, retryInMs: delay, error });
           this.store.noteBatchError(n, `proof attempt ${task.attempts}: ${error}`, { ...this.store.getBatch(n)?.timings, proveAttempts: task.attempts });
@@ -857,6 +887,18 @@ class SequencerImpl implements Sequencer {
           this.halt(`batch ${n} could not be proven: ${error}`, n);
         }
       });
+  }
+
+  /** The verification key every proof is checked against: the operator's, else the prover's circuit's. */
+  private proofVerifier(): Promise<ProofVerifier> {
+    this.verifier ??= (async () => {
+      const vkeyPath = this.opts.vkeyPath ?? this.opts.prover.artifacts?.vkeyPath;
+      if (!vkeyPath) throw new Error("no verification key: the sequencer accepts no proof it cannot verify (set vkeyPath)");
+      return createProofVerifier(vkeyPath);
+    })();
+    // A failed load (missing file) is retried on the next proof rather than cached.
+    this.verifier.catch(() => (this.verifier = null));
+    return this.verifier;
   }
 
   // ---------------------------------------------------------------- submission
@@ -973,6 +1015,31 @@ class SequencerImpl implements Sequencer {
     };
   }
 
+  async proverView(): Promise<ProverView> {
+    let live: ProverStatus | null = null;
+    let liveError: string | null = null;
+    const prover = this.opts.prover;
+    if (this.proving && prover.status) {
+      try {
+        live = await withTimeout(prover.status(), 2_000, "the prover did not answer within 2 s");
+      } catch (e) {
+        liveError = errorMessage(e);
+      }
+    }
+    if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
+    return buildProverView({
+      mode: !this.proving ? "disabled" : (live?.mode ?? "embedded"),
+      circuitHash: live?.circuitHash ?? prover.artifacts?.circuitHash ?? null,
+      backend: live?.backend ?? null,
+      counts: this.store.jobs.counts(),
+      jobs: this.store.jobs.latest(200),
+      batchBuiltAt: this.store.batchBuiltTimes(200),
+      live,
+      liveError,
+      now: Date.now(),
+    });
+  }
+
   account(id: number): AccountInfo {
     if (!Number.isSafeInteger(id) || id < 0 || id >= this.state.accountCapacity) {
       throw notFound(`account ${id} is outside the account tree (0..${this.state.accountCapacity - 1})`);
@@ -1038,6 +1105,19 @@ function batchOps(chosen: readonly PendingTx[], l2Slots: number): { txHashes: He
   const txs = chosen.filter((c) => c.tx.type !== "fill");
   const fills = chosen.filter((c) => c.tx.type === "fill");
   return { txHashes: [...txs, ...fills].map((c) => c.hash), slots: [...txs.map((_, i) => i), ...fills.map((_, j) => l2Slots + j)] };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, message: string): Promise<T> {
+  let t: NodeJS.Timeout | undefined;
+  return Promise.race([p, new Promise<never>((_, reject) => (t = setTimeout(() => reject(new Error(message)), ms)))]).finally(() => clearTimeout(t));
+}
+
+/** A proof that came back but failed the sequencer's own verification. */
+class ProofRejected extends Error {
+  constructor(message: string, readonly worker: string) {
+    super(message);
+    this.name = "ProofRejected";
+  }
 }
 
 function toTxRejection(r: Rejection): TxRejection {

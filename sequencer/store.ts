@@ -14,6 +14,7 @@ import Database from "better-sqlite3";
 import type { Groth16Proof } from "../prover/types";
 import type { QueueRecord } from "../core/ops/types";
 import type { WireOp, WireOrder } from "./wire";
+import { PROOF_JOBS_SCHEMA, ProofJobs } from "./proof-jobs";
 
 export type Hex = `0x${string}`;
 export type TxStatus = "accepted" | "batched" | "proven" | "finalized" | "rejected";
@@ -116,7 +117,8 @@ export interface TxRejection {
   readonly message: string;
 }
 
-const SCHEMA_VERSION = 2;
+/** 3: proof_jobs (sequencer/proof-jobs.ts). A version-2 database is upgraded in place: the table is added. */
+const SCHEMA_VERSION = 3;
 
 export type OrderStatus = "open" | "partially_filled" | "filled" | "cancelled" | "expired" | "rejected";
 
@@ -507,6 +509,7 @@ function prepare(db: Database.Database) {
     batchGet: db.prepare<[number], BatchDbRow>("SELECT * FROM batches WHERE number = ?"),
     batchesFrom: db.prepare<[number], BatchDbRow>("SELECT * FROM batches WHERE number >= ? ORDER BY number"),
     batchLatest: db.prepare<[], { n: number | null }>("SELECT MAX(number) AS n FROM batches"),
+    batchBuiltTimes: db.prepare<[number], { built_at: number }>("SELECT built_at FROM batches ORDER BY number DESC LIMIT ?"),
     batchLatestWith: db.prepare<[BatchStatus], { n: number | null }>("SELECT MAX(number) AS n FROM batches WHERE status = ?"),
     batchesWith: db.prepare<[BatchStatus], BatchDbRow>("SELECT * FROM batches WHERE status = ? ORDER BY number"),
     batchProving: db.prepare("UPDATE batches SET status = 'proving', proving_at = @at, error = NULL WHERE number = @number AND status IN ('built', 'proving')"),
@@ -551,6 +554,8 @@ function prepare(db: Database.Database) {
 export class Store {
   private readonly db: Database.Database;
   private readonly st: Statements;
+  /** The proof-job lifecycle of each batch. */
+  readonly jobs: ProofJobs;
 
   constructor(path: string) {
     this.db = new Database(path);
@@ -558,13 +563,15 @@ export class Store {
     this.db.pragma("synchronous = FULL");
     this.db.pragma("busy_timeout = 5000");
     const version = this.db.pragma("user_version", { simple: true }) as number;
-    if (version !== 0 && version !== SCHEMA_VERSION) {
+    if (version !== 0 && version !== 2 && version !== SCHEMA_VERSION) {
       this.db.close();
       throw new Error(`${path}: schema version ${version}, this sequencer knows ${SCHEMA_VERSION}`);
     }
     this.db.exec(SCHEMA);
+    this.db.exec(PROOF_JOBS_SCHEMA);
     this.db.pragma(`user_version = ${SCHEMA_VERSION}`);
     this.st = prepare(this.db);
+    this.jobs = new ProofJobs(this.db);
   }
 
   close(): void {
@@ -750,26 +757,40 @@ export class Store {
     this.st.batchReset.run({ number: n, status });
   }
 
-  markProven(n: number, proof: Groth16Proof, timings: BatchTimings, at: number): void {
+  /** The proof is verified and stored: batch and txs proven, job verified, in one transaction. */
+  markProven(n: number, proof: Groth16Proof, timings: BatchTimings, at: number, jobTimings: Record<string, number> = {}): void {
     this.db.transaction(() => {
       this.st.batchProven.run({ number: n, proof: JSON.stringify(proof), timings: JSON.stringify(timings), at });
       this.st.txsProven.run({ batch: n, at });
+      this.jobs.verified(n, jobTimings, at);
     })();
   }
 
   markSubmitted(n: number, l1TxHash: Hex, at: number): void {
-    this.st.batchSubmitted.run({ number: n, l1TxHash, at });
+    this.db.transaction(() => {
+      this.st.batchSubmitted.run({ number: n, l1TxHash, at });
+      this.jobs.submitted(n, at);
+    })();
   }
 
   markFinalized(n: number, l1TxHash: Hex | null, timings: BatchTimings, at: number): void {
     this.db.transaction(() => {
       this.st.batchFinalized.run({ number: n, l1TxHash, timings: JSON.stringify(timings), at });
       this.st.txsFinalized.run({ batch: n, at });
+      this.jobs.finalized(n, timings.submitMs !== undefined ? { submitMs: timings.submitMs } : {}, at);
     })();
   }
 
   markFailed(n: number, error: string, at: number): void {
-    this.st.batchFailed.run({ number: n, error, at });
+    this.db.transaction(() => {
+      this.st.batchFailed.run({ number: n, error, at });
+      this.jobs.failed(n, error);
+    })();
+  }
+
+  /** Build times (ms since epoch) of the latest `limit` batches, newest first. */
+  batchBuiltTimes(limit: number): number[] {
+    return this.st.batchBuiltTimes.all(limit).map((r) => r.built_at);
   }
 
   /** Records a transient error (e.g. a failed proof attempt) without changing the status. */

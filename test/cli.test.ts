@@ -873,6 +873,32 @@ describe("the modex binary", () => {
     expect(bookHelp.stdout).toMatch(/^usage: modex book MARKET \[options\]/);
   });
 
+  test("prover: a two-word command group; loading the CLI does not load the cluster worker (bullmq)", () => {
+    const help = runBinary(["--help"]);
+    expect(help.stdout).toMatch(/\nprover \(operators\):\n {2}prover status +\S.*\n {2}prover worker +\S/);
+    const group = runBinary(["prover", "--help"]);
+    expect(group.code).toBe(0);
+    expect(group.stdout).toMatch(/^usage: modex prover <command> \[options\]\n/);
+    expect(group.stdout).toMatch(/\n {2}status {2}\S/);
+    expect(group.stdout).toMatch(/\n {2}worker {2}\S/);
+    const status = runBinary(["prover", "status", "--help"]);
+    expect(status.code).toBe(0);
+    expect(status.stdout).toMatch(/^usage: modex prover status \[options\]\n/);
+    const unknown = runBinary(["prover", "frobnicate"]);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/^modex prover: unknown command "frobnicate"/);
+    // What `modex status` loads: cli/ and a little of core/, never the worker or bullmq.
+    const probe = spawnSync(
+      process.execPath,
+      ["-e", 'require("tsx/cjs"); require("./cli/main.ts"); process.stdout.write(JSON.stringify(Object.keys(require.cache)))'],
+      { cwd: REPO, encoding: "utf8", timeout: 60_000 },
+    );
+    expect(probe.status).toBe(0);
+    const loaded = JSON.parse(probe.stdout) as string[];
+    expect(loaded.some((f) => f.endsWith(path.join("cli", "main.ts")))).toBe(true);
+    expect(loaded.filter((f) => /[\\/]node_modules[\\/]bullmq[\\/]|[\\/]prover[\\/]cluster-worker/.test(f))).toEqual([]);
+  });
+
   test("bad arguments exit 2 with a message, before touching the network", () => {
     const bad = runBinary(["transfer", "--from", "1", "--to", "2", "--token", "0", "--amount", "1.5", "--key", "k.json"]);
     expect(bad.code).toBe(2);

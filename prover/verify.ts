@@ -1,0 +1,51 @@
+/**
+ * Checks a proof before the sequencer accepts it. Whoever produced it (a local worker process, a
+ * worker on another machine over Redis, an external prover binary), a proof is only stored and
+ * submitted once it verifies under our own verification key for exactly the batch's public input.
+ */
+import { promises as fsp } from "node:fs";
+import type { Groth16Proof } from "./types";
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const snarkjs = require("snarkjs");
+
+export interface ProofVerifier {
+  readonly vkeyPath: string;
+  /** Resolves to null when valid, else the reason it is not. Never throws for a bad proof. */
+  check(proof: unknown, publicSignals: unknown, expectedPublicInput: string): Promise<string | null>;
+}
+
+export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifier> {
+  const vkey = JSON.parse(await fsp.readFile(vkeyPath, "utf8")) as { protocol?: string; nPublic?: number };
+  if (vkey.protocol !== "groth16") throw new Error(`verification key ${vkeyPath} is not a groth16 key`);
+  return {
+    vkeyPath,
+    async check(proof, publicSignals, expected) {
+      if (!isProof(proof)) return "the proof is not a Groth16 proof object";
+      if (!Array.isArray(publicSignals) || publicSignals.length !== (vkey.nPublic ?? 1) || !publicSignals.every((s) => typeof s === "string" && /^\d+$/.test(s))) {
+        return `public signals ${JSON.stringify(publicSignals).slice(0, 200)} are not ${vkey.nPublic ?? 1} decimal field elements`;
+      }
+      if (publicSignals[0] !== expected) return `the proof's public signal ${publicSignals[0]} is not the batch public input ${expected}`;
+      let ok: boolean;
+      try {
+        ok = (await snarkjs.groth16.verify(vkey, publicSignals, proof)) === true;
+      } catch (e) {
+        return `verification failed: ${e instanceof Error ? e.message : String(e)}`;
+      }
+      return ok ? null : `the proof does not verify under ${vkeyPath}`;
+    },
+  };
+}
+
+function isProof(p: unknown): p is Groth16Proof {
+  if (typeof p !== "object" || p === null) return false;
+  const o = p as Record<string, unknown>;
+  const strs = (a: unknown, n: number): boolean => Array.isArray(a) && a.length === n && a.every((x) => typeof x === "string" && /^\d+$/.test(x));
+  return (
+    strs(o.pi_a, 3) &&
+    strs(o.pi_c, 3) &&
+    Array.isArray(o.pi_b) && o.pi_b.length === 3 && o.pi_b.every((row) => strs(row, 2)) &&
+    o.protocol === "groth16" &&
+    o.curve === "bn128"
+  );
+}
