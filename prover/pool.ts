@@ -5,12 +5,31 @@
  * A worker that dies mid-job (crash, OOM kill, SIGKILL, timeout) is replaced and the job retried,
  * up to `maxAttempts` in all. Errors the job itself causes (invalid input, a proof that does not
  * verify, a wrong public signal) are deterministic and reject at once.
+ *
+ * Each worker runs in its own process group, so a worker and any external prover it started
+ * (command backend) go together: whenever a worker exits or is killed, its whole group is SIGKILLed.
+ *
+ * Per job, `ProveOptions.onEvent` sees "leased" when a worker takes it and "attempt_failed" when that
+ * attempt ends without a proof; every "leased" is followed by one of the two outcomes (a resolved
+ * promise or "attempt_failed").
  */
 import { fork, type ChildProcess } from "node:child_process";
-import { existsSync, statSync } from "node:fs";
+import { existsSync, promises as fsp, statSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import type { CircuitArtifacts, ProofJob, ProofResult, Prover } from "./types";
+import {
+  backendLabel,
+  SNARKJS_BACKEND,
+  type CircuitArtifacts,
+  type ProofJob,
+  type ProofResult,
+  type ProveOptions,
+  type Prover,
+  type ProverBackend,
+  type ProverEvent,
+  type ProverStatus,
+  type ProverWorkerStatus,
+} from "./types";
 import type { FromWorker, ToWorker, WireError } from "./worker";
 
 export type LogFn = (o: object) => void;
@@ -29,6 +48,8 @@ export interface ProverPoolOptions {
   readonly startTimeoutMs?: number;
   /** After close(), how long an idle worker gets to exit by itself before SIGKILL (default 5 s). */
   readonly closeGraceMs?: number;
+  /** How workers run the Groth16 step (default: in-process snarkjs). */
+  readonly backend?: ProverBackend;
 }
 
 export interface WorkerInfo {
@@ -41,8 +62,10 @@ export interface WorkerInfo {
 /** A Prover with the introspection that operations and tests need. */
 export interface ProverPool extends Prover {
   readonly size: number;
+  readonly artifacts: Pick<CircuitArtifacts, "circuitHash" | "vkeyPath">;
   /** Live worker processes. */
   workers(): WorkerInfo[];
+  status(): Promise<ProverStatus>;
 }
 
 export type ProverErrorCode = "witness" | "prove" | "verify" | "public_input" | "artifacts" | "internal" | "worker_died" | "workers_cannot_start" | "closed";
@@ -102,6 +125,7 @@ interface Task {
   readonly job: ProofJob;
   readonly resolve: (r: ProofResult) => void;
   readonly reject: (e: Error) => void;
+  readonly onEvent?: (e: ProverEvent) => void;
   attempts: number;
   readonly queuedAt: number;
   lastFailure?: string;
@@ -113,6 +137,11 @@ interface Slot {
   state: WorkerInfo["state"];
   task: Task | null;
   readonly spawnedAt: number;
+  /** ms since epoch, for status(). */
+  readonly startedAt: number;
+  jobsDone: number;
+  /** Jobs that failed on it (deterministic errors); a worker that dies under a job is gone. */
+  jobsFailed: number;
   timer: NodeJS.Timeout | null;
   /** Why the pool killed it, when it did (timeout), for the retry message. */
   killReason: string | null;
@@ -132,6 +161,29 @@ function workerEntry(): { file: string; execArgv: string[] } {
   return { file: path.join(__dirname, "worker.js"), execArgv: [] };
 }
 
+/** SIGKILLs a worker's process group (the worker and any prover command it started). */
+function killGroup(child: ChildProcess, pid: number): void {
+  try {
+    process.kill(-pid, "SIGKILL");
+  } catch (e) {
+    // ESRCH: the group is already gone. Anything else (no group of its own?): at least kill the worker.
+    if ((e as NodeJS.ErrnoException).code !== "ESRCH") child.kill("SIGKILL");
+  }
+}
+
+/** mkdtemp prefix of a worker's command-backend files, so the pool can remove what a killed worker left. */
+function workerTempPrefix(pid: number): string {
+  return path.join(os.tmpdir(), `modex-prove-${pid}-`);
+}
+
+/** A command backend must name a program; fail at creation rather than in every worker. */
+function checkBackend(b: ProverBackend): void {
+  if (b.kind === "snarkjs") return;
+  if (b.kind !== "command" || !Array.isArray(b.command) || typeof b.command[0] !== "string" || b.command[0] === "" || b.command.some((a) => typeof a !== "string")) {
+    throw new RangeError(`prover backend must be {kind:"snarkjs"} or {kind:"command", command:[exe, ...args]}, got ${JSON.stringify(b)}`);
+  }
+}
+
 export function createProverPool(opts: ProverPoolOptions): ProverPool {
   const size = opts.size ?? defaultPoolSize(opts.artifacts);
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`prover pool size must be a positive integer, got ${size}`);
@@ -140,6 +192,9 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
   const log = opts.log ?? stderrJsonLog;
   const startTimeoutMs = opts.startTimeoutMs ?? 120_000;
   const closeGraceMs = opts.closeGraceMs ?? 5_000;
+  const backend = opts.backend ?? SNARKJS_BACKEND;
+  checkBackend(backend);
+  const backendName = backendLabel(backend);
   const entry = workerEntry();
 
   const queue: Task[] = [];
@@ -151,14 +206,29 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
   let startFailures = 0;
   let lastStartError = "";
   let respawnTimer: NodeJS.Timeout | null = null;
+  // Removal of temp dirs left by killed workers; close() waits for it.
+  const cleanups = new Set<Promise<void>>();
 
-  // If the owning process exits without close(), take the workers with it.
+  // If the owning process exits without close(), take the workers (and their prover commands) with it.
   const onProcessExit = (): void => {
-    for (const s of slots) s.child.kill("SIGKILL");
+    for (const s of slots) killGroup(s.child, s.pid);
   };
   process.on("exit", onProcessExit);
 
-  log({ msg: "prover.pool.start", size, maxAttempts, circuitHash: opts.artifacts.circuitHash });
+  log({ msg: "prover.pool.start", size, maxAttempts, circuitHash: opts.artifacts.circuitHash, backend: backendName });
+
+  /** Reports a job event to its caller; a throwing (or rejecting) handler is logged, never breaks the pool. */
+  function emit(task: Task, e: ProverEvent): void {
+    if (!task.onEvent) return;
+    const failed = (err: unknown): void =>
+      log({ msg: "prover.job.event_handler_failed", level: "warn", batch: task.job.batchNumber, event: e.type, error: err instanceof Error ? err.message : String(err) });
+    try {
+      const r: unknown = task.onEvent(e);
+      if (r instanceof Promise) r.catch(failed);
+    } catch (err) {
+      failed(err);
+    }
+  }
 
   function spawnWorker(): void {
     const child = fork(entry.file, [], {
@@ -166,6 +236,8 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
       // Pipe stdout/stderr so stray output becomes structured log lines instead of interleaving with ours.
       stdio: ["ignore", "pipe", "pipe", "ipc"],
       serialization: "json",
+      // Own process group: killing -pid also ends a prover command the worker started.
+      detached: true,
     });
     const pid = child.pid;
     if (pid === undefined) {
@@ -174,18 +246,31 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
       return;
     }
     const exited = new Promise<void>((res) => child.once("exit", () => res()));
-    const slot: Slot = { child, pid, state: "starting", task: null, spawnedAt: performance.now(), timer: null, killReason: null, initError: null, exited };
+    const slot: Slot = {
+      child,
+      pid,
+      state: "starting",
+      task: null,
+      spawnedAt: performance.now(),
+      startedAt: Date.now(),
+      jobsDone: 0,
+      jobsFailed: 0,
+      timer: null,
+      killReason: null,
+      initError: null,
+      exited,
+    };
     slots.add(slot);
     forwardOutput(slot, "stdout");
     forwardOutput(slot, "stderr");
     slot.timer = setTimeout(() => {
       slot.killReason = `did not become ready within ${startTimeoutMs} ms`;
-      child.kill("SIGKILL");
+      killGroup(child, pid);
     }, startTimeoutMs);
     child.on("message", (m: FromWorker) => onMessage(slot, m));
     child.on("error", (e) => log({ msg: "prover.worker.error", level: "warn", worker: pid, error: e.message }));
     child.once("exit", (code, signal) => onExit(slot, code, signal));
-    send(slot, { type: "init", artifacts: opts.artifacts });
+    send(slot, { type: "init", artifacts: opts.artifacts, backend, tempDirPrefix: workerTempPrefix(pid) });
   }
 
   function forwardOutput(slot: Slot, stream: "stdout" | "stderr"): void {
@@ -242,11 +327,15 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
         slot.task = null;
         slot.state = "idle";
         if (m.type === "done") {
+          slot.jobsDone++;
           const result: ProofResult = { ...m.result, worker: String(slot.pid) };
           log({ msg: "prover.job.done", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, ...result.timings, queueMs: Math.round(performance.now() - task.queuedAt), maxRssMb: m.maxRssMb });
           task.resolve(result);
         } else {
+          slot.jobsFailed++;
           log({ msg: "prover.job.failed", level: "error", batch: task.job.batchNumber, worker: slot.pid, code: m.error.code, error: m.error.message });
+          // The job itself is at fault: another worker would fail the same way.
+          emit(task, { type: "attempt_failed", batchNumber: task.job.batchNumber, worker: String(slot.pid), attempt: task.attempts, error: m.error.message, willRetry: false });
           task.reject(new ProverError(asCode(m.error.code), task.job.batchNumber, task.attempts, m.error.message));
         }
         dispatch();
@@ -258,6 +347,9 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
   function onExit(slot: Slot, code: number | null, signal: NodeJS.Signals | null): void {
     clearTimer(slot);
     slots.delete(slot);
+    // Whatever ended the worker, a prover command it started must not run on (or keep its temp files).
+    killGroup(slot.child, slot.pid);
+    if (backend.kind === "command") removeTempDirs(slot.pid);
     const how = slot.killReason ?? (signal ? `killed by ${signal}` : `exited with code ${code}`);
     if (closed) return;
     log({ msg: "prover.worker.exit", level: "warn", worker: slot.pid, state: slot.state, code, signal, reason: how });
@@ -269,7 +361,9 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
     const task = slot.task;
     if (task) {
       task.lastFailure = `worker ${slot.pid} ${how} while proving`;
-      if (task.attempts >= maxAttempts) {
+      const willRetry = task.attempts < maxAttempts;
+      emit(task, { type: "attempt_failed", batchNumber: task.job.batchNumber, worker: String(slot.pid), attempt: task.attempts, error: task.lastFailure, willRetry });
+      if (!willRetry) {
         const msg = `batch ${task.job.batchNumber}: proving failed after ${task.attempts} attempt${task.attempts === 1 ? "" : "s"}; last: ${task.lastFailure}`;
         log({ msg: "prover.job.failed", level: "error", batch: task.job.batchNumber, code: "worker_died", error: msg });
         task.reject(new ProverError("worker_died", task.job.batchNumber, task.attempts, msg));
@@ -281,6 +375,20 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
     }
     replenish();
     dispatch();
+  }
+
+  /** Removes the temp dirs of a dead worker (a killed one never reaches its `finally`). */
+  function removeTempDirs(pid: number): void {
+    const prefix = workerTempPrefix(pid);
+    const dir = path.dirname(prefix);
+    const done = (async () => {
+      const names = await fsp.readdir(dir).catch(() => [] as string[]);
+      for (const n of names) {
+        if (n.startsWith(path.basename(prefix))) await fsp.rm(path.join(dir, n), { recursive: true, force: true });
+      }
+    })().catch((e: Error) => log({ msg: "prover.worker.cleanup_failed", level: "warn", worker: pid, error: e.message }));
+    cleanups.add(done);
+    void done.finally(() => cleanups.delete(done));
   }
 
   function onStartFailure(cause: string): void {
@@ -323,18 +431,36 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
         const ms = opts.jobTimeoutMs;
         slot.timer = setTimeout(() => {
           slot.killReason = `timed out after ${ms} ms`;
-          slot.child.kill("SIGKILL");
+          killGroup(slot.child, slot.pid);
         }, ms);
       }
       log({ msg: "prover.job.start", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, queued: queue.length });
+      emit(task, { type: "leased", batchNumber: task.job.batchNumber, worker: String(slot.pid), attempt: task.attempts });
       send(slot, { type: "prove", taskId: task.id, job: task.job });
     }
+  }
+
+  function workerStatus(s: Slot): ProverWorkerStatus {
+    return {
+      id: String(s.pid),
+      host: os.hostname(),
+      pid: s.pid,
+      state: s.state,
+      circuitHash: opts.artifacts.circuitHash,
+      backend: backendName,
+      concurrency: 1,
+      batches: s.task ? [s.task.job.batchNumber] : [],
+      jobsDone: s.jobsDone,
+      jobsFailed: s.jobsFailed,
+      startedAt: s.startedAt,
+    };
   }
 
   replenish();
 
   return {
     size,
+    artifacts: { circuitHash: opts.artifacts.circuitHash, vkeyPath: opts.artifacts.vkeyPath },
     get pending(): number {
       let busy = 0;
       for (const s of slots) if (s.task) busy++;
@@ -343,10 +469,21 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
     workers(): WorkerInfo[] {
       return [...slots].map((s) => ({ pid: s.pid, state: s.state, ...(s.task ? { batchNumber: s.task.job.batchNumber } : {}) }));
     },
-    prove(job: ProofJob): Promise<ProofResult> {
+    async status(): Promise<ProverStatus> {
+      const all = [...slots];
+      return {
+        mode: "embedded",
+        circuitHash: opts.artifacts.circuitHash,
+        backend: backendName,
+        queued: queue.length,
+        leased: all.filter((s) => s.task).length,
+        workers: all.map(workerStatus),
+      };
+    },
+    prove(job: ProofJob, proveOpts?: ProveOptions): Promise<ProofResult> {
       if (closed) return Promise.reject(new ProverError("closed", job.batchNumber, 0, `batch ${job.batchNumber}: prover pool is closed`));
       return new Promise<ProofResult>((resolve, reject) => {
-        queue.push({ id: nextTaskId++, job, resolve, reject, attempts: 0, queuedAt: performance.now() });
+        queue.push({ id: nextTaskId++, job, resolve, reject, onEvent: proveOpts?.onEvent, attempts: 0, queuedAt: performance.now() });
         log({ msg: "prover.job.queued", batch: job.batchNumber, queued: queue.length });
         if (startFailures >= maxAttempts) {
           // A new job gets a fresh round of start attempts (the cause may have been fixed).
@@ -368,7 +505,9 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
         for (const s of all) {
           clearTimer(s);
           if (s.task) {
-            s.task.reject(new ProverError("closed", s.task.job.batchNumber, s.task.attempts, `batch ${s.task.job.batchNumber}: prover pool closed while proving`));
+            const error = `batch ${s.task.job.batchNumber}: prover pool closed while proving`;
+            emit(s.task, { type: "attempt_failed", batchNumber: s.task.job.batchNumber, worker: String(s.pid), attempt: s.task.attempts, error, willRetry: false });
+            s.task.reject(new ProverError("closed", s.task.job.batchNumber, s.task.attempts, error));
             s.task = null;
           }
           // Closing the channel asks an idle worker to release its threads and exit. A busy one would
@@ -384,11 +523,12 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
             const late = await Promise.race([s.exited.then(() => false), grace]);
             clearTimeout(t);
             if (late) {
-              s.child.kill("SIGKILL");
+              killGroup(s.child, s.pid);
               await s.exited;
             }
           }),
         );
+        await Promise.all([...cleanups]);
         process.removeListener("exit", onProcessExit);
         log({ msg: "prover.pool.closed", workers: all.length });
       })();

@@ -1,9 +1,14 @@
 /**
  * The pure proving step: witness → Groth16 proof → verification → public-input check.
- * Runs inside a prover worker process (prover/worker.ts); knows nothing about processes or queues.
+ * Runs inside a prover worker process (prover/worker.ts); knows nothing about queues. The Groth16
+ * step runs in-process (snarkjs) or in an external prover command (see ProverBackend).
  */
-import { promises as fsp } from "node:fs";
-import type { CircuitArtifacts, Groth16Proof, ProofJob, ProofResult } from "./types";
+import { spawn, type ChildProcess } from "node:child_process";
+import { constants as fsConstants, promises as fsp } from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import type { Readable } from "node:stream";
+import { SNARKJS_BACKEND, type CircuitArtifacts, type Groth16Proof, type ProofJob, type ProofResult, type ProverBackend } from "./types";
 
 // snarkjs ships no types (see types/untyped.d.ts).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -36,6 +41,17 @@ export interface LoadedArtifacts {
   readonly artifacts: CircuitArtifacts;
   readonly wasm: Uint8Array;
   readonly vkey: object;
+  readonly backend: ProverBackend;
+  /** mkdtemp prefix for the command backend's files (witness, proof, public signals). */
+  readonly tempDirPrefix: string;
+}
+
+/** How a worker proves, besides the circuit files. */
+export interface ProveSetup {
+  /** Default: in-process snarkjs. */
+  readonly backend?: ProverBackend;
+  /** Default `<tmpdir>/modex-prove-`; the pool passes a per-worker prefix so it can clean up after a killed worker. */
+  readonly tempDirPrefix?: string;
 }
 
 export type ProveStage = "witness" | "prove" | "verify";
@@ -43,9 +59,15 @@ export type ProveStage = "witness" | "prove" | "verify";
 export interface ProveHooks {
   /** Called as each stage starts (the pool uses it for progress logs and tests for fault injection). */
   onStage?: (stage: ProveStage) => void;
+  /** Called with the external prover process (command backend), so its owner can kill it when it exits itself. */
+  onSpawn?: (child: ChildProcess) => void;
 }
 
-export async function loadArtifacts(artifacts: CircuitArtifacts): Promise<LoadedArtifacts> {
+/** How much of an external prover's stderr (or stdout) the error message keeps: its end. */
+const OUTPUT_TAIL_BYTES = 2048;
+
+export async function loadArtifacts(artifacts: CircuitArtifacts, setup: ProveSetup = {}): Promise<LoadedArtifacts> {
+  const backend = setup.backend ?? SNARKJS_BACKEND;
   const read = async (what: string, p: string): Promise<Buffer> => {
     try {
       return await fsp.readFile(p);
@@ -66,7 +88,28 @@ export async function loadArtifacts(artifacts: CircuitArtifacts): Promise<Loaded
   await fsp.access(artifacts.zkeyPath).catch((e: Error) => {
     throw new ProveError("artifacts", `cannot read proving key ${artifacts.zkeyPath}: ${e.message}`);
   });
-  return { artifacts, wasm: new Uint8Array(wasm), vkey };
+  // A misconfigured prover command fails the worker's start (the pool stops respawning), not every job.
+  if (backend.kind === "command") await checkCommand(backend.command);
+  const tempDirPrefix = setup.tempDirPrefix ?? path.join(os.tmpdir(), "modex-prove-");
+  return { artifacts, wasm: new Uint8Array(wasm), vkey, backend, tempDirPrefix };
+}
+
+/** The command's executable exists and may be run (a bare name is looked up on PATH, as spawn does). */
+async function checkCommand(command: readonly string[]): Promise<void> {
+  if (typeof command[0] !== "string" || command[0] === "" || command.some((a) => typeof a !== "string")) {
+    throw new ProveError("artifacts", `prover command must be [executable, ...args] (strings), got ${JSON.stringify(command)}`);
+  }
+  const exe = command[0];
+  const candidates = exe.includes("/") ? [path.resolve(exe)] : (process.env.PATH ?? "").split(path.delimiter).filter(Boolean).map((d) => path.join(d, exe));
+  for (const c of candidates) {
+    try {
+      await fsp.access(c, fsConstants.X_OK);
+      return;
+    } catch {
+      // try the next PATH entry
+    }
+  }
+  throw new ProveError("artifacts", `prover command ${exe} is not an executable file${exe.includes("/") ? "" : " on PATH"}`);
 }
 
 /** Builds snarkjs' cached bn128 curve (wasm + its worker threads) so the first job does not pay for it. */
@@ -77,31 +120,12 @@ export async function warmCurve(): Promise<void> {
 /** Proves one job and checks the proof before returning it; `worker` is filled in by the caller. */
 export async function proveJob(loaded: LoadedArtifacts, job: ProofJob, hooks: ProveHooks = {}): Promise<Omit<ProofResult, "worker">> {
   const batch = `batch ${job.batchNumber}`;
+  const produced = loaded.backend.kind === "command" ? await proveWithCommand(loaded, loaded.backend.command, job, hooks) : await proveInProcess(loaded, job, hooks);
+  const { proof, publicSignals, witnessMs, proveMs } = produced;
 
-  hooks.onStage?.("witness");
-  let t = performance.now();
-  // In-memory witness: no temporary files to clean up when a worker is killed.
-  const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
-  try {
-    await snarkjs.wtns.calculate(job.circuitInput, loaded.wasm, wtns);
-  } catch (e) {
-    throw new ProveError("witness", `${batch}: witness calculation failed, the circuit input does not satisfy the circuit: ${oneLine(e)}`);
-  }
-  const witnessMs = elapsed(t);
-
-  hooks.onStage?.("prove");
-  t = performance.now();
-  let proof: Groth16Proof;
-  let publicSignals: string[];
-  try {
-    ({ proof, publicSignals } = await snarkjs.groth16.prove(loaded.artifacts.zkeyPath, wtns));
-  } catch (e) {
-    throw new ProveError("prove", `${batch}: groth16 prove failed: ${oneLine(e)}`);
-  }
-  const proveMs = elapsed(t);
-
+  // The same checks whichever backend proved: nothing unverified leaves the worker.
   hooks.onStage?.("verify");
-  t = performance.now();
+  const t = performance.now();
   const ok: boolean = await snarkjs.groth16.verify(loaded.vkey, publicSignals, proof);
   const verifyMs = elapsed(t);
   if (ok !== true) {
@@ -111,6 +135,137 @@ export async function proveJob(loaded: LoadedArtifacts, job: ProofJob, hooks: Pr
     throw new ProveError("public_input", `${batch}: proof public signal ${publicSignals[0]} differs from the expected public input ${job.publicInput}`);
   }
   return { batchNumber: job.batchNumber, proof, publicSignals, timings: { witnessMs, proveMs, verifyMs } };
+}
+
+/** A proof before verification, with the time its two stages took. */
+interface Produced {
+  readonly proof: Groth16Proof;
+  readonly publicSignals: string[];
+  readonly witnessMs: number;
+  readonly proveMs: number;
+}
+
+async function proveInProcess(loaded: LoadedArtifacts, job: ProofJob, hooks: ProveHooks): Promise<Produced> {
+  hooks.onStage?.("witness");
+  let t = performance.now();
+  // In-memory witness: no temporary files to clean up when a worker is killed.
+  const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+  await calculateWitness(loaded, job, wtns);
+  const witnessMs = elapsed(t);
+
+  hooks.onStage?.("prove");
+  t = performance.now();
+  let proof: Groth16Proof;
+  let publicSignals: string[];
+  try {
+    ({ proof, publicSignals } = await snarkjs.groth16.prove(loaded.artifacts.zkeyPath, wtns));
+  } catch (e) {
+    throw new ProveError("prove", `batch ${job.batchNumber}: groth16 prove failed: ${oneLine(e)}`);
+  }
+  return { proof, publicSignals, witnessMs, proveMs: elapsed(t) };
+}
+
+/**
+ * Witness to a file, then `COMMAND... <zkey> <witness.wtns> <proof.json> <public.json>` (rapidsnark's
+ * convention). The files live in a fresh temporary directory, removed whatever happens.
+ */
+async function proveWithCommand(loaded: LoadedArtifacts, command: readonly string[], job: ProofJob, hooks: ProveHooks): Promise<Produced> {
+  const dir = await fsp.mkdtemp(loaded.tempDirPrefix).catch((e: Error) => {
+    throw new Error(`batch ${job.batchNumber}: cannot create a temporary directory for the prover command: ${e.message}`);
+  });
+  try {
+    const files = { wtns: path.join(dir, "witness.wtns"), proof: path.join(dir, "proof.json"), public: path.join(dir, "public.json") };
+    hooks.onStage?.("witness");
+    let t = performance.now();
+    await calculateWitness(loaded, job, files.wtns);
+    const witnessMs = elapsed(t);
+
+    hooks.onStage?.("prove");
+    t = performance.now();
+    const what = `batch ${job.batchNumber}: prover command "${command.join(" ")}"`;
+    await runCommand(command, [loaded.artifacts.zkeyPath, files.wtns, files.proof, files.public], what, hooks);
+    const proveMs = elapsed(t);
+
+    const proof = toProof(await readJsonOutput(files.proof, what), (loaded.vkey as { curve?: unknown }).curve, what);
+    const publicSignals = toPublicSignals(await readJsonOutput(files.public, what), what);
+    return { proof, publicSignals, witnessMs, proveMs };
+  } finally {
+    await fsp.rm(dir, { recursive: true, force: true }).catch(() => undefined);
+  }
+}
+
+async function calculateWitness(loaded: LoadedArtifacts, job: ProofJob, out: string | { type: "mem" }): Promise<void> {
+  try {
+    await snarkjs.wtns.calculate(job.circuitInput, loaded.wasm, out);
+  } catch (e) {
+    throw new ProveError("witness", `batch ${job.batchNumber}: witness calculation failed, the circuit input does not satisfy the circuit: ${oneLine(e)}`);
+  }
+}
+
+/** Runs the command (no shell) to completion; anything but exit code 0 is a "prove" error carrying its stderr tail. */
+function runCommand(command: readonly string[], extraArgs: readonly string[], what: string, hooks: ProveHooks): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const child = spawn(command[0], [...command.slice(1), ...extraArgs], { stdio: ["ignore", "pipe", "pipe"] });
+    // stdout is drained so a chatty prover never blocks on a full pipe; it stands in when stderr says nothing.
+    const stdout = keepTail(child.stdout);
+    const stderr = keepTail(child.stderr);
+    let settled = false;
+    child.once("error", (e) => {
+      if (settled || child.pid !== undefined) return;
+      settled = true;
+      reject(new ProveError("prove", `${what} could not start: ${e.message}`));
+    });
+    if (child.pid !== undefined) hooks.onSpawn?.(child);
+    child.once("close", (code, signal) => {
+      if (settled) return;
+      settled = true;
+      if (code === 0) return resolve();
+      const how = signal ? `was killed by ${signal}` : `exited with code ${code}`;
+      const output = stderr() || stdout();
+      reject(new ProveError("prove", `${what} ${how}${output ? `; output: ${output}` : ""}`));
+    });
+  });
+}
+
+/** Collects a stream, keeping its last OUTPUT_TAIL_BYTES; the getter returns them as trimmed text. */
+function keepTail(stream: Readable | null): () => string {
+  let buf = Buffer.alloc(0);
+  stream?.on("data", (chunk: Buffer) => {
+    buf = Buffer.concat([buf, chunk]);
+    if (buf.length > OUTPUT_TAIL_BYTES) buf = buf.subarray(buf.length - OUTPUT_TAIL_BYTES);
+  });
+  return () => buf.toString("utf8").trim();
+}
+
+async function readJsonOutput(file: string, what: string): Promise<unknown> {
+  let text: string;
+  try {
+    text = await fsp.readFile(file, "utf8");
+  } catch (e) {
+    throw new ProveError("prove", `${what} exited with code 0 but did not write ${path.basename(file)}: ${(e as Error).message}`);
+  }
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (e) {
+    throw new ProveError("prove", `${what} wrote an invalid ${path.basename(file)} (not JSON: ${(e as Error).message})`);
+  }
+}
+
+const isStrings = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
+
+/** proof.json as a Groth16Proof; rapidsnark versions differ in whether they write protocol and curve, so those default. */
+function toProof(v: unknown, vkeyCurve: unknown, what: string): Groth16Proof {
+  const p = (v ?? {}) as Record<string, unknown>;
+  const ok = isStrings(p.pi_a) && isStrings(p.pi_c) && Array.isArray(p.pi_b) && p.pi_b.every(isStrings);
+  if (!ok) throw new ProveError("prove", `${what} wrote an invalid proof.json (expected pi_a, pi_b, pi_c as decimal strings)`);
+  if (p.protocol !== undefined && p.protocol !== "groth16") throw new ProveError("prove", `${what} wrote a ${String(p.protocol)} proof, not groth16`);
+  const curve = typeof p.curve === "string" ? p.curve : typeof vkeyCurve === "string" ? vkeyCurve : "bn128";
+  return { pi_a: p.pi_a as string[], pi_b: p.pi_b as string[][], pi_c: p.pi_c as string[], protocol: "groth16", curve };
+}
+
+function toPublicSignals(v: unknown, what: string): string[] {
+  if (!isStrings(v)) throw new ProveError("prove", `${what} wrote an invalid public.json (expected an array of decimal strings)`);
+  return v;
 }
 
 function elapsed(t: number): number {

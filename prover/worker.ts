@@ -4,13 +4,16 @@
  * Talks to the pool only over the IPC channel and exits as soon as the channel closes, so a dead
  * pool (even one killed with SIGKILL) leaves no worker behind: snarkjs proves on worker threads,
  * so this event loop sees the disconnect mid-proof (only the synchronous witness step delays it).
+ * An external prover (command backend) is killed when this process exits; the pool also kills
+ * this worker's whole process group whenever it sees the worker go, for exits no handler sees (SIGKILL).
  */
+import type { ChildProcess } from "node:child_process";
 import { loadArtifacts, proveJob, ProveError, warmCurve, type LoadedArtifacts } from "./prove";
-import type { CircuitArtifacts, ProofJob, ProofResult } from "./types";
+import type { CircuitArtifacts, ProofJob, ProofResult, ProverBackend } from "./types";
 
 /** Pool → worker. */
 export type ToWorker =
-  | { readonly type: "init"; readonly artifacts: CircuitArtifacts }
+  | { readonly type: "init"; readonly artifacts: CircuitArtifacts; readonly backend: ProverBackend; readonly tempDirPrefix: string }
   | { readonly type: "prove"; readonly taskId: number; readonly job: ProofJob };
 
 /** Worker → pool. */
@@ -41,6 +44,15 @@ async function main(): Promise<void> {
     process.exit(2);
   }
   let loaded: LoadedArtifacts | null = null;
+  // External prover processes now running: they must not outlive this worker.
+  const commands = new Set<ChildProcess>();
+  const trackCommand = (child: ChildProcess): void => {
+    commands.add(child);
+    child.once("exit", () => commands.delete(child));
+  };
+  process.on("exit", () => {
+    for (const c of commands) c.kill("SIGKILL");
+  });
   // One job at a time: the pool never sends a second before the first answers, but a queue keeps that true regardless.
   let chain: Promise<void> = Promise.resolve();
 
@@ -49,7 +61,7 @@ async function main(): Promise<void> {
       if (m.type === "init") {
         const t = performance.now();
         try {
-          loaded = await loadArtifacts(m.artifacts);
+          loaded = await loadArtifacts(m.artifacts, { backend: m.backend, tempDirPrefix: m.tempDirPrefix });
           await warmCurve();
           send({ type: "ready", loadMs: Math.round(performance.now() - t) });
         } catch (e) {
@@ -62,7 +74,10 @@ async function main(): Promise<void> {
           return;
         }
         try {
-          const result = await proveJob(loaded, m.job, { onStage: (stage) => send({ type: "stage", taskId: m.taskId, stage }) });
+          const result = await proveJob(loaded, m.job, {
+            onStage: (stage) => send({ type: "stage", taskId: m.taskId, stage }),
+            onSpawn: trackCommand,
+          });
           send({ type: "done", taskId: m.taskId, result, maxRssMb: Math.round(process.resourceUsage().maxRSS / 1024) });
         } catch (e) {
           send({ type: "failed", taskId: m.taskId, error: toWire(e) });

@@ -2,14 +2,16 @@
  * Prover pool against real worker processes and real Groth16 proofs of the tiny fixture circuit
  * (test/fixtures/tiny.circom: public signals [h = Poseidon(a, b), c], with c === a·b).
  */
-import { promises as fsp, readdirSync, readFileSync } from "node:fs";
+import { fork } from "node:child_process";
+import { existsSync, promises as fsp, readdirSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { poseidon2 } from "poseidon-lite";
 import { compileCircuit, type CompiledCircuit } from "../circuits/compile";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
-import { createProverPool, defaultPoolSize, estimateProofMemory, poolSizeFor, ProverError, type ProverPool } from "../prover/pool";
-import type { CircuitArtifacts, ProofJob } from "../prover/types";
+import { createProverPool, defaultPoolSize, estimateProofMemory, poolSizeFor, ProverError, type ProverPool, type ProverPoolOptions } from "../prover/pool";
+import type { CircuitArtifacts, ProofJob, ProverBackend, ProverEvent } from "../prover/types";
+import type { FromWorker, ToWorker } from "../prover/worker";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const snarkjs = require("snarkjs");
@@ -53,6 +55,43 @@ function workerChildren(): number[] {
   return out;
 }
 
+interface ProcInfo {
+  readonly pid: number;
+  readonly pgrp: number;
+  readonly cmdline: string;
+}
+
+/** Live (not zombie) processes on this machine, with their process group and command line. */
+function liveProcesses(): ProcInfo[] {
+  const out: ProcInfo[] = [];
+  for (const d of readdirSync("/proc")) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, "utf8");
+      const [state, , pgrp] = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+      if (state === "Z" || state === "X") continue;
+      out.push({ pid: Number(d), pgrp: Number(pgrp), cmdline: readFileSync(`/proc/${d}/cmdline`, "utf8").split("\0").join(" ") });
+    } catch {
+      // exited while we looked
+    }
+  }
+  return out;
+}
+
+/** The command-backend temp dirs of worker `pid` (prefix set by the pool). */
+function workerTempDirs(pid: number): string[] {
+  return readdirSync(os.tmpdir()).filter((n) => n.startsWith(`modex-prove-${pid}-`));
+}
+
+/**
+ * The snarkjs CLI: `groth16 prove` takes the rapidsnark argument convention. snarkjs' "exports" hide
+ * package.json, so it is found next to the CommonJS entry (build/main.cjs).
+ */
+const SNARKJS_CLI = path.join(path.dirname(require.resolve("snarkjs")), "cli.cjs");
+const CLI_BACKEND: ProverBackend = { kind: "command", command: [process.execPath, SNARKJS_CLI, "groth16", "prove"] };
+/** A prover command that never finishes. */
+const STUCK_BACKEND: ProverBackend = { kind: "command", command: [process.execPath, "-e", "setTimeout(() => undefined, 600000)"] };
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -77,7 +116,7 @@ describe("prover pool", () => {
   let artifacts: CircuitArtifacts;
   const pools: ProverPool[] = [];
 
-  function pool(opts: { size?: number; maxAttempts?: number; log?: (o: object) => void; artifacts?: CircuitArtifacts }): ProverPool {
+  function pool(opts: Partial<ProverPoolOptions>): ProverPool {
     const p = createProverPool({ artifacts, log: quiet, ...opts });
     pools.push(p);
     return p;
@@ -201,10 +240,17 @@ describe("prover pool", () => {
         if (l.msg === "prover.job.stage" && l.batch === 60 && l.stage === "witness") process.kill(l.worker as number, "SIGKILL");
       },
     });
-    const err = (await p.prove(tinyJob(60, 2, 3)).catch((e: unknown) => e)) as ProverError;
+    const events: ProverEvent[] = [];
+    const err = (await p.prove(tinyJob(60, 2, 3), { onEvent: (e) => events.push(e) }).catch((e: unknown) => e)) as ProverError;
     expect(err).toBeInstanceOf(ProverError);
     expect(err.code).toBe("worker_died");
     expect(err.attempts).toBe(2);
+    expect(events.map((e) => [e.type, e.attempt, e.type === "attempt_failed" ? e.willRetry : null])).toEqual([
+      ["leased", 1, null],
+      ["attempt_failed", 1, true],
+      ["leased", 2, null],
+      ["attempt_failed", 2, false],
+    ]);
     expect(err.message).toMatch(/^batch 60: proving failed after 2 attempts; last: worker \d+ killed by SIGKILL while proving/);
     // The pool recovers for the next job.
     expect((await p.prove(tinyJob(61, 2, 3))).batchNumber).toBe(61);
@@ -241,6 +287,208 @@ describe("prover pool", () => {
     for (const pid of pids) expect(isAlive(pid)).toBe(false);
     await expect(p.prove(tinyJob(90, 1, 1))).rejects.toMatchObject({ code: "closed" });
     expect(workerChildren()).toEqual([]);
+  });
+
+  test("onEvent: a job is leased by a worker, then resolves; a throwing handler changes nothing", async () => {
+    const logs: LogLine[] = [];
+    const p = pool({ size: 1, log: (o) => logs.push(o as LogLine) });
+    const seen: (ProverEvent | "resolved")[] = [];
+    const r = await p.prove(tinyJob(200, 3, 5), { onEvent: (e) => seen.push(e) });
+    seen.push("resolved");
+    expect(seen).toEqual([{ type: "leased", batchNumber: 200, worker: r.worker, attempt: 1 }, "resolved"]);
+
+    const r2 = await p.prove(tinyJob(201, 3, 5), {
+      onEvent: () => {
+        throw new Error("handler bug");
+      },
+    });
+    expect(r2.batchNumber).toBe(201);
+    expect(logs.find((l) => l.msg === "prover.job.event_handler_failed")).toMatchObject({ batch: 201, event: "leased", error: "handler bug" });
+    expect((await p.prove(tinyJob(202, 2, 2))).batchNumber).toBe(202);
+  });
+
+  test("onEvent: a worker SIGKILLed mid-proof is a retried attempt, leased again on its replacement", async () => {
+    let killed = 0;
+    const p = pool({
+      size: 1,
+      log: (o) => {
+        const l = o as LogLine;
+        if (l.msg === "prover.job.stage" && l.batch === 210 && l.stage === "prove" && killed === 0) {
+          killed = l.worker as number;
+          process.kill(killed, "SIGKILL");
+        }
+      },
+    });
+    const events: ProverEvent[] = [];
+    const r = await p.prove(tinyJob(210, 6, 7), { onEvent: (e) => events.push(e) });
+    expect(r.worker).not.toBe(String(killed));
+    expect(events).toEqual([
+      { type: "leased", batchNumber: 210, worker: String(killed), attempt: 1 },
+      { type: "attempt_failed", batchNumber: 210, worker: String(killed), attempt: 1, error: `worker ${killed} killed by SIGKILL while proving`, willRetry: true },
+      { type: "leased", batchNumber: 210, worker: r.worker, attempt: 2 },
+    ]);
+  });
+
+  test("onEvent: a job error is a failed attempt that is not retried", async () => {
+    const p = pool({ size: 1 });
+    const events: ProverEvent[] = [];
+    await expect(p.prove(tinyJob(220, 3, 5, 16), { onEvent: (e) => events.push(e) })).rejects.toMatchObject({ code: "witness" });
+    expect(events).toEqual([
+      { type: "leased", batchNumber: 220, worker: expect.any(String), attempt: 1 },
+      { type: "attempt_failed", batchNumber: 220, worker: events[0].worker, attempt: 1, error: expect.stringMatching(/^batch 220: witness calculation failed/), willRetry: false },
+    ]);
+  });
+
+  test("status(): workers idle, then busy with their batch, with per-worker job counters", async () => {
+    const p = pool({ size: 1 });
+    expect(p.artifacts).toEqual({ circuitHash: artifacts.circuitHash, vkeyPath: artifacts.vkeyPath });
+    const before = Date.now();
+    await waitFor(() => p.workers().some((w) => w.state === "idle"), "a ready worker");
+    const pid = p.workers()[0].pid;
+    const idle = await p.status();
+    expect(idle).toEqual({
+      mode: "embedded",
+      circuitHash: artifacts.circuitHash,
+      backend: "snarkjs",
+      queued: 0,
+      leased: 0,
+      workers: [
+        { id: String(pid), host: os.hostname(), pid, state: "idle", circuitHash: artifacts.circuitHash, backend: "snarkjs", concurrency: 1, batches: [], jobsDone: 0, jobsFailed: 0, startedAt: expect.any(Number) },
+      ],
+    });
+    expect(idle.workers[0].startedAt).toBeGreaterThan(before - 60_000);
+    expect(idle.workers[0].startedAt).toBeLessThanOrEqual(Date.now());
+
+    const jobs = [p.prove(tinyJob(230, 2, 3)), p.prove(tinyJob(231, 4, 5))];
+    const busy = await p.status();
+    expect(busy).toMatchObject({ queued: 1, leased: 1, workers: [{ pid, state: "busy", batches: [230], jobsDone: 0 }] });
+    await Promise.all(jobs);
+    await p.prove(tinyJob(232, 1, 1, 2)).catch(() => undefined);
+    expect(await p.status()).toMatchObject({ queued: 0, leased: 0, workers: [{ pid, state: "idle", batches: [], jobsDone: 2, jobsFailed: 1 }] });
+  });
+
+  test("command backend: the snarkjs CLI proves, the proof verifies, the temp files are gone", async () => {
+    expect(existsSync(SNARKJS_CLI)).toBe(true);
+    const stages: string[] = [];
+    const p = pool({ size: 1, backend: CLI_BACKEND, log: (o) => (o as LogLine).msg === "prover.job.stage" && stages.push((o as LogLine).stage as string) });
+    const job = tinyJob(300, 3, 5);
+    const r = await p.prove(job);
+    expect(r.batchNumber).toBe(300);
+    expect(r.publicSignals).toEqual([job.publicInput, "15"]);
+    expect(r.proof).toMatchObject({ protocol: "groth16", curve: "bn128" });
+    expect(Object.keys(r.proof).sort()).toEqual(["curve", "pi_a", "pi_b", "pi_c", "protocol"]);
+    expect(await snarkjs.groth16.verify(keys.vkey, r.publicSignals, r.proof)).toBe(true);
+    for (const ms of Object.values(r.timings)) expect(ms).toBeGreaterThan(0);
+    expect(stages).toEqual(["witness", "prove", "verify"]);
+    expect(workerTempDirs(Number(r.worker))).toEqual([]);
+    const st = await p.status();
+    expect(st.backend).toBe(`command:${process.execPath} ${SNARKJS_CLI} groth16 prove`);
+    expect(st.workers[0]).toMatchObject({ backend: st.backend, jobsDone: 1 });
+    // A wrong public input is caught after the command just as after in-process proving.
+    await expect(p.prove({ ...tinyJob(301, 3, 5), publicInput: "12345" })).rejects.toMatchObject({ code: "public_input" });
+  });
+
+  test("command backend: a failing command rejects with code prove, naming the command and how it ended; the worker keeps serving", async () => {
+    const exit3 = [process.execPath, "-e", "console.error('prover exploded'); process.exit(3)"];
+    const p = pool({ size: 1, backend: { kind: "command", command: exit3 } });
+    const err = (await p.prove(tinyJob(310, 3, 5)).catch((e: unknown) => e)) as ProverError;
+    expect(err).toBeInstanceOf(ProverError);
+    expect(err).toMatchObject({ code: "prove", batchNumber: 310, attempts: 1 });
+    expect(err.message).toBe(`batch 310: prover command "${exit3.join(" ")}" exited with code 3; output: prover exploded`);
+    const pid = p.workers()[0].pid;
+    await expect(p.prove(tinyJob(311, 3, 5))).rejects.toMatchObject({ code: "prove", attempts: 1 });
+    expect(await p.status()).toMatchObject({ workers: [{ pid, state: "idle", jobsDone: 0, jobsFailed: 2 }] });
+    expect(workerTempDirs(pid)).toEqual([]);
+
+    // Exit 0 without output files, and death by a signal, are prove errors too (not a dead worker).
+    const silent = pool({ size: 1, backend: { kind: "command", command: [process.execPath, "-e", ""] } });
+    await expect(silent.prove(tinyJob(312, 3, 5))).rejects.toMatchObject({ code: "prove", message: expect.stringMatching(/^batch 312: prover command ".*" exited with code 0 but did not write proof\.json/) });
+    const signalled = pool({ size: 1, backend: { kind: "command", command: [process.execPath, "-e", "process.kill(process.pid, 'SIGKILL')"] } });
+    await expect(signalled.prove(tinyJob(313, 3, 5))).rejects.toMatchObject({ code: "prove", message: expect.stringMatching(/^batch 313: prover command ".*" was killed by SIGKILL$/) });
+  });
+
+  test("command backend: a command that cannot run stops the workers from starting", async () => {
+    expect(() => createProverPool({ artifacts, backend: { kind: "command", command: [] }, log: quiet })).toThrow(/prover backend must be/);
+    const p = pool({ size: 1, maxAttempts: 1, backend: { kind: "command", command: ["/nonexistent/modex-prover"] } });
+    await expect(p.prove(tinyJob(320, 1, 1))).rejects.toMatchObject({
+      code: "workers_cannot_start",
+      message: expect.stringMatching(/prover command \/nonexistent\/modex-prover is not an executable file/),
+    });
+  });
+
+  test("command backend: a worker SIGKILLed while its prover command runs leaves no prover process behind", async () => {
+    let worker = 0;
+    const p = pool({
+      size: 1,
+      backend: CLI_BACKEND,
+      log: (o) => {
+        const l = o as LogLine;
+        if (l.msg === "prover.job.stage" && l.batch === 330 && l.stage === "prove" && worker === 0) worker = l.worker as number;
+      },
+    });
+    const events: ProverEvent[] = [];
+    const result = p.prove(tinyJob(330, 6, 7), { onEvent: (e) => events.push(e) });
+    // The external prover of the first attempt: the snarkjs CLI, on this worker's temp files, in its process group.
+    const prover = (): ProcInfo[] => liveProcesses().filter((x) => x.cmdline.includes(SNARKJS_CLI) && x.cmdline.includes(`modex-prove-${worker}-`));
+    await waitFor(() => worker !== 0 && prover().length > 0, "the prover command to start");
+    const [cmd] = prover();
+    expect(cmd.pgrp).toBe(worker);
+    process.kill(worker, "SIGKILL");
+
+    const r = await result;
+    expect(r.worker).not.toBe(String(worker));
+    expect(await snarkjs.groth16.verify(keys.vkey, r.publicSignals, r.proof)).toBe(true);
+    expect(events.map((e) => e.type)).toEqual(["leased", "attempt_failed", "leased"]);
+    await waitFor(() => !liveProcesses().some((x) => x.pgrp === worker), "the killed worker's process group to be gone", 10_000);
+    expect(isAlive(cmd.pid) && liveProcesses().some((x) => x.pid === cmd.pid)).toBe(false);
+    await waitFor(() => workerTempDirs(worker).length === 0, "the killed worker's temp dir to be removed", 10_000);
+  });
+
+  test("command backend: a stuck prover command is killed with its worker on timeout and on close()", async () => {
+    const stuck = (w: number): ProcInfo[] => liveProcesses().filter((x) => x.pgrp === w && x.cmdline.includes("setTimeout") && x.cmdline.includes(`modex-prove-${w}-`));
+
+    // Timeout: the pool kills the worker's group, so the command goes too, on every attempt.
+    const timedOut: number[] = [];
+    const t = pool({ size: 1, maxAttempts: 2, jobTimeoutMs: 1500, backend: STUCK_BACKEND, log: (o) => (o as LogLine).msg === "prover.job.start" && timedOut.push((o as LogLine).worker as number) });
+    await expect(t.prove(tinyJob(340, 2, 3))).rejects.toMatchObject({ code: "worker_died", message: expect.stringMatching(/timed out after 1500 ms while proving/) });
+    expect(timedOut).toHaveLength(2);
+    for (const w of timedOut) await waitFor(() => !liveProcesses().some((x) => x.pgrp === w), `worker ${w}'s process group to be gone`, 10_000);
+    await t.close();
+
+    // close() while the command runs.
+    const c = pool({ size: 1, backend: STUCK_BACKEND });
+    const job = c.prove(tinyJob(341, 2, 3)).catch((e: unknown) => e);
+    await waitFor(() => c.workers().length === 1 && stuck(c.workers()[0].pid).length === 1, "the stuck command to start");
+    const w = c.workers()[0].pid;
+    await c.close();
+    expect(await job).toMatchObject({ code: "closed" });
+    await waitFor(() => !liveProcesses().some((x) => x.pgrp === w), "the closed worker's process group to be gone", 10_000);
+    expect(workerTempDirs(w)).toEqual([]);
+    expect(workerChildren()).toEqual([]);
+  });
+
+  test("command backend: a worker whose pool disconnects kills its running prover command itself", async () => {
+    // Without the pool (no process-group kill): the worker alone must not leave its command running.
+    const child = fork(path.join(__dirname, "..", "prover", "worker.ts"), [], { execArgv: ["--require", require.resolve("tsx/cjs")], stdio: ["ignore", "ignore", "ignore", "ipc"] });
+    const pid = child.pid as number;
+    const exited = new Promise<void>((res) => child.once("exit", () => res()));
+    try {
+      const ready = new Promise<FromWorker>((res) => child.once("message", (m: FromWorker) => res(m)));
+      const send = (m: ToWorker): boolean => child.send(m);
+      send({ type: "init", artifacts, backend: STUCK_BACKEND, tempDirPrefix: path.join(os.tmpdir(), `modex-prove-${pid}-`) });
+      expect(await ready).toMatchObject({ type: "ready" });
+      send({ type: "prove", taskId: 1, job: tinyJob(350, 2, 3) });
+      const stuck = (): ProcInfo[] => liveProcesses().filter((x) => x.cmdline.includes("setTimeout") && x.cmdline.includes(`modex-prove-${pid}-`));
+      await waitFor(() => stuck().length === 1, "the stuck command to start");
+      const [cmd] = stuck();
+      child.disconnect();
+      await exited;
+      await waitFor(() => !liveProcesses().some((x) => x.pid === cmd.pid), "the command to be killed", 10_000);
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+      for (const d of workerTempDirs(pid)) await fsp.rm(path.join(os.tmpdir(), d), { recursive: true, force: true });
+    }
   });
 
   test("default size: half the cores, capped by memory", () => {
