@@ -15,17 +15,29 @@ import { configByName, initCrypto, generatePrivateKey, publicKeyOf, State, param
 import { compileCircuit, REPO_ROOT } from "../circuits/compile";
 import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
 import { ensureKeys, releaseSnarkjsCurve } from "../prover/keys";
-import { createProverPool } from "../prover/pool";
+import { createProver, parseBackend, parseProverMode } from "../prover/select";
 import { startAnvil, ANVIL_DEV_PRIVATE_KEYS } from "../chain/anvil";
 import { deployModex } from "../contracts/deploy";
 import { createSequencer, serve, jsonLogger } from "../sequencer";
 
 const HELP = `usage: npm start [-- --config test|default|production] [--ptau FILE] [--provers N]
-  PORT (default 8080) serves the API, RPC_PORT (default 8545) the chain.`;
+                 [--backend snarkjs|command --prover-command "CMD ARGS"] [--prover cluster --redis URL]
+  PORT (default 8080) serves the API, RPC_PORT (default 8545) the chain.
+  Proving is embedded (N worker processes here) unless --prover cluster: then jobs go to a BullMQ
+  queue in Redis, and 'modex prover worker --redis URL --config NAME' processes prove them.`;
 
 async function main(): Promise<void> {
   const { values } = parseArgs({
-    options: { config: { type: "string" }, ptau: { type: "string" }, provers: { type: "string" }, help: { type: "boolean", short: "h" } },
+    options: {
+      config: { type: "string" },
+      ptau: { type: "string" },
+      provers: { type: "string" },
+      prover: { type: "string" },
+      redis: { type: "string" },
+      backend: { type: "string" },
+      "prover-command": { type: "string" },
+      help: { type: "boolean", short: "h" },
+    },
   });
   if (values.help) {
     console.log(HELP);
@@ -37,6 +49,10 @@ async function main(): Promise<void> {
   const port = Number(process.env.PORT ?? 8080);
   const rpcPort = Number(process.env.RPC_PORT ?? 8545);
   const provers = values.provers ? Number(values.provers) : undefined;
+  if (provers !== undefined && (!Number.isInteger(provers) || provers < 1)) throw new Error("--provers must be a positive integer");
+  const proverMode = parseProverMode(values.prover);
+  const backend = parseBackend(values.backend, values["prover-command"]);
+  const redisUrl = values.redis ?? process.env.MODEX_REDIS_URL;
   if (!Number.isInteger(port) || !Number.isInteger(rpcPort)) throw new Error("PORT and RPC_PORT must be integers");
   await initCrypto();
 
@@ -74,7 +90,14 @@ async function main(): Promise<void> {
       genesisRoot: new State(params).root,
       operatorKey: publicKeyOf(operatorKey),
     });
-    const prover = createProverPool({ artifacts: { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath }, size: provers });
+    const prover = await createProver({
+      mode: proverMode,
+      artifacts: { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath },
+      workers: provers,
+      backend,
+      redisUrl,
+      log,
+    });
     stops.push(() => prover.close());
     const sequencer = await createSequencer({
       params,
@@ -115,6 +138,9 @@ async function main(): Promise<void> {
         `  markets  ${info.markets.map((m) => `${m.id} (maker ${m.makerFeeBips} bips, taker ${m.takerFeeBips} bips)`).join(", ") || "none"}`,
         `  stream   ${api.streamUrl}`,
         `  config   ${configName} (${paramsKey(params)}), ${keys.manifest.insecure ? "INSECURE development keys" : "ceremony keys"}`,
+        proverMode === "cluster"
+          ? `  provers  cluster on ${redisUrl}: start workers with  npx modex prover worker --redis ${redisUrl} --config ${configName}`
+          : "  provers  embedded worker processes; operator view: npx modex prover status, GET /metrics",
         "  details  .modex/devnet.json    try: npm run demo    stop: Ctrl-C",
         "",
       ].join("\n"),

@@ -41,6 +41,7 @@ interface User {
 let anvil: AnvilInstance;
 let tmp: string;
 let artifacts: CircuitArtifacts;
+let verifierPath: string;
 let dep: ModexDeployment;
 let alice: User;
 let bob: User;
@@ -127,6 +128,7 @@ beforeAll(async () => {
   const circuit = await compileCircuit({ name: batchCircuitName(P), mainSource: batchCircuitSource(P), log: quiet });
   const keys = await ensureKeys(circuit, { log: quiet });
   artifacts = { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath };
+  verifierPath = keys.verifierPath;
   anvil = await startAnvil({ port: 0 });
   const operatorPriv = generatePrivateKey();
   dep = await deployModex({ rpcUrl: anvil.rpcUrl, verifierSource: keys.verifierPath, params: P, genesisRoot: new State(P).root, operatorKey: publicKeyOf(operatorPriv) });
@@ -256,4 +258,36 @@ describe("sequencer against a Rollup whose verifier has other keys", () => {
       await seq.stop();
     }
   });
+
+  test("a proof that does not verify under the sequencer's own key is never accepted: the job fails with the reason, nothing is submitted", async () => {
+    // The pool proves with the deployed keys; the sequencer checks against another setup's vkey.
+    const circuit = await compileCircuit({ name: batchCircuitName(P), mainSource: batchCircuitSource(P), log: quiet });
+    const otherKeys = await ensureKeys(circuit, { log: quiet, keysRoot: join(tmp, "other-keys") });
+    const fresh = await deployModex({ rpcUrl: anvil.rpcUrl, verifierSource: verifierPath, params: P, genesisRoot: new State(P).root, operatorKey: publicKeyOf(generatePrivateKey()) });
+    const seq = await createSequencer({
+      params: P,
+      db: join(tmp, "unverified.sqlite"),
+      l1: { rpcUrl: anvil.rpcUrl, rollup: fresh.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: fresh.deployBlock, pollIntervalMs: 200 },
+      prover: pool(),
+      vkeyPath: otherKeys.vkeyPath,
+      maxProveAttempts: 2,
+      log: quiet,
+    });
+    await seq.start();
+    try {
+      const s = await until("halted", async () => (seq.status().halted ? seq.status() : null));
+      expect(s.halted).toMatchObject({ batch: 1, reason: expect.stringMatching(/batch 1 could not be proven: proof of batch 1 from worker \d+ rejected: the proof does not verify/) });
+      expect(seq.batch(1)).toMatchObject({ status: "failed" });
+      const view = await seq.proverView();
+      const job = view.recent.find((j) => j.batch === 1);
+      expect(job).toMatchObject({ state: "failed", attempts: 2, verifiedAt: null, submittedAt: null });
+      expect(job?.errors).toHaveLength(2);
+      expect(view.failures.map((j) => j.batch)).toContain(1);
+      const onChain = await alice.l1.publicClient.readContract({ address: fresh.rollup, abi: rollupAbi, functionName: "batchNumber" });
+      expect(onChain).toBe(0n);
+    } finally {
+      await seq.stop();
+    }
+  });
 });
+
