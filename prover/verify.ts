@@ -9,6 +9,21 @@ import type { Groth16Proof } from "./types";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const snarkjs = require("snarkjs");
 
+type Curve = { terminate: () => Promise<void> };
+let building: Promise<Curve> | null = null;
+
+/**
+ * snarkjs' bn128 curve (a wasm engine and its worker threads), built once per process. snarkjs
+ * caches it in globalThis, but two verifications starting together would each build one, and the
+ * threads of the one that is not cached would never be terminated (the process could not exit).
+ */
+function sharedCurve(): Promise<Curve> {
+  const cached = (globalThis as { curve_bn128?: Curve | null }).curve_bn128;
+  if (cached) return Promise.resolve(cached);
+  building ??= (snarkjs.curves.getCurveFromName("bn128") as Promise<Curve>).finally(() => (building = null));
+  return building;
+}
+
 export interface ProofVerifier {
   readonly vkeyPath: string;
   /** Resolves to null when valid, else the reason it is not. Never throws for a bad proof. */
@@ -28,6 +43,7 @@ export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifi
       if (publicSignals[0] !== expected) return `the proof's public signal ${publicSignals[0]} is not the batch public input ${expected}`;
       let ok: boolean;
       try {
+        await sharedCurve();
         ok = (await snarkjs.groth16.verify(vkey, publicSignals, proof)) === true;
       } catch (e) {
         return `verification failed: ${e instanceof Error ? e.message : String(e)}`;
