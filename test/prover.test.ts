@@ -2,7 +2,7 @@
  * Prover pool against real worker processes and real Groth16 proofs of the tiny fixture circuit
  * (test/fixtures/tiny.circom: public signals [h = Poseidon(a, b), c], with c === a·b).
  */
-import { fork } from "node:child_process";
+import { fork, spawn } from "node:child_process";
 import { existsSync, promises as fsp, readdirSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -10,6 +10,7 @@ import { poseidon2 } from "poseidon-lite";
 import { compileCircuit, type CompiledCircuit } from "../circuits/compile";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
 import { createProverPool, defaultPoolSize, estimateProofMemory, poolSizeFor, ProverError, type ProverPool, type ProverPoolOptions } from "../prover/pool";
+import { createProofVerifier } from "../prover/verify";
 import type { CircuitArtifacts, ProofJob, ProverBackend, ProverEvent } from "../prover/types";
 import type { FromWorker, ToWorker } from "../prover/worker";
 
@@ -137,6 +138,45 @@ describe("prover pool", () => {
   afterAll(async () => {
     await releaseSnarkjsCurve();
     if (keysRoot) await fsp.rm(keysRoot, { recursive: true, force: true });
+  });
+
+  test("the sequencer's own check: a valid proof passes; a tampered, malformed or other batch's proof is refused with the reason", async () => {
+    const p = pool({ size: 1 });
+    const job = tinyJob(40, 3, 7);
+    const r = await p.prove(job);
+    const v = await createProofVerifier(artifacts.vkeyPath);
+    expect(await v.check(r.proof, r.publicSignals, job.publicInput)).toBeNull();
+    expect(await v.check(r.proof, r.publicSignals, tinyJob(41, 3, 8).publicInput)).toMatch(/is not the batch public input/);
+    const tampered = { ...r.proof, pi_a: [r.proof.pi_c[0], r.proof.pi_c[1], "1"] };
+    expect(await v.check(tampered, r.publicSignals, job.publicInput)).toMatch(/does not verify/);
+    expect(await v.check({ ...r.proof, pi_b: "x" }, r.publicSignals, job.publicInput)).toMatch(/not a Groth16 proof/);
+    expect(await v.check(r.proof, [job.publicInput], job.publicInput)).toMatch(/are not 2 decimal field elements/);
+  });
+
+  test("verifications that start together leave a process that can exit (one snarkjs curve)", async () => {
+    const script = [
+      `const { createProofVerifier } = require(${JSON.stringify(path.join(__dirname, "..", "prover", "verify.ts"))});`,
+      `const { releaseSnarkjsCurve } = require(${JSON.stringify(path.join(__dirname, "..", "prover", "keys.ts"))});`,
+      "(async () => {",
+      `  const v = await createProofVerifier(${JSON.stringify(artifacts.vkeyPath)});`,
+      '  const proof = { pi_a: ["1", "2", "1"], pi_b: [["1", "2"], ["3", "4"], ["1", "0"]], pi_c: ["1", "2", "1"], protocol: "groth16", curve: "bn128" };',
+      '  const r = await Promise.all([1, 2, 3].map(() => v.check(proof, ["5", "6"], "5")));',
+      "  await releaseSnarkjsCurve();",
+      "  console.log(JSON.stringify(r.map((x) => /does not verify/.test(x))));",
+      "})();",
+    ].join("\n");
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), "-e", script], { stdio: ["ignore", "pipe", "inherit"] });
+      let stdout = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      // Leaked curve threads would keep it alive: it must exit by itself, well within this.
+      const t = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.on("exit", (code) => {
+        clearTimeout(t);
+        resolve({ code, stdout });
+      });
+    });
+    expect(out).toEqual({ code: 0, stdout: "[true,true,true]\n" });
   });
 
   test("a proof round-trips through a worker process and verifies", async () => {
