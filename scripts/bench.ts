@@ -2,19 +2,28 @@
  * npm run bench: constraints per operation, setup time, witness and proof time per batch size,
  * gas per batch and per operation. Prints a table and writes bench/results/latest.json.
  *
- *   npm run bench                 # test + default configs, gas on anvil (test config)
- *   npm run bench -- --quick      # test config only
+ * The "prover" section (bench/prover.ts) measures the prover pool: proof time per batch size and
+ * backend, embedded pool and cluster (Redis) throughput, and, joined with the gas section's
+ * submitBatch time, what verification and submission add to a batch's proof time.
+ *
+ *   npm run bench                 # test + default configs, gas on anvil (test config), prover pool
+ *   npm run bench -- --quick      # test config only (shorter prover runs)
  *   npm run bench -- --fresh-setup  # time the development setup from scratch (temp key dir)
+ *   npm run bench -- --only prover        # some sections only: constraints,proving,gas,trading,prover
+ *   npm run bench -- --only prover,gas    # the prover section with this run's submission time
+ *   npm run bench -- --out FILE   # write FILE instead of bench/results/latest.json
+ *
+ * With --only, the sections run replace theirs in the output file and the others are kept.
  */
-import { mkdtempSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
 import * as snarkjs from "snarkjs";
 import { encodeFunctionData, decodeEventLog, toHex as viemHex } from "viem";
 import {
-  CONFIGS, type Params, initCrypto, generatePrivateKey, publicKeyOf, signMessage, txMessage, State, buildBatch,
-  QUEUE_REGISTER, QUEUE_DEPOSIT, type QueueRecord, type L2Tx, type BatchResult, paramsKey, withdrawBitmap,
+  CONFIGS, initCrypto, generatePrivateKey, publicKeyOf, signMessage, txMessage, State, buildBatch,
+  QUEUE_REGISTER, QUEUE_DEPOSIT, type QueueRecord, type L2Tx, paramsKey, withdrawBitmap,
   orderMessage, type Order, type FillOp,
 } from "../core";
 import { compileCircuit } from "../circuits/compile";
@@ -28,6 +37,7 @@ import { proofToSolidity } from "../contracts/proof";
 import { benchMatching } from "../bench/matching";
 import { benchOrderLatency } from "../bench/latency";
 import { benchEddsa } from "../bench/eddsa";
+import { benchProver, fullBatch, printProverSummary, submissionOverhead, type ProverBench, type SubmitTimings } from "../bench/prover";
 
 const log = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
 const seconds = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
@@ -68,40 +78,6 @@ async function constraintsSection() {
     },
     note: "An L2 slot (transfer, withdraw or noop) has one template, so each costs the same; a fill slot (fill or noop fill) likewise. The SHA-256 share is per 15-byte L2 chunk and per 51-byte fill chunk.",
   };
-}
-
-/** A full batch for `p`: every L1 slot deposits, every L2 slot transfers except the last, which withdraws, every fill slot fills. */
-function fullBatch(p: Params): BatchResult {
-  const state = new State(p);
-  const chainId = 31337;
-  const ts = 1_700_000_000;
-  const keys = [0, 1, 2, 3].map(() => generatePrivateKey());
-  let q = 0n;
-  // Setup: register four accounts (the operator first), D per batch.
-  const regs: QueueRecord[] = keys.map((key, id) => ({ kind: QUEUE_REGISTER, accountId: id, token: 1, amount: 1_000_000n, ...publicKeyOf(key) }));
-  // Account 2 also holds token 2, the quote of the fills.
-  regs.push({ kind: QUEUE_DEPOSIT, accountId: 2, token: 2, amount: 1_000_000n, ax: 0n, ay: 0n });
-  for (let i = 0; i < regs.length; i += p.depositSlots) {
-    q = buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits: regs.slice(i, i + p.depositSlots), txs: [] }).queueHashAfter;
-  }
-  const deposits: QueueRecord[] = Array.from({ length: p.depositSlots }, () => ({ kind: QUEUE_DEPOSIT, accountId: 1, token: 1, amount: 5n, ax: 0n, ay: 0n }));
-  const zero = { r8x: 0n, r8y: 0n, s: 0n };
-  const nonces = [0n, 0n, 0n, 0n];
-  const txs: L2Tx[] = [];
-  for (let i = 0; i < p.l2Slots; i++) {
-    const from = 1 + (i % 3);
-    const nonce = nonces[from]++;
-    const tx: L2Tx = i === p.l2Slots - 1
-      ? { type: "withdraw", account: from, token: 1, amount: 100n, fee: 1n, nonce, validUntil: ts + 3600, signature: zero }
-      : { type: "transfer", from, to: 1 + ((i + 1) % 3), token: 1, amount: 1000n, fee: 2n, nonce, validUntil: ts + 3600, signature: zero };
-    txs.push({ ...tx, signature: signMessage(keys[from], txMessage(tx, chainId)) });
-  }
-  // Account 1 sells token 1 for token 2 to account 3, one fill per slot, fees on both sides.
-  const signOrder = (o: Omit<Order, "signature">, key: string): Order => ({ ...o, signature: signMessage(key, orderMessage({ ...o, signature: zero }, chainId)) });
-  const sell = signOrder({ account: 1, orderId: 1n, base: 1, quote: 2, side: "sell", amount: 10_000n, quoteAmount: 20_000n, maxFeeBips: 50, validUntil: ts + 3600 }, keys[1]);
-  const buy = signOrder({ account: 2, orderId: 1n, base: 1, quote: 2, side: "buy", amount: 10_000n, quoteAmount: 20_000n, maxFeeBips: 50, validUntil: ts + 3600 }, keys[2]);
-  const fills: FillOp[] = Array.from({ length: p.fillSlots }, () => ({ type: "fill", sell, buy, baseAmount: 100n, quoteAmount: 200n, sellFee: 1n, buyFee: 0n }));
-  return buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits, txs, fills, feeTokens: [1, 2, ...new Array<number>(Math.max(0, p.feeBuckets - 2)).fill(0)] });
 }
 
 async function provingSection(name: keyof typeof CONFIGS, freshSetup: boolean) {
@@ -169,6 +145,8 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
     records.push({ kind: QUEUE_DEPOSIT, accountId: 2, token: 1, amount: usdcAmount, ax: 0n, ay: 0n });
     let q = 0n;
     let consumed = 0;
+    // submitBatch sent → receipt, per batch: what submission adds to a batch after its proof.
+    const submitMs: number[] = [];
     const submit = async (deposits: QueueRecord[], txs: L2Tx[], fills: FillOp[] = []) => {
       const block = await l1.publicClient.getBlock();
       const b = buildBatch(state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: q, deposits, txs, fills });
@@ -176,8 +154,10 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       await snarkjs.wtns.calculate(b.circuitInput, wasmPath, w);
       const { proof } = await snarkjs.groth16.prove(keys.zkeyPath, w);
       const args = [b.newRoot, b.timestamp, b.depositCount, viemHex(Uint8Array.from(b.feeTokens)), viemHex(withdrawBitmap(b.chunks)), viemHex(b.slotData), proofToSolidity(proof)] as const;
+      const tSubmit = performance.now();
       const hash = await l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "submitBatch", args, chain: l1.chain, account: l1.account });
       const rc = await l1.publicClient.waitForTransactionReceipt({ hash });
+      submitMs.push(performance.now() - tSubmit);
       if (rc.status !== "success") throw new Error("submitBatch reverted");
       q = b.queueHashAfter;
       consumed += deposits.length;
@@ -210,6 +190,13 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
     const fill = await submit([], [], [{ type: "fill", sell, buy, baseAmount: 10n ** 16n, quoteAmount: 20_000_000n, sellFee: 20_000n, buyFee: 2n * 10n ** 13n }]);
     gas.batchWithOneFill = fill.gas;
     void consumed;
+    const sorted = [...submitMs].sort((a, b) => a - b);
+    const submitTimings: SubmitTimings = {
+      batches: sorted.length,
+      meanMs: Math.round((sorted.reduce((a, b) => a + b, 0) / sorted.length) * 10) / 10,
+      p50Ms: Math.round(sorted[Math.floor(sorted.length / 2)] * 10) / 10,
+      maxMs: Math.round(sorted[sorted.length - 1] * 10) / 10,
+    };
     return {
       config: "test",
       ...gas,
@@ -221,6 +208,8 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       // A noop fill chunk is 51 zero bytes of calldata (4 gas each); a fill replaces it.
       perFill: gas.batchWithOneFill - gas.emptyBatch + 51 * 4,
       perFillWorstCase: 51 * 16 + Math.max(0, gas.batchWithOneFill - gas.emptyBatch + 51 * 4 - (fill.calldataNonZeroCost - empty.calldataNonZeroCost + 51 * 4)),
+      submitMs: submitTimings,
+      submitNote: "submitMs: submitBatch sent (viem writeContract, which estimates gas first) until its receipt (100 ms polling), anvil automining; one per batch above.",
       note: "Empty batch = all slots noop. perTransfer = (two-transfer batch − empty batch) / 2 + a noop chunk's calldata (60): the calldata, copying and hashing of one 15-byte chunk with these small account ids; perTransferWorstCase assumes 15 non-zero bytes.",
     };
   } finally {
@@ -239,47 +228,110 @@ async function tradingSection(quick: boolean) {
   return { matching, latency, latencyHalf, eddsa };
 }
 
+const SECTIONS = ["constraints", "proving", "gas", "trading", "prover"] as const;
+type Section = (typeof SECTIONS)[number];
+
+function parseOnly(v: string | undefined): Set<Section> {
+  if (v === undefined) return new Set(SECTIONS);
+  const names = v.split(",").map((x) => x.trim()).filter(Boolean);
+  const bad = names.filter((n) => !(SECTIONS as readonly string[]).includes(n));
+  if (bad.length || names.length === 0) throw new Error(`--only takes a comma-separated list of ${SECTIONS.join(", ")}; got ${JSON.stringify(v)}`);
+  return new Set(names as Section[]);
+}
+
+/** The test config's circuit and keys, for the gas section when the proving section does not run. */
+async function testCircuitKeys(): Promise<{ keys: Awaited<ReturnType<typeof ensureKeys>>; circuit: Awaited<ReturnType<typeof compileCircuit>> }> {
+  const p = CONFIGS.test;
+  const circuit = await compileCircuit({ name: batchCircuitName(p), mainSource: batchCircuitSource(p), log: () => {} });
+  return { circuit, keys: await ensureKeys(circuit, { log: () => {} }) };
+}
+
 async function main() {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, "fresh-setup": { type: "boolean" }, help: { type: "boolean" } } });
+  const { values } = parseArgs({ options: { quick: { type: "boolean" }, "fresh-setup": { type: "boolean" }, only: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } } });
   if (values.help) {
-    console.log("usage: npm run bench [-- --quick] [-- --fresh-setup]");
+    console.log(`usage: npm run bench [-- --quick] [-- --fresh-setup] [-- --only ${SECTIONS.join(",")}] [-- --out FILE]`);
     return;
   }
+  const only = parseOnly(values.only);
+  const partial = values.only !== undefined;
+  const quick = Boolean(values.quick);
+  const outFile = path.resolve(values.out ?? path.join(__dirname, "..", "bench", "results", "latest.json"));
   await initCrypto();
   const started = new Date().toISOString();
-  const constraints = await constraintsSection();
-  const configs: (keyof typeof CONFIGS)[] = values.quick ? ["test"] : ["test", "default"];
-  const proving = [];
-  let testKeys: Awaited<ReturnType<typeof provingSection>> | null = null;
-  for (const c of configs) {
-    const r = await provingSection(c, Boolean(values["fresh-setup"]));
-    proving.push(r.result);
-    if (c === "test") testKeys = r;
+  const constraints = only.has("constraints") ? await constraintsSection() : undefined;
+  const configs: (keyof typeof CONFIGS)[] = quick ? ["test"] : ["test", "default"];
+  let proving: Awaited<ReturnType<typeof provingSection>>["result"][] | undefined;
+  let testKeys: { keys: Awaited<ReturnType<typeof ensureKeys>>; circuit: Awaited<ReturnType<typeof compileCircuit>> } | null = null;
+  if (only.has("proving")) {
+    proving = [];
+    for (const c of configs) {
+      const r = await provingSection(c, Boolean(values["fresh-setup"]));
+      proving.push(r.result);
+      if (c === "test") testKeys = r;
+    }
   }
-  const gas = await gasSection(testKeys!.keys, testKeys!.circuit.wasmPath);
-  const trading = await tradingSection(Boolean(values.quick));
+  let gas: Awaited<ReturnType<typeof gasSection>> | undefined;
+  if (only.has("gas")) {
+    testKeys ??= await testCircuitKeys();
+    gas = await gasSection(testKeys.keys, testKeys.circuit.wasmPath);
+  }
+  const trading = only.has("trading") ? await tradingSection(quick) : undefined;
+  let prover: ProverBench | undefined;
+  // An earlier run's results, kept where this run does not replace them (--only).
+  const previous: Record<string, unknown> | null = partial && existsSync(outFile) ? (JSON.parse(readFileSync(outFile, "utf8")) as Record<string, unknown>) : null;
+  if (only.has("prover")) {
+    log({ msg: "bench.prover" });
+    prover = await benchProver({ quick, log });
+    const earlierGas = previous?.gas as { submitMs?: SubmitTimings } | undefined;
+    if (gas) prover.submission = submissionOverhead(prover, gas.submitMs, "this run's gas section");
+    else if (earlierGas?.submitMs) prover.submission = submissionOverhead(prover, earlierGas.submitMs, `the gas section of the run started ${String(previous?.started)}`);
+  }
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
-  const results = { started, finished: new Date().toISOString(), command: `npm run bench${values.quick ? " -- --quick" : ""}${values["fresh-setup"] ? " -- --fresh-setup" : ""}`, machine, constraints, proving, gas, trading };
-  mkdirSync(path.join(__dirname, "..", "bench", "results"), { recursive: true });
-  writeFileSync(path.join(__dirname, "..", "bench", "results", "latest.json"), JSON.stringify(results, null, 2) + "\n");
+  const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
+  const finished = new Date().toISOString();
+  const sections = { constraints, proving, gas, trading, prover };
+  let results: Record<string, unknown>;
+  if (previous) {
+    results = { ...previous, machine, updated: { started, finished, command, sections: [...only] } };
+    for (const [k, v] of Object.entries(sections)) if (v !== undefined) results[k] = v;
+  } else {
+    results = { started, finished, command, machine, ...sections };
+  }
+  mkdirSync(path.dirname(outFile), { recursive: true });
+  writeFileSync(outFile, JSON.stringify(results, null, 2) + "\n");
 
-  console.log("\nConstraints per operation (production: 2^24 accounts, 2^8 tokens)");
-  console.table({ ...constraints.perOperation, ...constraints.perBatch, sha256PerBlock: constraints.sha256.perBlock, sha256PerL2Chunk: constraints.sha256.perL2Chunk, sha256PerFillChunk: constraints.sha256.perFillChunk });
-  console.log("Batch proving (snarkjs, this machine)");
-  console.table(proving.map((r) => ({ config: r.config, constraints: r.constraints, l2Slots: r.l2Slots, setupS: r.setupSeconds, witnessS: r.witnessSeconds, proveS: r.proveSeconds, verifyS: r.verifySeconds })));
-  console.log("Gas (anvil, real verifier and proofs)");
-  console.table(gas);
-  console.log("Trading: matching engine on one core, order acknowledgement over HTTP, signature checks");
-  console.table({
-    matchingOrdersPerSec: trading.matching.ordersPerSec,
-    ack1000Achieved: trading.latency.achievedRate,
-    ack1000P50Ms: trading.latency.p50Ms,
-    ack1000P99Ms: trading.latency.p99Ms,
-    ack500P50Ms: trading.latencyHalf.p50Ms,
-    ack500P99Ms: trading.latencyHalf.p99Ms,
-    verifyPerSec: trading.eddsa.fast.verificationsPerSec,
-  });
-  console.log("wrote bench/results/latest.json");
+  if (constraints) {
+    console.log("\nConstraints per operation (production: 2^24 accounts, 2^8 tokens)");
+    console.table({ ...constraints.perOperation, ...constraints.perBatch, sha256PerBlock: constraints.sha256.perBlock, sha256PerL2Chunk: constraints.sha256.perL2Chunk, sha256PerFillChunk: constraints.sha256.perFillChunk });
+  }
+  if (proving) {
+    console.log("Batch proving (snarkjs, this machine)");
+    console.table(proving.map((r) => ({ config: r.config, constraints: r.constraints, l2Slots: r.l2Slots, setupS: r.setupSeconds, witnessS: r.witnessSeconds, proveS: r.proveSeconds, verifyS: r.verifySeconds })));
+  }
+  if (gas) {
+    const { submitMs, ...gasTable } = gas;
+    console.log("Gas (anvil, real verifier and proofs)");
+    console.table(gasTable);
+    console.log(`submitBatch sent → receipt (anvil): mean ${submitMs.meanMs} ms, p50 ${submitMs.p50Ms} ms, max ${submitMs.maxMs} ms over ${submitMs.batches} batches`);
+  }
+  if (trading) {
+    console.log("Trading: matching engine on one core, order acknowledgement over HTTP, signature checks");
+    console.table({
+      matchingOrdersPerSec: trading.matching.ordersPerSec,
+      ack1000Achieved: trading.latency.achievedRate,
+      ack1000P50Ms: trading.latency.p50Ms,
+      ack1000P99Ms: trading.latency.p99Ms,
+      ack500P50Ms: trading.latencyHalf.p50Ms,
+      ack500P99Ms: trading.latencyHalf.p99Ms,
+      verifyPerSec: trading.eddsa.fast.verificationsPerSec,
+    });
+  }
+  if (prover) {
+    printProverSummary(prover);
+    if (prover.submission) console.log(`(submitMs from ${prover.submission.source})`);
+  }
+  const shown = path.relative(process.cwd(), outFile);
+  console.log(`wrote ${shown.startsWith("..") ? outFile : shown}`);
 }
 
 main().then(() => process.exit(0), (e) => { console.error(e); process.exit(1); });
