@@ -3,11 +3,11 @@
  * tiny fixture circuit (test/fixtures/tiny.circom: public signals [h = Poseidon(a, b), c], c === a·b).
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { promises as fsp, readFileSync } from "node:fs";
+import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Queue } from "bullmq";
-import { poseidon2 } from "poseidon-lite";
+import { tinyJob, TINY_CIRCUIT_SOURCE } from "./helpers/tiny";
 import { compileCircuit } from "../circuits/compile";
 import { createClusterProver, type ClusterProver } from "../prover/cluster";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
@@ -20,19 +20,10 @@ import { startRedis, type TestRedis } from "./helpers/redis";
 const snarkjs = require("snarkjs");
 
 const REPO = path.join(__dirname, "..");
-const FIXTURE = readFileSync(path.join(__dirname, "fixtures", "tiny.circom"), "utf8");
 const WORKER_ENTRY = path.join(REPO, "prover", "cluster-worker.ts");
 const TSX = require.resolve("tsx/cjs");
 const LOCK_MS = 3000;
 const quiet = (): void => undefined;
-
-function tinyJob(batchNumber: number, a: number, b: number, c = a * b): ProofJob {
-  return {
-    batchNumber,
-    circuitInput: { a: String(a), b: String(b), c: String(c) },
-    publicInput: poseidon2([BigInt(a), BigInt(b)]).toString(),
-  };
-}
 
 interface LogLine {
   msg?: string;
@@ -165,7 +156,7 @@ describe("cluster prover (BullMQ on Redis)", () => {
   beforeAll(async () => {
     redis = await startRedis();
     keysRoot = await fsp.mkdtemp(path.join(os.tmpdir(), "modex-cluster-test-"));
-    const circuit = await compileCircuit({ name: "tiny", mainSource: FIXTURE, log: quiet });
+    const circuit = await compileCircuit({ name: "tiny", mainSource: TINY_CIRCUIT_SOURCE, log: quiet });
     keys = await ensureKeys(circuit, { keysRoot, log: quiet });
     artifacts = { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath };
     admin = new Queue(queueNameFor(artifacts.circuitHash), { connection: { url: redis.url }, prefix: QUEUE_PREFIX });

@@ -6,7 +6,7 @@ import { fork, spawn } from "node:child_process";
 import { existsSync, promises as fsp, readdirSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { poseidon2 } from "poseidon-lite";
+import { tinyJob, TINY_CIRCUIT_SOURCE } from "./helpers/tiny";
 import { compileCircuit, type CompiledCircuit } from "../circuits/compile";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
 import { createProverPool, defaultPoolSize, estimateProofMemory, poolSizeFor, ProverError, type ProverPool, type ProverPoolOptions } from "../prover/pool";
@@ -17,17 +17,7 @@ import type { FromWorker, ToWorker } from "../prover/worker";
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const snarkjs = require("snarkjs");
 
-const FIXTURE = readFileSync(path.join(__dirname, "fixtures", "tiny.circom"), "utf8");
 const quiet = (): void => undefined;
-
-/** A valid job for the tiny circuit: its single "batch public input" is h = Poseidon(a, b). */
-function tinyJob(batchNumber: number, a: number, b: number, c = a * b): ProofJob {
-  return {
-    batchNumber,
-    circuitInput: { a: String(a), b: String(b), c: String(c) },
-    publicInput: poseidon2([BigInt(a), BigInt(b)]).toString(),
-  };
-}
 
 interface LogLine {
   msg: string;
@@ -125,7 +115,7 @@ describe("prover pool", () => {
 
   beforeAll(async () => {
     keysRoot = await fsp.mkdtemp(path.join(os.tmpdir(), "modex-prover-test-"));
-    circuit = await compileCircuit({ name: "tiny", mainSource: FIXTURE, log: quiet });
+    circuit = await compileCircuit({ name: "tiny", mainSource: TINY_CIRCUIT_SOURCE, log: quiet });
     keys = await ensureKeys(circuit, { keysRoot, log: quiet });
     artifacts = { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath };
   });
