@@ -307,9 +307,22 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
 
 // ------------------------------------------------------------------------------------------ CLI
 
-const USAGE = `usage: modex prover worker --redis URL [--concurrency N] [--config test|default|production]
-  [--keys-dir DIR] [--backend snarkjs|command] [--prover-command "CMD ARGS"] [--lock-ms N]
-  [--drain-timeout-s N] [--circuit-wasm F --zkey F --vkey F --circuit-hash H]
+const USAGE = `usage: modex prover worker --redis URL [options]
+
+Proves batches from the cluster queue in Redis, in --concurrency local worker processes.
+SIGTERM/SIGINT drains: no new job, running ones finish, then exit 0 (a second signal stops at once).
+
+  --redis URL             redis://[user:password@]host:port[/db] (default $MODEX_REDIS_URL)
+  --concurrency N         jobs proven at once on this machine (default 1: one proof already uses every core)
+  --config NAME           test, default or production: the circuit, from build/ and .modex/keys/
+                          (default $MODEX_CONFIG or default; npm run setup -- --config NAME makes them)
+  --keys-dir DIR          where the keys are (default .modex/keys)
+  --circuit-wasm F --zkey F --vkey F --circuit-hash H
+                          the artifacts as files instead of --config
+  --backend snarkjs|command   the Groth16 step (default snarkjs)
+  --prover-command "CMD ARGS" with --backend command: called as CMD ARGS <zkey> <witness.wtns> <proof.json> <public.json>
+  --lock-ms N             lease: a worker silent this long loses its job to another (default 30000)
+  --drain-timeout-s N     on SIGTERM, wait at most this long for running jobs, then abandon them (default: no limit)
 `;
 
 class UsageError extends Error {}
@@ -380,10 +393,14 @@ function parseWorkerCli(argv: readonly string[]): WorkerCli | "help" {
     explicit = { circuitHash: files.hash as string, wasmPath: files.wasm as string, zkeyPath: files.zkey as string, vkeyPath: files.vkey as string };
   }
   const drainS = int("drain-timeout-s", 0);
+  const config = str("config") ?? process.env.MODEX_CONFIG ?? "default";
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const names = Object.keys((require("../core/params") as typeof import("../core/params")).CONFIGS);
+  if (!explicit && !names.includes(config)) throw new UsageError(`--config must be one of ${names.join(", ")}, got ${JSON.stringify(config)}`);
   return {
     redisUrl,
     concurrency: int("concurrency", 1) ?? 1,
-    config: str("config") ?? process.env.MODEX_CONFIG ?? "default",
+    config,
     keysDir: str("keys-dir"),
     backend,
     lockMs: int("lock-ms", 1000) ?? 30_000,
