@@ -70,6 +70,9 @@ interface Waiter {
   chain: Promise<void>;
 }
 
+/** How long status() waits for Redis. */
+const STATUS_TIMEOUT_MS = 2_000;
+
 const STATES_WAITING = new Set(["waiting", "delayed", "prioritized", "active", "waiting-children", "paused"]);
 
 const PROVER_CODES = new Set<string>(["witness", "prove", "verify", "public_input", "artifacts", "internal", "worker_died", "workers_cannot_start"]);
@@ -325,8 +328,12 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
       });
     },
     async status(): Promise<ProverStatus> {
-      const counts = await queue.getJobCounts("waiting", "delayed", "prioritized", "active");
-      const workers = await listWorkers(await queue.client);
+      // Commands wait while Redis is away: an operator's status call must answer anyway.
+      const [counts, workers] = await withTimeout(
+        Promise.all([queue.getJobCounts("waiting", "delayed", "prioritized", "active"), queue.client.then(listWorkers)]),
+        STATUS_TIMEOUT_MS,
+        `Redis at ${redisShown} did not answer within ${STATUS_TIMEOUT_MS / 1000} s`,
+      );
       const backends = [...new Set(workers.filter((w) => w.circuitHash === circuitHash).map((w) => w.backend))].sort();
       return {
         mode: "cluster",

@@ -31,6 +31,7 @@ import {
   type ProverWorkerStatus,
 } from "./types";
 import type { FromWorker, ToWorker, WireError } from "./worker";
+import { stderrJsonLog } from "../circuits/compile";
 
 export type LogFn = (o: object) => void;
 
@@ -149,10 +150,6 @@ interface Slot {
   readonly exited: Promise<void>;
 }
 
-/** Default sink: one JSON object per line on stderr. */
-const stderrJsonLog: LogFn = (o) => {
-  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: "info", ...o }) + "\n");
-};
 
 /** The worker entry next to this module: TypeScript through tsx's require hook, or plain JS when built. */
 function workerEntry(): { file: string; execArgv: string[] } {

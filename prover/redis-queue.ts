@@ -148,10 +148,8 @@ export function parseWorkerStatus(json: string | null): ProverWorkerStatus | nul
   };
 }
 
-/** One JSON object per line on stderr. */
-export function stderrJsonLog(o: object): void {
-  process.stderr.write(JSON.stringify({ t: new Date().toISOString(), level: "info", ...o }) + "\n");
-}
+/** One JSON object per line on stderr (the sink the rest of the prover uses). */
+export { stderrJsonLog } from "../circuits/compile";
 
 export function errorText(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
