@@ -76,10 +76,11 @@ export class ProofJobs {
         ON CONFLICT (batch) DO UPDATE SET state = 'queued', queued_at = @at WHERE state IN ('queued', 'leased', 'proven', 'failed')`),
       lease: db.prepare("UPDATE proof_jobs SET state = 'leased', attempts = attempts + 1, worker = @worker, leased_at = @at WHERE batch = @batch AND state IN ('queued', 'leased')"),
       attemptFailed: db.prepare("UPDATE proof_jobs SET state = CASE WHEN state IN ('queued', 'leased', 'proven') THEN @next ELSE state END, error = @error, errors = @errors WHERE batch = @batch"),
-      proven: db.prepare("UPDATE proof_jobs SET state = 'proven', worker = @worker, proven_at = @at, timings = @timings WHERE batch = @batch AND state IN ('queued', 'leased')"),
-      verified: db.prepare("UPDATE proof_jobs SET state = 'verified', verified_at = @at, timings = @timings WHERE batch = @batch AND state IN ('queued', 'leased', 'proven')"),
+      // Timings are merged in SQL (json_patch): each stage adds its own fields.
+      proven: db.prepare("UPDATE proof_jobs SET state = 'proven', worker = @worker, proven_at = @at, timings = json_patch(timings, @timings) WHERE batch = @batch AND state IN ('queued', 'leased')"),
+      verified: db.prepare("UPDATE proof_jobs SET state = 'verified', verified_at = @at, timings = json_patch(timings, @timings) WHERE batch = @batch AND state IN ('queued', 'leased', 'proven')"),
       submitted: db.prepare("UPDATE proof_jobs SET state = 'submitted', submitted_at = @at WHERE batch = @batch AND state IN ('verified', 'submitted')"),
-      finalized: db.prepare("UPDATE proof_jobs SET state = 'finalized', finalized_at = @at, timings = @timings WHERE batch = @batch"),
+      finalized: db.prepare("UPDATE proof_jobs SET state = 'finalized', finalized_at = @at, timings = json_patch(timings, @timings) WHERE batch = @batch"),
       failed: db.prepare("UPDATE proof_jobs SET state = 'failed', error = @error WHERE batch = @batch"),
       reset: db.prepare("UPDATE proof_jobs SET state = @state WHERE batch = @batch"),
       latest: db.prepare<[number], JobDbRow>("SELECT * FROM proof_jobs ORDER BY batch DESC LIMIT ?"),
@@ -110,23 +111,20 @@ export class ProofJobs {
   }
 
   proven(batch: number, worker: string, timings: Record<string, number>, at: number): void {
-    const job = this.get(batch);
-    this.st.proven.run({ batch, worker, at, timings: JSON.stringify({ ...job?.timings, ...timings }) });
+    this.st.proven.run({ batch, worker, at, timings: JSON.stringify(timings) });
   }
 
   verified(batch: number, timings: Record<string, number>, at: number): void {
-    const job = this.get(batch);
-    this.st.verified.run({ batch, at, timings: JSON.stringify({ ...job?.timings, ...timings }) });
+    this.st.verified.run({ batch, at, timings: JSON.stringify(timings) });
   }
 
   submitted(batch: number, at: number): void {
     this.st.submitted.run({ batch, at });
   }
 
+  /** A batch adopted from L1 has no job row: nothing is updated. */
   finalized(batch: number, timings: Record<string, number>, at: number): void {
-    const job = this.get(batch);
-    if (!job) return; // adopted from L1, never proven here
-    this.st.finalized.run({ batch, at, timings: JSON.stringify({ ...job.timings, ...timings }) });
+    this.st.finalized.run({ batch, at, timings: JSON.stringify(timings) });
   }
 
   failed(batch: number, error: string): void {

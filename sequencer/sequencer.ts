@@ -825,6 +825,8 @@ class SequencerImpl implements Sequencer {
     this.store.jobs.queued(n, queuedAt);
     const t0 = performance.now();
     let leasedAt = t0;
+    /** The worker of the prover's last, unretried attempt: the rejection that follows is recorded once, below, with it. */
+    let lastWorker: string | null = null;
     this.log({ msg: "batch.proving", batch: n, attempt: task.attempts, proverPending: this.opts.prover.pending });
     const onEvent = (e: ProverEvent): void => {
       if (this.stopped || this.toProve.get(n) !== task) return;
@@ -832,10 +834,11 @@ class SequencerImpl implements Sequencer {
         leasedAt = performance.now();
         this.store.jobs.leased(n, e.worker, Date.now());
         this.log({ msg: "proof_job.leased", batch: n, worker: e.worker, attempt: e.attempt });
-      } else {
-        this.store.jobs.attemptFailed(n, { attempt: e.attempt, worker: e.worker, error: e.error }, Date.now(), true);
-        this.log({ level: "warn", msg: "proof_job.attempt_failed", batch: n, worker: e.worker, attempt: e.attempt, willRetry: e.willRetry, error: e.error });
+        return;
       }
+      this.log({ level: "warn", msg: "proof_job.attempt_failed", batch: n, worker: e.worker, attempt: e.attempt, willRetry: e.willRetry, error: e.error });
+      if (e.willRetry) this.store.jobs.attemptFailed(n, { attempt: e.attempt, worker: e.worker, error: e.error }, Date.now(), true);
+      else lastWorker = e.worker;
     };
     // Through a resolved promise: a prover that throws synchronously fails this attempt, not the cut.
     Promise.resolve()
@@ -875,7 +878,7 @@ class SequencerImpl implements Sequencer {
         this.inProver.delete(n);
         const error = errorMessage(e);
         const retry = task.attempts < this.maxProveAttempts;
-        this.store.jobs.attemptFailed(n, { attempt: task.attempts, worker: e instanceof ProofRejected ? e.worker : null, error }, Date.now(), retry);
+        this.store.jobs.attemptFailed(n, { attempt: task.attempts, worker: e instanceof ProofRejected ? e.worker : lastWorker, error }, Date.now(), retry);
         if (retry) {
           const delay = 1_000 * 2 ** (task.attempts - 1);
           this.log({ level: "warn", msg: "batch.prove_failed", batch: n, attempt: task.attempts, retryInMs: delay, error });

@@ -39,7 +39,7 @@ import {
   type PublicKey,
   type QueueRecord,
 } from "../core";
-import { stalledProver } from "./helpers/provers";
+import { failingProver, stalledProver } from "./helpers/provers";
 import { serve, type RunningApi } from "../sequencer/api";
 import { sequencerClient, signTx, type SequencerClient, type UnsignedTx } from "../sequencer/client";
 import { silentLogger } from "../sequencer/log";
@@ -651,6 +651,20 @@ describe("running sequencer (start/stop), no proofs", () => {
     [alice, bob] = await Promise.all([newUser(1), newUser(2)]);
     await register(dep, model, alice, 0, ETHER);
     await register(dep, model, bob, 0, 0n);
+  });
+
+  test("a proof attempt that fails for good is recorded once, with its worker, and the batch fails with its error", async () => {
+    const node = await openNode(dep, join(tmp, "failing-prover.sqlite"), { proving: true, prover: failingProver("w-1", "witness calculation failed"), maxProveAttempts: 1 });
+    await node.seq.start();
+    try {
+      const st = await until("halted", async () => ((await node.client.status()).halted ? node.client.status() : null));
+      expect(st.halted).toMatchObject({ batch: 1, reason: expect.stringMatching(/batch 1 could not be proven: batch 1: witness calculation failed/) });
+      const job = (await node.seq.proverView()).recent.find((j) => j.batch === 1);
+      expect(job).toMatchObject({ state: "failed", attempts: 1, worker: "w-1" });
+      expect(job?.errors).toEqual([{ at: expect.any(Number), attempt: 1, worker: "w-1", error: "batch 1: witness calculation failed" }]);
+    } finally {
+      await node.close();
+    }
   });
 
   test("cuts on timeout and when full, hands batches to the prover, bounded, and again after a restart", async () => {

@@ -16,3 +16,19 @@ export function stalledProver(): Prover & { readonly jobs: ProofJob[] } {
     close: async () => undefined,
   };
 }
+
+/**
+ * A prover whose every job fails the way a deterministic proof error does: the job is leased to
+ * `worker`, the attempt is reported failed without a retry, and the promise rejects with `error`.
+ */
+export function failingProver(worker: string, error: string): Prover {
+  return {
+    pending: 0,
+    prove(job, opts) {
+      opts?.onEvent?.({ type: "leased", batchNumber: job.batchNumber, worker, attempt: 1 });
+      opts?.onEvent?.({ type: "attempt_failed", batchNumber: job.batchNumber, worker, attempt: 1, error, willRetry: false });
+      return Promise.reject(new Error(`batch ${job.batchNumber}: ${error}`));
+    },
+    close: async () => undefined,
+  };
+}
