@@ -8,6 +8,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { Queue } from "bullmq";
 import { tinyJob, TINY_CIRCUIT_SOURCE } from "./helpers/tiny";
+import { isAlive, waitUntil } from "./helpers/wait";
 import { compileCircuit } from "../circuits/compile";
 import { createClusterProver, type ClusterProver } from "../prover/cluster";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
@@ -42,22 +43,7 @@ interface WorkerProc {
   exited: boolean;
 }
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await cond())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+const waitFor = (cond: () => boolean | Promise<boolean>, what: string, timeoutMs = 30_000): Promise<void> => waitUntil(cond, what, timeoutMs, 50);
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 

@@ -7,6 +7,7 @@ import { existsSync, promises as fsp, readdirSync, readFileSync } from "node:fs"
 import * as os from "node:os";
 import * as path from "node:path";
 import { tinyJob, TINY_CIRCUIT_SOURCE } from "./helpers/tiny";
+import { isAlive, waitUntil } from "./helpers/wait";
 import { compileCircuit, type CompiledCircuit } from "../circuits/compile";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
 import { createProverPool, defaultPoolSize, estimateProofMemory, poolSizeFor, ProverError, type ProverPool, type ProverPoolOptions } from "../prover/pool";
@@ -83,22 +84,7 @@ const CLI_BACKEND: ProverBackend = { kind: "command", command: [process.execPath
 /** A prover command that never finishes. */
 const STUCK_BACKEND: ProverBackend = { kind: "command", command: [process.execPath, "-e", "setTimeout(() => undefined, 600000)"] };
 
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!cond()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitFor = (cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> => waitUntil(cond, what, timeoutMs, 20);
 
 describe("prover pool", () => {
   let circuit: CompiledCircuit;
