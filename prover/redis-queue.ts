@@ -8,6 +8,7 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils";
 import type { ConnectionOptions } from "bullmq";
 import type { CircuitInput } from "../core/batch";
 import type { ProofJob, ProofResult, ProverWorkerStatus } from "./types";
+import { isGroth16Proof } from "./verify";
 
 /** BullMQ key prefix of every cluster queue. */
 export const QUEUE_PREFIX = "modex";
@@ -92,10 +93,7 @@ export function checkResult(v: unknown, job: ProofJob): string | null {
   if (typeof v !== "object" || v === null) return "not an object";
   const r = v as Record<string, unknown>;
   if (r.batchNumber !== job.batchNumber) return `batchNumber ${JSON.stringify(r.batchNumber)} is not ${job.batchNumber}`;
-  const p = r.proof as Record<string, unknown> | null | undefined;
-  if (typeof p !== "object" || p === null) return "proof missing";
-  if (!isStringArray(p.pi_a) || !isStringArray(p.pi_c) || !Array.isArray(p.pi_b) || !p.pi_b.every(isStringArray)) return "proof points malformed";
-  if (typeof p.protocol !== "string" || typeof p.curve !== "string") return "proof protocol/curve missing";
+  if (!isGroth16Proof(r.proof)) return "proof is not a Groth16 proof object";
   if (!isStringArray(r.publicSignals) || r.publicSignals.length === 0) return "publicSignals malformed";
   if (r.publicSignals[0] !== job.publicInput) return `public signal ${r.publicSignals[0]} is not the batch's public input ${job.publicInput}`;
   const t = r.timings as Record<string, unknown> | null | undefined;

@@ -36,7 +36,7 @@ export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifi
   return {
     vkeyPath,
     async check(proof, publicSignals, expected) {
-      if (!isProof(proof)) return "the proof is not a Groth16 proof object";
+      if (!isGroth16Proof(proof)) return "the proof is not a Groth16 proof object";
       if (!Array.isArray(publicSignals) || publicSignals.length !== (vkey.nPublic ?? 1) || !publicSignals.every((s) => typeof s === "string" && /^\d+$/.test(s))) {
         return `public signals ${JSON.stringify(publicSignals).slice(0, 200)} are not ${vkey.nPublic ?? 1} decimal field elements`;
       }
@@ -53,7 +53,8 @@ export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifi
   };
 }
 
-function isProof(p: unknown): p is Groth16Proof {
+/** The shape snarkjs gives a BN254 Groth16 proof: decimal coordinates, three points. */
+export function isGroth16Proof(p: unknown): p is Groth16Proof {
   if (typeof p !== "object" || p === null) return false;
   const o = p as Record<string, unknown>;
   const strs = (a: unknown, n: number): boolean => Array.isArray(a) && a.length === n && a.every((x) => typeof x === "string" && /^\d+$/.test(x));
