@@ -38,6 +38,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
 
     signal input dep_enabled[depositSlots];
     signal input dep_isNew[depositSlots];
+    signal input dep_isExit[depositSlots];
     signal input dep_accountId[depositSlots];
     signal input dep_token[depositSlots];
     signal input dep_amount[depositSlots];
@@ -144,12 +145,13 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     // 1. L1 queue slots.
     signal root[depositSlots + l2Slots + fillSlots + 1];
     signal queue[depositSlots + 1];
+    signal exitAmount[depositSlots];
     root[0] <== oldRoot;
     queue[0] <== queueHashBefore;
     for (var i = 0; i < depositSlots; i++) {
-        (root[i + 1], queue[i + 1]) <== DepositSlot(accountLevels, balanceLevels)(
+        (root[i + 1], queue[i + 1], exitAmount[i]) <== DepositSlot(accountLevels, balanceLevels)(
             root[i], queue[i],
-            dep_enabled[i], dep_isNew[i], dep_accountId[i], dep_token[i], dep_amount[i], dep_keyAx[i], dep_keyAy[i],
+            dep_enabled[i], dep_isNew[i], dep_isExit[i], dep_accountId[i], dep_token[i], dep_amount[i], dep_keyAx[i], dep_keyAy[i],
             dep_ax[i], dep_ay[i], dep_nonce[i], dep_orderRoot[i], dep_balance[i],
             dep_balanceSiblings[i], dep_accountSiblings[i]);
     }
@@ -197,9 +199,9 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
         fee_ax, fee_ay, fee_nonce, fee_orderRoot, fee_balances, fee_balanceSiblings, fee_accountSiblings);
 
     // 5. pubdata = oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ chainId ‖ timestamp
-    //              ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ fill chunks
+    //              ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ fill chunks ‖ forced exits (u128 per L1 slot)
     var bitmapBytes = (l2Slots + 7) \ 8;
-    var nBits = 8 * (32 * 4 + 4 + 4 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots);
+    var nBits = 8 * (32 * 4 + 4 + 4 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots + 16 * depositSlots);
     signal pubdata[nBits];
     signal wordBits[4][256];
     wordBits[0] <== FieldWordBits()(oldRoot);
@@ -217,6 +219,11 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     }
     for (var s = 0; s < l2Slots; s++) for (var i = 0; i < 120; i++) { pubdata[o] <== chunkBits[s][i]; o++; }
     for (var s = 0; s < fillSlots; s++) for (var i = 0; i < 408; i++) { pubdata[o] <== fillChunkBits[s][i]; o++; }
+    signal exitBits[depositSlots][128];
+    for (var s = 0; s < depositSlots; s++) {
+        exitBits[s] <== UintBits(128)(exitAmount[s]);
+        for (var i = 0; i < 128; i++) { pubdata[o] <== exitBits[s][i]; o++; }
+    }
 
     // 6. publicInput = sha256(pubdata) mod 2^253 (drop the 3 most significant bits).
     signal digest[256] <== Sha256(nBits)(pubdata);

@@ -12,8 +12,8 @@ import { applyTransfer } from "./ops/transfer";
 import { applyWithdraw } from "./ops/withdraw";
 import { applyNoop } from "./ops/noop";
 import { applyFill, fillFees, fillNoop, type FillSlotWitness } from "./ops/fill";
-import type { BatchContext, DepositSlotWitness, FillOp, L2SlotWitness, L2Tx, Order, QueueRecord, Withdrawal } from "./ops/types";
-import { encodePubdata, publicInputOf, slotData, withdrawalsOf } from "./pubdata";
+import { QUEUE_FORCED_EXIT, QUEUE_REGISTER, type BatchContext, DepositSlotWitness, FillOp, L2SlotWitness, L2Tx, Order, QueueRecord, Withdrawal } from "./ops/types";
+import { encodePubdata, forcedExitData, publicInputOf, slotData, withdrawalsOf } from "./pubdata";
 
 export interface BatchInput {
   readonly chainId: number;
@@ -45,6 +45,10 @@ export interface BatchResult {
   readonly pubdata: Uint8Array;
   readonly publicInput: bigint;
   readonly withdrawals: Withdrawal[];
+  /** Exit amount of each L1 slot (length depositSlots): the old balance for a forced exit, else 0. */
+  readonly forcedExits: bigint[];
+  /** forcedExits as 16-byte big-endian words: what the contract's submitBatch takes as `forcedExits`. */
+  readonly forcedExitData: Uint8Array;
   /** Signals for the batch circuit, as decimal strings. */
   readonly circuitInput: CircuitInput;
 }
@@ -138,7 +142,8 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
     const chunks = l2Slots.map((s) => s.chunk);
     const fillChunks = fillSlots.map((s) => s.chunk);
     const header = { oldRoot, newRoot, queueHashBefore: input.queueHashBefore, queueHashAfter: queueHash, chainId: input.chainId, timestamp: input.timestamp, feeTokens };
-    const pubdata = encodePubdata(p, header, chunks, fillChunks);
+    const forcedExits = depositSlots.map((w) => w.exitAmount);
+    const pubdata = encodePubdata(p, header, chunks, fillChunks, forcedExits);
     const publicInput = publicInputOf(pubdata);
     const circuitInput = toCircuitInput({ ...header, params: p, publicInput, depositSlots, l2Slots, feeSel, fillSlots, fillFeeSel, fee });
     state.commit();
@@ -151,6 +156,8 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
       pubdata,
       publicInput,
       withdrawals: withdrawalsOf(chunks),
+      forcedExits,
+      forcedExitData: forcedExitData(p, forcedExits),
       circuitInput,
     };
   } catch (e) {
@@ -200,7 +207,8 @@ function toCircuitInput(b: {
     feeTokens: b.feeTokens.map(s),
 
     dep_enabled: d.map((w) => s(w.enabled)),
-    dep_isNew: d.map((w) => s(w.record.kind === 2)),
+    dep_isNew: d.map((w) => s(w.record.kind === QUEUE_REGISTER)),
+    dep_isExit: d.map((w) => s(w.record.kind === QUEUE_FORCED_EXIT)),
     dep_accountId: d.map((w) => s(w.record.accountId)),
     dep_token: d.map((w) => s(w.record.token)),
     dep_amount: d.map((w) => s(w.record.amount)),

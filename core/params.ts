@@ -24,6 +24,8 @@ export const ORDER_ARITY = 4;
 export const CHUNK_BYTES = 15;
 /** Bytes of one fill slot's public data. */
 export const FILL_CHUNK_BYTES = 51;
+/** Bytes of one L1 slot's forced-exit amount in the public data (u128). */
+export const FORCED_EXIT_BYTES = 16;
 /** Order amounts, fill amounts and filled counters are below 2^120, so products stay below 2^240 (PROTOCOL.md §4.5). */
 export const AMOUNT_BITS = 120;
 export const MAX_ORDER_AMOUNT = (1n << BigInt(AMOUNT_BITS)) - 1n;

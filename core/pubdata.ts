@@ -1,7 +1,7 @@
 /** A batch's public data and its single public input (PROTOCOL.md §5.2). */
 import { sha256 } from "@noble/hashes/sha256";
 import { concatBytes, fromBytesBE, toBytesBE } from "./field";
-import { CHUNK_BYTES, FILL_CHUNK_BYTES, type Params } from "./params";
+import { CHUNK_BYTES, FILL_CHUNK_BYTES, FORCED_EXIT_BYTES, type Params } from "./params";
 import { OP_WITHDRAW } from "./message";
 import { FLOAT40, decodeFloat } from "./float";
 import type { Withdrawal } from "./ops/types";
@@ -33,7 +33,19 @@ export function slotData(p: Params, chunks: readonly Uint8Array[], fillChunks: r
   return concatBytes(...chunks, ...fillChunks);
 }
 
-export function encodePubdata(p: Params, h: BatchHeader, chunks: readonly Uint8Array[], fillChunks: readonly Uint8Array[]): Uint8Array {
+/** Each L1 slot's exit amount as a u128 big-endian: the `forcedExits` argument of the contract's submitBatch. */
+export function forcedExitData(p: Params, forcedExits: readonly bigint[]): Uint8Array {
+  if (forcedExits.length !== p.depositSlots) throw new Error(`expected ${p.depositSlots} forced exit amounts`);
+  return concatBytes(...forcedExits.map((a) => toBytesBE(a, FORCED_EXIT_BYTES)));
+}
+
+export function encodePubdata(
+  p: Params,
+  h: BatchHeader,
+  chunks: readonly Uint8Array[],
+  fillChunks: readonly Uint8Array[],
+  forcedExits: readonly bigint[],
+): Uint8Array {
   if (h.feeTokens.length !== p.feeBuckets) throw new Error(`expected ${p.feeBuckets} fee tokens`);
   const slots = slotData(p, chunks, fillChunks);
   return concatBytes(
@@ -46,6 +58,7 @@ export function encodePubdata(p: Params, h: BatchHeader, chunks: readonly Uint8A
     Uint8Array.from(h.feeTokens),
     withdrawBitmap(chunks),
     slots,
+    forcedExitData(p, forcedExits),
   );
 }
 
@@ -63,10 +76,11 @@ export function headerBytes(p: Params): number {
 export interface DecodedPubdata extends BatchHeader {
   readonly chunks: Uint8Array[];
   readonly fillChunks: Uint8Array[];
+  readonly forcedExits: bigint[];
 }
 
 export function pubdataBytes(p: Params): number {
-  return headerBytes(p) + p.l2Slots * CHUNK_BYTES + p.fillSlots * FILL_CHUNK_BYTES;
+  return headerBytes(p) + p.l2Slots * CHUNK_BYTES + p.fillSlots * FILL_CHUNK_BYTES + p.depositSlots * FORCED_EXIT_BYTES;
 }
 
 export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
@@ -81,6 +95,9 @@ export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
   const fillsAt = chunksAt + p.l2Slots * CHUNK_BYTES;
   const fillChunks: Uint8Array[] = [];
   for (let i = 0; i < p.fillSlots; i++) fillChunks.push(data.slice(fillsAt + i * FILL_CHUNK_BYTES, fillsAt + (i + 1) * FILL_CHUNK_BYTES));
+  const exitsAt = fillsAt + p.fillSlots * FILL_CHUNK_BYTES;
+  const forcedExits: bigint[] = [];
+  for (let i = 0; i < p.depositSlots; i++) forcedExits.push(fromBytesBE(data.subarray(exitsAt + i * FORCED_EXIT_BYTES, exitsAt + (i + 1) * FORCED_EXIT_BYTES)));
   return {
     oldRoot: word(0),
     newRoot: word(32),
@@ -91,6 +108,7 @@ export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
     feeTokens,
     chunks,
     fillChunks,
+    forcedExits,
   };
 }
 

@@ -155,6 +155,31 @@ export class State {
     return out;
   }
 
+  /**
+   * One balance's Merkle proof against the state root, read-only: the account's fields, its balance
+   * leaf with the balance-tree path, and the account-tree path (what the contract's exit checks).
+   */
+  balanceProof(id: number, token: number): AccountWitness {
+    this.checkAccountId(id);
+    this.checkToken(token);
+    const a = this.accounts.get(id);
+    const balances = a?.balances ?? new SparseMerkleTree(BALANCE_ARITY, this.params.balanceLevels);
+    const orders = a?.orders ?? new SparseMerkleTree(ORDER_ARITY, this.params.orderLevels);
+    const b = balances.proof(token);
+    return {
+      accountId: id,
+      token,
+      ax: a?.ax ?? 0n,
+      ay: a?.ay ?? 0n,
+      nonce: a?.nonce ?? 0n,
+      balanceRoot: balances.root,
+      orderRoot: orders.root,
+      balance: b.leaf,
+      balanceSiblings: b.siblings,
+      accountSiblings: this.accountTree.proof(id).siblings,
+    };
+  }
+
   /** Starts recording undo steps; `rollback` restores the state as of this call. */
   begin(): void {
     if (this.journal) throw new Error("state: nested transaction");

@@ -5,16 +5,20 @@
  * execute* functions with the rule check bypassed — has no witness; the test names the
  * circuit template that refuses it.
  */
+import { readFileSync } from "node:fs";
+import * as snarkjs from "snarkjs";
 import * as transferOp from "../core/ops/transfer";
 import * as withdrawOp from "../core/ops/withdraw";
 import * as depositOp from "../core/ops/deposit";
 import {
   CONFIGS, initCrypto, publicInputOf, encodePubdata, decodePubdata, headerBytes, generatePrivateKey, publicKeyOf, QUEUE_REGISTER,
-  type BatchResult, type CircuitInput,
+  QUEUE_FORCED_EXIT, packQueueRecord, poseidon, toBytesBE, type BatchResult, type CircuitInput,
 } from "../core";
 import type { CompiledCircuit } from "../circuits/compile";
 import { batchCircuit, witness, witnessError, circuitRoots } from "./helpers/circuit";
 import { World, CHAIN_ID } from "./helpers/world";
+import { testCircuitKeys } from "./helpers/keys";
+import { releaseSnarkjsCurve } from "../prover/keys";
 
 const P = CONFIGS.test;
 let circuit: CompiledCircuit;
@@ -25,6 +29,7 @@ beforeAll(async () => {
 });
 
 afterEach(() => jest.restoreAllMocks());
+afterAll(() => releaseSnarkjsCurve());
 
 /** Bypasses core's rule checks so a batch that breaks a rule can still be built consistently. */
 function uncheckedOps(): void {
@@ -63,12 +68,37 @@ describe("valid batches", () => {
     expect(b.withdrawals).toEqual([{ accountId: 2, token: 1, amount: 100n }]);
   });
 
+  test("forced exit: circuit roots equal core's, the exit amount is in the hashed pubdata", async () => {
+    const w = world(3);
+    const b = w.batch([w.forcedExit(2, 1)], [w.transfer(1, 2, 1, 300n, 7n)]);
+    expect(b.forcedExits).toEqual([1_000_000n]);
+    const [oldRoot, newRoot] = await circuitRoots(circuit, await witness(circuit, b.circuitInput));
+    expect([oldRoot, newRoot]).toEqual([b.oldRoot, b.newRoot]);
+    expect(w.state.balance(2, 1)).toBe(300n);
+    // An exit of an empty balance, too.
+    const z = w.batch([w.forcedExit(1, 3)], []);
+    expect(z.forcedExits).toEqual([0n]);
+    expect(await circuitRoots(circuit, await witness(circuit, z.circuitInput))).toEqual([z.oldRoot, z.newRoot]);
+  });
+
+  test("a batch with a forced exit proves (Groth16, development keys) and verifies against its public input", async () => {
+    const w = world(3);
+    w.batch([w.deposit(1, 2, 77n)], []);
+    const b = w.batch([w.forcedExit(1, 2)], [w.withdraw(2, 1, 100n, 1n)]);
+    expect(b.forcedExits).toEqual([77n]);
+    const { keys } = await testCircuitKeys();
+    const { proof, publicSignals } = await snarkjs.groth16.fullProve(b.circuitInput, circuit.wasmPath, keys.zkeyPath);
+    expect(publicSignals).toEqual([b.publicInput.toString()]);
+    const vkey = JSON.parse(readFileSync(keys.vkeyPath, "utf8"));
+    expect(await snarkjs.groth16.verify(vkey, publicSignals, proof)).toBe(true);
+  }, 600_000);
+
   test("random batches", async () => {
     let seed = 7;
     const rnd = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
     const w = world(6, 10_000n);
     for (let round = 0; round < 6; round++) {
-      const deposits = rnd(2) ? [w.deposit(1 + rnd(5), rnd(4), BigInt(rnd(1000)))] : [];
+      const deposits = rnd(2) ? [w.deposit(1 + rnd(5), rnd(4), BigInt(rnd(1000)))] : rnd(2) ? [w.forcedExit(1 + rnd(5), rnd(4))] : [];
       const txs = [];
       const nonces = new Map<number, bigint>();
       for (let i = 0; i < rnd(3); i++) {
@@ -199,10 +229,61 @@ describe("every rule is enforced by the circuit", () => {
     const b = w.batch([], [w.transfer(1, 2, 1, 10n)]);
     const decoded = decodePubdata(P, b.pubdata);
     // The second slot is padding; claim it carries the first slot's transfer.
-    const forged = encodePubdata(P, decoded, [decoded.chunks[0], decoded.chunks[0]], decoded.fillChunks);
+    const forged = encodePubdata(P, decoded, [decoded.chunks[0], decoded.chunks[0]], decoded.fillChunks, decoded.forcedExits);
     await expectRefused(withPubdata(b, (d) => d.set(forged)), /Batch/);
     // A slot typed noop that still moves funds: its balance change is not what the rules compute.
     await expectRefused({ ...b.circuitInput, l2_opType: ["0", "0"] }, /L2Slot|Batch/);
+  });
+
+  test("forced exit claiming an amount other than the balance", async () => {
+    const w = world();
+    const b = w.batch([w.forcedExit(1, 1)], []);
+    const exitAt = b.pubdata.length - 16;
+    // The public data claims more, or less, than the balance that left.
+    await expectRefused(withPubdata(b, (d) => d.set(toBytesBE(1_000_001n, 16), exitAt)), /Batch/);
+    await expectRefused(withPubdata(b, (d) => d.set(toBytesBE(999_999n, 16), exitAt)), /Batch/);
+    // The witness claims a smaller balance (and exit): its account path no longer opens the root.
+    await expectRefused({ ...b.circuitInput, dep_balance: ["999999"] }, /DepositSlot/);
+    // Built consistently: core empties the balance but reports one unit less.
+    jest.spyOn(depositOp, "applyQueueRecord").mockImplementation((s, r) => {
+      const x = depositOp.executeQueueRecord(s, r);
+      return { ...x, exitAmount: x.exitAmount - 1n };
+    });
+    await expectRefused(w.batch([w.forcedExit(2, 1)], []).circuitInput, /Batch/);
+  });
+
+  test("forced exit that leaves part of the balance", async () => {
+    const w = world();
+    // Built consistently: the slot pays out the whole balance but leaves 1 on the account.
+    jest.spyOn(depositOp, "applyQueueRecord").mockImplementation((s, r) => {
+      const exitAmount = s.balance(r.accountId, r.token);
+      const account = s.updateAccount(r.accountId, r.token, (old) => ({ ...old, balance: 1n }));
+      return { enabled: true, record: r, account, exitAmount };
+    });
+    await expectRefused(w.batch([w.forcedExit(1, 1)], []).circuitInput, /L2Slot/); // the next slot does not open the circuit's root
+  });
+
+  test("forced exit with a non-zero amount (the amount would be credited)", async () => {
+    const w = world();
+    uncheckedOps();
+    // core executes it as: balance → 0, exit = old balance, then + amount; the queue hash binds amount 5 with kind 3.
+    const b = w.batch([{ ...w.forcedExit(1, 1), amount: 5n }], []);
+    expect(w.state.balance(1, 1)).toBe(5n);
+    await expectRefused(b.circuitInput, /DepositSlot/);
+  });
+
+  test("a record flagged both registration and forced exit", async () => {
+    const w = world(3);
+    const r = { kind: QUEUE_REGISTER, accountId: 3, token: 1, amount: 0n, ...publicKeyOf(generatePrivateKey()) } as const;
+    const before = w.queueHash;
+    const b = w.batch([r], []);
+    // The queue chains the record with packed kind 1 + isNew + 2·isExit = 4; everything else is the registration's.
+    const queueAfter = poseidon([before, packQueueRecord(r) + ((4n - 2n) << 40n), r.ax, r.ay]);
+    const input = withPubdata(b, (d) => d.set(toBytesBE(queueAfter, 32), 96), { ...b.circuitInput, dep_isExit: ["1"] });
+    await expectRefused(input, /DepositSlot/);
+    // Flagged forced exit alone (kind 3 chaining), the same record is refused too: the key is not written.
+    const exitQueue = poseidon([before, packQueueRecord({ ...r, kind: QUEUE_FORCED_EXIT }), r.ax, r.ay]);
+    await expectRefused(withPubdata(b, (d) => d.set(toBytesBE(exitQueue, 32), 96), { ...b.circuitInput, dep_isNew: ["0"], dep_isExit: ["1"] }), /L2Slot/);
   });
 
   test("queue record that is not the queue's (deposit amount changed)", async () => {

@@ -3,8 +3,8 @@ import {
   poseidon, initCrypto, publicKeyOf, signMessage, verifySignature, isOnCurve, State, CONFIGS,
   FLOAT40, FLOAT16, encodeFloat, decodeFloat, tryEncodeFloat, floorToFloat,
   SparseMerkleTree, rootFromProof, packMessage, unpackMessage, txHash,
-  transferChunk, withdrawChunk, encodePubdata, decodePubdata, publicInputOf, headerBytes, withdrawalsOf,
-  queueHashNext, packQueueRecord, QUEUE_REGISTER, ProtocolError, toHex,
+  transferChunk, withdrawChunk, encodePubdata, decodePubdata, publicInputOf, headerBytes, pubdataBytes, withdrawalsOf,
+  queueHashNext, packQueueRecord, QUEUE_REGISTER, QUEUE_FORCED_EXIT, ProtocolError, toHex,
   orderMessage, orderHash, cancelMessage, fillChunk, encodeFees, sellerLimitHolds, buyerLimitHolds, feeWithinLimit,
   type Order, type FillOp,
 } from "../core";
@@ -99,13 +99,18 @@ describe("encodings", () => {
     const chunks = [withdrawChunk(3, 1, 100n, 0n), transferChunk(1, 2, 1, 5n, 0n)];
     const h = { oldRoot: 1n, newRoot: 2n, queueHashBefore: 3n, queueHashAfter: 4n, chainId: 31337, timestamp: 99, feeTokens: [1, 0] };
     const fillChunks = [new Uint8Array(51).fill(7)];
-    const data = encodePubdata(p, h, chunks, fillChunks);
-    expect(data.length).toBe(headerBytes(p) + 30 + 51);
+    const forcedExits = [0x0102n];
+    const data = encodePubdata(p, h, chunks, fillChunks, forcedExits);
+    expect(data.length).toBe(headerBytes(p) + 30 + 51 + 16);
+    expect(data.length).toBe(pubdataBytes(p));
     expect(data[136]).toBe(1); // fee tokens
     expect(data[137]).toBe(0);
     expect(data[138]).toBe(0x80); // slot 0 is a withdrawal
-    expect(data.subarray(headerBytes(p) + 30)).toEqual(fillChunks[0]); // fill chunks follow the L2 chunks
-    expect(decodePubdata(p, data)).toEqual({ ...h, chunks, fillChunks });
+    expect(data.subarray(headerBytes(p) + 30, headerBytes(p) + 81)).toEqual(fillChunks[0]); // fill chunks follow the L2 chunks
+    expect(toHex(data.subarray(headerBytes(p) + 81))).toBe("0x" + "0102".padStart(32, "0")); // forced exits last, u128 big-endian
+    expect(decodePubdata(p, data)).toEqual({ ...h, chunks, fillChunks, forcedExits });
+    expect(() => encodePubdata(p, h, chunks, fillChunks, [])).toThrow(/forced exit/);
+    expect(() => encodePubdata(p, h, chunks, fillChunks, [1n << 128n])).toThrow(RangeError);
     expect(publicInputOf(data) < 1n << 253n).toBe(true);
     expect(withdrawalsOf(chunks)).toEqual([{ accountId: 3, token: 1, amount: 100n }]);
   });
@@ -113,6 +118,7 @@ describe("encodings", () => {
     const r = { kind: QUEUE_REGISTER, accountId: 7, token: 1, amount: 5n, ax: 11n, ay: 12n } as const;
     expect(packQueueRecord(r)).toBe(7n + (1n << 32n) + (2n << 40n) + (5n << 48n));
     expect(queueHashNext(0n, r)).toBe(poseidon([0n, packQueueRecord(r), 11n, 12n]));
+    expect(packQueueRecord({ kind: QUEUE_FORCED_EXIT, accountId: 7, token: 1, amount: 0n, ax: 0n, ay: 0n })).toBe(7n + (1n << 32n) + (3n << 40n));
   });
 });
 
@@ -161,6 +167,47 @@ describe("state transition", () => {
     expect(w.state.balance(1, 1)).toBe(88n);
     expect(w.state.balance(2, 1)).toBe(104n);
     expect(b.withdrawals).toEqual([{ accountId: 2, token: 1, amount: 5n }]);
+  });
+});
+
+describe("forced exits (queue kind 3)", () => {
+  test("empties the balance; the old balance is the slot's exit amount in the result and the pubdata", () => {
+    const w = new World(CONFIGS.test);
+    w.registerAccounts(3, 1, 100n);
+    w.batch([w.deposit(2, 2, 40n)], []);
+    const { nonce, ax, ay } = w.state.account(2);
+    const b = w.batch([w.forcedExit(2, 1)], [w.transfer(1, 2, 1, 10n)]);
+    expect(w.state.balance(2, 1)).toBe(10n); // exited first (L1 slots run before L2), then credited
+    expect(w.state.balance(2, 2)).toBe(40n); // other tokens stay
+    expect(w.state.account(2)).toMatchObject({ nonce, ax, ay });
+    expect(b.forcedExits).toEqual([100n]);
+    expect(toHex(b.forcedExitData)).toBe("0x" + "64".padStart(32, "0"));
+    expect(b.pubdata.subarray(b.pubdata.length - 16)).toEqual(b.forcedExitData);
+    expect(b.pubdata.length).toBe(pubdataBytes(CONFIGS.test));
+    expect(decodePubdata(CONFIGS.test, b.pubdata).forcedExits).toEqual([100n]);
+    expect(b.withdrawals).toEqual([]); // a forced exit is not an L2 withdrawal
+  });
+
+  test("an exit of a zero balance has amount 0; slots without an exit report 0", () => {
+    const w = new World(CONFIGS.test);
+    w.registerAccounts(3, 1, 100n);
+    const b = w.batch([w.forcedExit(1, 2)], []);
+    expect(b.forcedExits).toEqual([0n]);
+    expect(w.state.balance(1, 1)).toBe(100n);
+    expect(w.batch([w.deposit(1, 1, 5n)], []).forcedExits).toEqual([0n]);
+    expect(w.batch([], []).forcedExits).toEqual([0n]);
+  });
+
+  test.each([
+    ["unregistered_account", (w: World) => w.forcedExit(5, 1)],
+    ["bad_queue_record", (w: World) => ({ ...w.forcedExit(1, 1), amount: 1n })],
+    ["bad_queue_record", (w: World) => ({ ...w.forcedExit(1, 1), ax: 1n })],
+  ])("refuses %s", (code, make) => {
+    const w = new World(CONFIGS.test);
+    w.registerAccounts(3, 1, 100n);
+    const root = w.state.root;
+    expect(() => w.batch([make(w)], [])).toThrow(expect.objectContaining({ code }));
+    expect(w.state.root).toBe(root);
   });
 });
 

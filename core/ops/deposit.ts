@@ -1,9 +1,9 @@
-/** L1 queue records: registration and deposit (PROTOCOL.md §4.1). */
+/** L1 queue records: registration, deposit and forced exit (PROTOCOL.md §4.1). */
 import { MAX_U128 } from "../field";
 import { fail } from "../errors";
 import { poseidon } from "../poseidon";
 import type { State } from "../state";
-import { QUEUE_DEPOSIT, QUEUE_REGISTER, type DepositSlotWitness, type QueueRecord } from "./types";
+import { QUEUE_DEPOSIT, QUEUE_FORCED_EXIT, QUEUE_REGISTER, type DepositSlotWitness, type QueueRecord } from "./types";
 
 export function packQueueRecord(r: QueueRecord): bigint {
   return BigInt(r.accountId) + (BigInt(r.token) << 32n) + (BigInt(r.kind) << 40n) + (r.amount << 48n);
@@ -22,6 +22,9 @@ export function checkQueueRecord(state: State, r: QueueRecord): void {
     if (r.ax === 0n && r.ay === 0n) fail("bad_queue_record", "registration without a key");
   } else if (r.kind === QUEUE_DEPOSIT) {
     if (!view.registered) fail("unregistered_account", `deposit to unregistered account ${r.accountId}`);
+  } else if (r.kind === QUEUE_FORCED_EXIT) {
+    if (!view.registered) fail("unregistered_account", `forced exit of unregistered account ${r.accountId}`);
+    if (r.amount !== 0n || r.ax !== 0n || r.ay !== 0n) fail("bad_queue_record", "forced exit with a non-zero amount or key");
   } else {
     fail("bad_queue_record", `unknown queue record kind ${String((r as QueueRecord).kind)}`);
   }
@@ -34,15 +37,16 @@ export function applyQueueRecord(state: State, r: QueueRecord): DepositSlotWitne
   return executeQueueRecord(state, r);
 }
 
-/** The state change and witness alone, without the rules. */
+/** The state change and witness alone, without the rules. A forced exit empties the balance and reports the old one. */
 export function executeQueueRecord(state: State, r: QueueRecord): DepositSlotWitness {
+  const exitAmount = r.kind === QUEUE_FORCED_EXIT ? state.balance(r.accountId, r.token) : 0n;
   const account = state.updateAccount(r.accountId, r.token, (old) => ({
     ax: r.kind === QUEUE_REGISTER ? r.ax : old.ax,
     ay: r.kind === QUEUE_REGISTER ? r.ay : old.ay,
     nonce: old.nonce,
-    balance: old.balance + r.amount,
+    balance: old.balance + r.amount - exitAmount,
   }));
-  return { enabled: true, record: r, account };
+  return { enabled: true, record: r, account, exitAmount };
 }
 
 /** An unused L1 slot: opens account 0, token 0, and changes nothing. */
@@ -52,5 +56,6 @@ export function applyDepositNoop(state: State): DepositSlotWitness {
     enabled: false,
     record: { kind: QUEUE_DEPOSIT, accountId: 0, token: 0, amount: 0n, ax: 0n, ay: 0n },
     account,
+    exitAmount: 0n,
   };
 }

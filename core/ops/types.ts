@@ -71,13 +71,18 @@ export interface FillOp {
 /** Kinds of L1 queue records (PROTOCOL.md §4.1). */
 export const QUEUE_DEPOSIT = 1;
 export const QUEUE_REGISTER = 2;
+/** Forced exit (issue 5): the account's whole balance of `token` leaves L2; amount and key are zero. */
+export const QUEUE_FORCED_EXIT = 3;
+
+export type QueueRecordKind = typeof QUEUE_DEPOSIT | typeof QUEUE_REGISTER | typeof QUEUE_FORCED_EXIT;
 
 export interface QueueRecord {
-  readonly kind: typeof QUEUE_DEPOSIT | typeof QUEUE_REGISTER;
+  readonly kind: QueueRecordKind;
   readonly accountId: number;
   readonly token: number;
+  /** Credited amount for kinds 1 and 2; zero for kind 3. */
   readonly amount: bigint;
-  /** The new account's key for kind 2; zero for kind 1. */
+  /** The new account's key for kind 2; zero for kinds 1 and 3. */
   readonly ax: bigint;
   readonly ay: bigint;
 }
@@ -93,6 +98,8 @@ export interface DepositSlotWitness {
   readonly enabled: boolean;
   readonly record: QueueRecord;
   readonly account: AccountWitness;
+  /** What a forced exit takes out (the old balance); 0 for kinds 1, 2 and disabled slots. */
+  readonly exitAmount: bigint;
 }
 
 /** What the circuit reads for one L2 slot. */

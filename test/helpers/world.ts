@@ -1,7 +1,7 @@
 /** A small in-memory world for tests: keys, a core State, and signed operations. */
 import {
   State, type Params, generatePrivateKey, publicKeyOf, signMessage, txMessage, buildBatch,
-  QUEUE_REGISTER, QUEUE_DEPOSIT, type QueueRecord, type TransferTx, type WithdrawTx, type BatchResult, type L2Tx,
+  QUEUE_REGISTER, QUEUE_DEPOSIT, QUEUE_FORCED_EXIT, type QueueRecord, type TransferTx, type WithdrawTx, type BatchResult, type L2Tx,
   orderMessage, type Order, type OrderSide, type FillOp,
 } from "../../core";
 
@@ -37,6 +37,11 @@ export class World {
 
   deposit(accountId: number, token: number, amount: bigint): QueueRecord {
     return { kind: QUEUE_DEPOSIT, accountId, token, amount, ax: 0n, ay: 0n };
+  }
+
+  /** A forced exit (queue kind 3): the account's whole balance of `token` leaves L2. */
+  forcedExit(accountId: number, token: number): QueueRecord {
+    return { kind: QUEUE_FORCED_EXIT, accountId, token, amount: 0n, ax: 0n, ay: 0n };
   }
 
   transfer(from: number, to: number, token: number, amount: bigint, fee = 0n, o: { nonce?: bigint; validUntil?: number; signer?: number } = {}): TransferTx {
