@@ -1,11 +1,13 @@
 /**
- * L1 commands: `modex register`, `modex deposit`, `modex claim`. Arguments and output here; the
+ * L1 commands: `modex register`, `modex deposit`, `modex claim`, and the escape hatch's
+ * `modex l1 force-withdraw` and `modex l1 freeze`. Arguments and output here; the
  * contract calls are in cli/l1.ts, loaded only when a command runs (viem takes a while to load).
  */
 import type { Address, Hex } from "viem";
 import { parseAccountId, parseAddress, parseAmount, parsePrivateKeyHex, parseTokenId, parseUrl, UsageError, type OptionSpec, type ParsedArgs } from "./args";
 import { API_OPTION, apiClient, DEFAULT_RPC, lazy, note, report, table, type CliContext, type Command } from "./context";
 import type { L1Session } from "./l1";
+import type { CommandGroup } from "./cmd-prover";
 
 const L1_OPTIONS: Record<string, OptionSpec> = {
   rpc: { type: "string", value: "URL", description: "L1 JSON-RPC endpoint (env MODEX_RPC)", default: DEFAULT_RPC },
@@ -99,6 +101,65 @@ export const claim: Command = {
       ]),
     ]);
   },
+};
+
+export const forceWithdraw: Command = {
+  spec: {
+    name: "l1 force-withdraw",
+    summary: "Force the whole L2 balance of a token out of your account through L1, without the sequencer. Prints the queue index and the deadline block.",
+    options: {
+      account: { type: "string", value: "ID", description: "L2 account id (--l1-key must be its L1 owner)", required: true },
+      token: { type: "string", value: "ID", description: "token id (0 = ETH)", required: true },
+      ...L1_OPTIONS,
+    },
+    notes:
+      "Queues a forced withdrawal on the Rollup. A batch must process it by the deadline block: it then\ncredits the whole balance to the owner address ('modex claim' pulls it). If no batch does, anyone\nmay freeze the rollup after the deadline ('modex l1 freeze') and every balance becomes exitable\nwith a Merkle proof against the last finalized state.",
+  },
+  async run(args, ctx) {
+    const accountId = parseAccountId(opt(args, "account") as string, "account");
+    const token = parseTokenId(opt(args, "token") as string);
+    const { l1, lib } = await connect(args, ctx, l1PrivateKey(args, ctx));
+    const r = await lib.forceWithdraw(l1, { accountId, token });
+    report(ctx, args, { accountId, token, ...r }, [
+      `requested forced withdrawal #${r.forcedId} of token ${token} from account ${accountId}`,
+      ...table([
+        ["queue index", r.queueIndex],
+        ["deadline block", r.deadline],
+        ["owner (L1)", r.owner],
+        ["L1 tx", r.l1TxHash],
+      ]),
+    ]);
+  },
+};
+
+export const freeze: Command = {
+  spec: {
+    name: "l1 freeze",
+    summary: "Freeze the rollup after a forced withdrawal passed its deadline unprocessed (anyone may). Batches stop; exits and refunds open.",
+    options: { ...L1_OPTIONS },
+    notes: "Refused, with the reason, while no forced withdrawal is past its deadline or when already frozen.",
+  },
+  async run(args, ctx) {
+    const { l1, lib } = await connect(args, ctx, l1PrivateKey(args, ctx));
+    const r = await lib.freezeRollup(l1);
+    report(ctx, args, r, [
+      `froze the rollup at batch ${r.batchNumber}`,
+      ...table([
+        ["state root", `0x${r.stateRoot.toString(16).padStart(64, "0")}`],
+        ["expired request", `queue index ${r.queueIndex}`],
+        ["L1 tx", r.l1TxHash],
+      ]),
+    ]);
+  },
+};
+
+export const l1Group: CommandGroup = {
+  name: "l1",
+  summary: "The Rollup's escape hatch on L1: force a withdrawal past the sequencer, freeze the rollup.",
+  subcommands: [
+    { name: "force-withdraw", command: forceWithdraw },
+    { name: "freeze", command: freeze },
+  ],
 };
 
 function opt(args: ParsedArgs, name: string): string | undefined {

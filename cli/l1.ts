@@ -1,5 +1,6 @@
 /**
- * L1 actions on the Rollup contract with viem: register, deposit, claim. Every call is simulated
+ * L1 actions on the Rollup contract with viem: register, deposit, claim, and the escape hatch's
+ * forced withdrawal request and freeze. Every call is simulated
  * first, so a revert is reported by its Solidity error name before any gas is spent. Used by the
  * CLI (cli/cmd-l1.ts); usable from scripts and tests.
  */
@@ -92,6 +93,53 @@ export async function claimWithdrawal(
   return { owner, amount: ev?.args.amount ?? pending, to: ev?.args.to ?? to ?? owner, l1TxHash: receipt.transactionHash, block: receipt.blockNumber };
 }
 
+/** Queues a forced withdrawal of the whole balance of `token` of `accountId` (the session's account must own it). */
+export async function forceWithdraw(
+  l1: L1Session,
+  p: { readonly accountId: number; readonly token: number },
+): Promise<L1TxResult & { readonly forcedId: bigint; readonly queueIndex: bigint; readonly deadline: bigint; readonly owner: Address }> {
+  const { publicClient, account } = l1.clients;
+  const owner = await publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "accountOwner", args: [p.accountId] });
+  if (owner === ZERO_ADDRESS) throw new Error(`account ${p.accountId} is not registered on this Rollup`);
+  if (owner.toLowerCase() !== account.address.toLowerCase()) {
+    throw new Error(`account ${p.accountId} is owned by ${owner}, not by ${account.address} (--l1-key must be the owner's key)`);
+  }
+  const receipt = await send(l1, "requestForcedWithdrawal", () =>
+    publicClient.simulateContract({ account, address: l1.rollup, abi: rollupAbi, functionName: "requestForcedWithdrawal", args: [p.accountId, p.token] }),
+  );
+  const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "ForcedWithdrawalRequested" });
+  if (!ev) throw new Error(`no ForcedWithdrawalRequested event in L1 tx ${receipt.transactionHash}`);
+  return { forcedId: ev.args.forcedId, queueIndex: ev.args.queueIndex, deadline: ev.args.deadline, owner, l1TxHash: receipt.transactionHash, block: receipt.blockNumber };
+}
+
+/** Why freeze() would be refused now, or null if it would pass (checked before sending, for a clear message). */
+export async function freezeRefusal(l1: L1Session): Promise<string | null> {
+  const { publicClient } = l1.clients;
+  const read = <F extends "frozen" | "nextForced" | "forcedCount">(functionName: F) =>
+    publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName });
+  const [frozen, next, count, block] = await Promise.all([read("frozen"), read("nextForced"), read("forcedCount"), publicClient.getBlock({ blockTag: "latest" })]);
+  if (frozen) return "the rollup is already frozen (exits and refunds are open)";
+  if (next >= count) return "nothing to freeze: no forced withdrawal is waiting";
+  const r = await publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "forcedRequest", args: [next] });
+  if (r.deadline >= block.number + 1n) {
+    return `nothing to freeze: the oldest unprocessed forced withdrawal (#${next}, queue index ${r.queueIndex}) has deadline block ${r.deadline}; the chain is at block ${block.number}, so freezing is possible from block ${r.deadline + 1n}`;
+  }
+  return null;
+}
+
+/** Freezes the rollup (anyone may, once a forced withdrawal has passed its deadline unprocessed). */
+export async function freezeRollup(l1: L1Session): Promise<L1TxResult & { readonly batchNumber: bigint; readonly stateRoot: bigint; readonly queueIndex: bigint }> {
+  const refusal = await freezeRefusal(l1);
+  if (refusal) throw new Error(refusal);
+  const { publicClient, account } = l1.clients;
+  const receipt = await send(l1, "freeze", () => publicClient.simulateContract({ account, address: l1.rollup, abi: rollupAbi, functionName: "freeze" }));
+  const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "RollupFrozen" });
+  if (!ev) throw new Error(`no RollupFrozen event in L1 tx ${receipt.transactionHash}`);
+  return { batchNumber: ev.args.batchNumber, stateRoot: ev.args.stateRoot, queueIndex: ev.args.queueIndex, l1TxHash: receipt.transactionHash, block: receipt.blockNumber };
+}
+
+const ZERO_ADDRESS = "0x0000000000000000000000000000000000000000";
+
 /** ERC-20 deposits pull funds with transferFrom: approve the Rollup for `amount` when the allowance is short. */
 async function approveIfNeeded(l1: L1Session, token: number, amount: bigint, onNote?: (line: string) => void): Promise<void> {
   if (token === ETH || amount === 0n) return;
@@ -139,6 +187,9 @@ const REVERT_HINTS: Record<string, string> = {
   TokenCapExceeded: "the Rollup would hold 2^128 or more of this token",
   AccountTreeFull: "every account id of this deployment is taken",
   NothingToClaim: "no finalized withdrawal is waiting",
+  NotAccountOwner: "only the account's L1 owner may force its withdrawal",
+  Frozen: "the rollup is frozen: use exits and refunds",
+  NoExpiredRequest: "no forced withdrawal has passed its deadline unprocessed",
 };
 
 /** viem errors are long; keep the Solidity error (with a hint) or viem's short message. */

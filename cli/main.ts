@@ -4,7 +4,7 @@
  */
 import { ApiError, ApiUnreachableError } from "./api-client";
 import { parseCommandArgs, renderHelp, UsageError } from "./args";
-import { claim, deposit, register } from "./cmd-l1";
+import { claim, deposit, l1Group, register } from "./cmd-l1";
 import { transfer, withdraw } from "./cmd-l2";
 import { keygen } from "./cmd-keygen";
 import { prover, subcommandSummary, type CommandGroup } from "./cmd-prover";
@@ -18,7 +18,7 @@ export const COMMANDS: readonly Command[] = [
 
 const GROUPS: readonly [string, readonly string[]][] = [
   ["keys", ["keygen"]],
-  ["L1 (Rollup contract)", ["register", "deposit", "claim"]],
+  ["L1 (Rollup contract)", ["register", "deposit", "claim", "l1 force-withdraw", "l1 freeze"]],
   ["L2 (sequencer API)", ["transfer", "withdraw"]],
   ["trading (sequencer API)", ["order", "cancel", "markets", "book", "trades", "orders"]],
   ["queries (sequencer API)", ["account", "tx", "batch", "status"]],
@@ -26,7 +26,7 @@ const GROUPS: readonly [string, readonly string[]][] = [
 ];
 
 /** Two-word commands: `modex GROUP SUB ...`. */
-export const COMMAND_GROUPS: readonly CommandGroup[] = [prover];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [prover, l1Group];
 
 export function globalHelp(): string {
   const summaries = new Map<string, string>(COMMANDS.map((c) => [c.spec.name, c.spec.summary]));

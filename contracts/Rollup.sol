@@ -6,6 +6,16 @@ interface IPoseidon4 {
     function poseidon(uint256[4] calldata input) external pure returns (uint256);
 }
 
+/// @notice Poseidon_5 (circomlibjs `poseidonContract.createCode(5)`): account leaves.
+interface IPoseidon5 {
+    function poseidon(uint256[5] calldata input) external pure returns (uint256);
+}
+
+/// @notice Poseidon_8 (contracts/poseidon.ts, same ABI and function as circomlibjs' would be): account-tree nodes.
+interface IPoseidon8 {
+    function poseidon(uint256[8] calldata input) external pure returns (uint256);
+}
+
 /// @notice snarkjs' generated Groth16 verifier for a circuit with one public input.
 interface IGroth16Verifier {
     function verifyProof(
@@ -17,8 +27,10 @@ interface IGroth16Verifier {
 }
 
 /// @title Modex rollup (PROTOCOL.md, version 1)
-/// @notice Holds the state root, the L1 queue (deposits, registrations) as a Poseidon hash chain,
-///         the account owners, the token registry, and withdrawals pending a claim.
+/// @notice Holds the state root, the L1 queue (deposits, registrations, forced withdrawals) as a
+///         Poseidon hash chain, the account owners, the token registry, and withdrawals pending a claim.
+///         Forced withdrawals have a deadline; once one is missed anyone may freeze the rollup, and
+///         users then exit with Merkle proofs against the last finalized root (PROTOCOL.md §6).
 contract Rollup {
     // ---------------------------------------------------------------- constants
 
@@ -32,6 +44,8 @@ contract Rollup {
     uint256 internal constant FILL_CHUNK_BYTES = 51;
     uint8 internal constant KIND_DEPOSIT = 1;
     uint8 internal constant KIND_REGISTER = 2;
+    uint8 internal constant KIND_FORCED_EXIT = 3;
+    uint256 internal constant FORCED_EXIT_BYTES = 16;
     uint8 internal constant OP_WITHDRAW = 3;
     uint8 internal constant ETH = 0;
 
@@ -44,6 +58,14 @@ contract Rollup {
         uint32 l2Slots; // N: transfer/withdraw slots per batch
         uint32 fillSlots; // M: order-fill slots per batch (51 bytes each, after the L2 chunks)
         uint32 feeBuckets; // F: fee tokens per batch
+    }
+
+    /// A forced withdrawal: queue record `queueIndex` (kind 3) must be consumed by block `deadline`.
+    struct ForcedRequest {
+        uint64 queueIndex;
+        uint64 deadline;
+        uint32 accountId;
+        uint8 token;
     }
 
     /// Record `index` of the L1 queue; `queueHash` = queueHash(index + 1).
@@ -67,6 +89,17 @@ contract Rollup {
         uint64 indexed batchNumber, uint32 indexed accountId, address indexed owner, uint8 token, uint256 amount
     );
     event Claimed(address indexed owner, uint8 indexed token, address to, uint256 amount);
+    event ForcedWithdrawalRequested(
+        uint64 indexed forcedId, uint64 indexed queueIndex, uint32 indexed accountId, uint8 token, uint64 deadline
+    );
+    event ForcedWithdrawalProcessed(uint64 indexed forcedId, uint64 indexed batchNumber, uint256 amount);
+    /// The rollup is frozen for good at `batchNumber` (its root is what exits prove against);
+    /// `queueIndex` is the forced request whose deadline passed. (Named apart from the error Frozen().)
+    event RollupFrozen(uint64 batchNumber, uint256 stateRoot, uint64 queueIndex);
+    event Exited(uint32 indexed accountId, uint8 indexed token, address indexed owner, uint256 amount);
+    event DepositRefunded(
+        uint64 indexed index, uint32 indexed accountId, address indexed owner, uint8 token, uint256 amount
+    );
 
     error ChainIdTooLarge(uint256 chainId);
     error InvalidParams();
@@ -104,11 +137,30 @@ contract Rollup {
     error InvalidProof();
     error BitmapBitOutOfRange(uint256 slot);
     error NotAWithdrawChunk(uint256 slot);
+    error BadForcedExitsLength(uint256 length, uint256 expected);
+    // forced withdrawals and the escape hatch
+    error NotAccountOwner(uint32 accountId, address owner);
+    error ForcedRequestExpired(uint64 queueIndex, uint64 deadline);
+    error NoExpiredRequest();
+    error Frozen();
+    error NotFrozen();
+    error AlreadyExited(uint32 accountId, uint8 token);
+    error NothingToExit();
+    error BadProofLength();
+    error BadExitProof();
+    error NotRefundable();
+    error AlreadyRefunded(uint64 index);
+    error BadQueueRecord(uint64 index);
+    error UnknownForcedRequest(uint64 forcedId);
 
     // ---------------------------------------------------------------- immutables
 
     IGroth16Verifier public immutable verifier;
     IPoseidon4 public immutable poseidon4;
+    IPoseidon5 public immutable poseidon5;
+    IPoseidon8 public immutable poseidon8;
+    /// Blocks a forced withdrawal may wait in the queue before the rollup can be frozen.
+    uint32 public immutable forcedDeadlineBlocks;
     /// Registers tokens; owns account 0 (the fee account).
     address public immutable operator;
     uint32 internal immutable ACCOUNT_LEVELS;
@@ -135,6 +187,14 @@ contract Rollup {
     uint32 public lastTimestamp;
     uint32 public nextAccountId;
 
+    // One slot: the forced-request cursor and the freeze flag.
+    /// Forced requests ever made (ids 0 … forcedCount − 1).
+    uint64 public forcedCount;
+    /// The first forced request not yet processed by a finalized batch.
+    uint64 public nextForced;
+    /// Set by freeze(): no more batches or queue records; exits and refunds open.
+    bool public frozen;
+
     /// State root after batch n; batchRoots(0) is the genesis root.
     mapping(uint256 => uint256) public batchRoots;
     /// queueHash[k] for k ≤ queueLength (queueHash[0] = 0).
@@ -148,8 +208,18 @@ contract Rollup {
     mapping(uint8 => uint256) public tokenHeld;
     /// Withdrawn on L2, finalized, not yet claimed.
     mapping(address => mapping(uint8 => uint256)) public pendingWithdrawal;
+    mapping(uint64 => ForcedRequest) internal _forced;
+    /// Escape hatch: balances paid out by exit().
+    mapping(uint32 => mapping(uint8 => bool)) public exited;
+    /// Escape hatch: unconsumed queue records refunded by refundDeposit().
+    mapping(uint64 => bool) public refunded;
 
     bool internal transient _locked;
+
+    modifier notFrozen() {
+        if (frozen) revert Frozen();
+        _;
+    }
 
     modifier nonReentrant() {
         if (_locked) revert Reentrancy();
@@ -163,23 +233,31 @@ contract Rollup {
     constructor(
         address verifier_,
         address poseidon4_,
+        address poseidon5_,
+        address poseidon8_,
         Params memory p,
         uint256 genesisRoot,
         uint256 operatorAx,
-        uint256 operatorAy
+        uint256 operatorAy,
+        uint32 forcedDeadlineBlocks_
     ) {
         if (block.chainid >= 2 ** 32) revert ChainIdTooLarge(block.chainid);
         if (
             p.accountLevels == 0 || p.accountLevels > 8 || p.balanceLevels == 0 || p.balanceLevels > 4
                 || p.depositSlots == 0 || p.l2Slots == 0 || p.feeBuckets == 0 || p.feeBuckets > 256
-                || p.l2Slots > 65536 || p.depositSlots > 65536 || p.fillSlots > 65536
+                || p.l2Slots > 65536 || p.depositSlots > 65536 || p.fillSlots > 65536 || forcedDeadlineBlocks_ == 0
         ) revert InvalidParams();
         if (verifier_.code.length == 0) revert NotAContract(verifier_);
         if (poseidon4_.code.length == 0) revert NotAContract(poseidon4_);
+        if (poseidon5_.code.length == 0) revert NotAContract(poseidon5_);
+        if (poseidon8_.code.length == 0) revert NotAContract(poseidon8_);
         if (genesisRoot >= R) revert RootNotInField(genesisRoot);
 
         verifier = IGroth16Verifier(verifier_);
         poseidon4 = IPoseidon4(poseidon4_);
+        poseidon5 = IPoseidon5(poseidon5_);
+        poseidon8 = IPoseidon8(poseidon8_);
+        forcedDeadlineBlocks = forcedDeadlineBlocks_;
         operator = msg.sender;
         ACCOUNT_LEVELS = p.accountLevels;
         BALANCE_LEVELS = p.balanceLevels;
@@ -202,7 +280,7 @@ contract Rollup {
     // ---------------------------------------------------------------- tokens
 
     /// @notice Registers an ERC-20 under the next token id. Operator only.
-    function addToken(address token) external returns (uint8 id) {
+    function addToken(address token) external notFrozen returns (uint8 id) {
         if (msg.sender != operator) revert NotOperator();
         if (token.code.length == 0) revert NotAContract(token);
         if (isToken[token]) revert TokenAlreadyAdded(token);
@@ -221,6 +299,7 @@ contract Rollup {
     function register(uint256 ax, uint256 ay, uint8 token, uint128 amount)
         external
         payable
+        notFrozen
         nonReentrant
         returns (uint32 accountId)
     {
@@ -229,11 +308,27 @@ contract Rollup {
     }
 
     /// @notice Queues a deposit (kind 1) of `amount` of `token` to the existing account `accountId`.
-    function deposit(uint32 accountId, uint8 token, uint128 amount) external payable nonReentrant {
+    function deposit(uint32 accountId, uint8 token, uint128 amount) external payable notFrozen nonReentrant {
         if (accountId >= nextAccountId) revert UnknownAccount(accountId);
         if (amount == 0) revert ZeroAmount();
         _enqueue(accountId, token, KIND_DEPOSIT, amount, 0, 0, msg.sender);
         _pullFunds(token, amount);
+    }
+
+    /// @notice Forces the whole balance of `token` of `accountId` out of L2: queues a kind-3 record
+    ///         that the next batches must consume within forcedDeadlineBlocks blocks; the batch that
+    ///         consumes it credits the balance to the owner's pending withdrawal. Owner only.
+    function requestForcedWithdrawal(uint32 accountId, uint8 token) external notFrozen returns (uint64 forcedId) {
+        address owner = accountOwner[accountId];
+        if (msg.sender != owner || owner == address(0)) revert NotAccountOwner(accountId, owner);
+        if (token >= _tokens.length) revert UnknownToken(token);
+        uint64 queueIndex = queueLength;
+        _enqueue(accountId, token, KIND_FORCED_EXIT, 0, 0, 0, msg.sender);
+        uint64 deadline = uint64(block.number) + forcedDeadlineBlocks;
+        forcedId = forcedCount;
+        forcedCount = forcedId + 1;
+        _forced[forcedId] = ForcedRequest(queueIndex, deadline, accountId, token);
+        emit ForcedWithdrawalRequested(forcedId, queueIndex, accountId, token, deadline);
     }
 
     function _register(address owner, uint256 ax, uint256 ay, uint8 token, uint128 amount)
@@ -307,19 +402,27 @@ contract Rollup {
         bytes calldata feeTokens,
         bytes calldata withdrawBitmap,
         bytes calldata chunks,
+        bytes calldata forcedExits,
         uint256[8] calldata proof
-    ) external {
-        Header memory h =
-            _checkBatch(newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length);
-        _verify(proof, _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks)));
+    ) external notFrozen {
+        Header memory h = _checkBatch(
+            newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length, forcedExits.length
+        );
+        _verify(proof, _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits)));
+        _finalize(h, withdrawBitmap, chunks, forcedExits);
+    }
 
+    function _finalize(Header memory h, bytes calldata withdrawBitmap, bytes calldata chunks, bytes calldata forcedExits)
+        internal
+    {
         uint64 n = batchNumber + 1;
         batchNumber = n;
         consumed = h.newConsumed;
-        lastTimestamp = timestamp;
-        batchRoots[n] = newRoot;
-        emit BatchFinalized(n, newRoot, h.oldRoot, depositCount, timestamp);
+        lastTimestamp = uint32(h.timestamp);
+        batchRoots[n] = h.newRoot;
+        emit BatchFinalized(n, h.newRoot, h.oldRoot, uint32(h.newConsumed - h.oldConsumed), uint32(h.timestamp));
         _creditWithdrawals(n, withdrawBitmap, chunks);
+        _processForced(n, h.oldConsumed, h.newConsumed, forcedExits);
     }
 
     /// @notice The public input submitBatch would verify the proof against, after all of its
@@ -330,11 +433,13 @@ contract Rollup {
         uint32 depositCount,
         bytes calldata feeTokens,
         bytes calldata withdrawBitmap,
-        bytes calldata chunks
+        bytes calldata chunks,
+        bytes calldata forcedExits
     ) external view returns (uint256) {
-        Header memory h =
-            _checkBatch(newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length);
-        return _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks));
+        Header memory h = _checkBatch(
+            newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length, forcedExits.length
+        );
+        return _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits));
     }
 
     /// @notice The pubdata whose hash is the public input (same checks as computePublicInput).
@@ -344,20 +449,23 @@ contract Rollup {
         uint32 depositCount,
         bytes calldata feeTokens,
         bytes calldata withdrawBitmap,
-        bytes calldata chunks
+        bytes calldata chunks,
+        bytes calldata forcedExits
     ) external view returns (bytes memory) {
-        Header memory h =
-            _checkBatch(newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length);
-        return _pubdata(h, feeTokens, withdrawBitmap, chunks);
+        Header memory h = _checkBatch(
+            newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length, forcedExits.length
+        );
+        return _pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits);
     }
 
-    /// The first 136 bytes of pubdata (less the chain id), and the queue position after the batch.
+    /// The first 136 bytes of pubdata (less the chain id), and the queue positions before and after the batch.
     struct Header {
         uint256 oldRoot;
         uint256 newRoot;
         uint256 queueHashBefore;
         uint256 queueHashAfter;
         uint256 timestamp;
+        uint64 oldConsumed;
         uint64 newConsumed;
     }
 
@@ -367,11 +475,14 @@ contract Rollup {
         uint32 depositCount,
         uint256 feeTokensLength,
         uint256 bitmapLength,
-        uint256 chunksLength
+        uint256 chunksLength,
+        uint256 forcedExitsLength
     ) internal view returns (Header memory h) {
         if (feeTokensLength != FEE_BUCKETS) revert BadFeeTokensLength(feeTokensLength, FEE_BUCKETS);
         if (bitmapLength != BITMAP_BYTES) revert BadWithdrawBitmapLength(bitmapLength, BITMAP_BYTES);
         if (chunksLength != CHUNKS_BYTES) revert BadChunksLength(chunksLength, CHUNKS_BYTES);
+        uint256 forcedBytes = uint256(DEPOSIT_SLOTS) * FORCED_EXIT_BYTES;
+        if (forcedExitsLength != forcedBytes) revert BadForcedExitsLength(forcedExitsLength, forcedBytes);
         if (depositCount > DEPOSIT_SLOTS) revert TooManyDeposits(depositCount, DEPOSIT_SLOTS);
         uint64 c = consumed;
         uint64 len = queueLength;
@@ -386,16 +497,19 @@ contract Rollup {
         h.queueHashBefore = _queueHash[c];
         h.queueHashAfter = depositCount == 0 ? h.queueHashBefore : _queueHash[after_];
         h.timestamp = timestamp;
+        h.oldConsumed = c;
         h.newConsumed = after_;
     }
 
     /// oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ u32 chainId ‖ u32 timestamp
-    /// ‖ feeTokens ‖ withdrawBitmap ‖ chunks
-    function _pubdata(Header memory h, bytes calldata feeTokens, bytes calldata withdrawBitmap, bytes calldata chunks)
-        internal
-        view
-        returns (bytes memory pd)
-    {
+    /// ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ forcedExits
+    function _pubdata(
+        Header memory h,
+        bytes calldata feeTokens,
+        bytes calldata withdrawBitmap,
+        bytes calldata chunks,
+        bytes calldata forcedExits
+    ) internal view returns (bytes memory pd) {
         assembly ("memory-safe") {
             pd := mload(0x40)
             let p := add(pd, 0x20)
@@ -412,6 +526,8 @@ contract Rollup {
             o := add(o, withdrawBitmap.length)
             calldatacopy(o, chunks.offset, chunks.length)
             o := add(o, chunks.length)
+            calldatacopy(o, forcedExits.offset, forcedExits.length)
+            o := add(o, forcedExits.length)
             mstore(pd, sub(o, p))
             mstore(0x40, and(add(o, 31), not(31)))
         }
@@ -479,6 +595,147 @@ contract Rollup {
         emit WithdrawalCredited(batch, account, owner, token, amount);
     }
 
+    /// Credits every forced request whose record this batch consumed (queue indices in [before, after))
+    /// with its slot's exit amount (u128 big-endian at forcedExits[16·(queueIndex − before)]), then
+    /// refuses the batch if it leaves an expired request unprocessed.
+    function _processForced(uint64 batch, uint64 before, uint64 after_, bytes calldata forcedExits) internal {
+        uint64 first = nextForced;
+        uint64 count = forcedCount;
+        uint64 next = first;
+        while (next < count) {
+            ForcedRequest memory r = _forced[next];
+            if (r.queueIndex >= after_) {
+                if (r.deadline < block.number) revert ForcedRequestExpired(r.queueIndex, r.deadline);
+                break;
+            }
+            uint256 amount;
+            uint256 at = uint256(r.queueIndex - before) * FORCED_EXIT_BYTES;
+            assembly ("memory-safe") {
+                amount := shr(128, calldataload(add(forcedExits.offset, at)))
+            }
+            address owner = accountOwner[r.accountId];
+            if (amount != 0) pendingWithdrawal[owner][r.token] += amount;
+            emit WithdrawalCredited(batch, r.accountId, owner, r.token, amount);
+            emit ForcedWithdrawalProcessed(next, batch, amount);
+            ++next;
+        }
+        if (next != first) nextForced = next;
+    }
+
+    // ---------------------------------------------------------------- escape hatch
+
+    /// @notice Freezes the rollup for good once a forced request has waited past its deadline.
+    ///         Anyone may call it. After it: no batches, no queue records; exit() and refundDeposit() open.
+    function freeze() external {
+        if (frozen) revert Frozen();
+        uint64 next = nextForced;
+        if (next >= forcedCount) revert NoExpiredRequest();
+        ForcedRequest memory r = _forced[next];
+        if (r.deadline >= block.number) revert NoExpiredRequest();
+        frozen = true;
+        uint64 n = batchNumber;
+        emit RollupFrozen(n, batchRoots[n], r.queueIndex);
+    }
+
+    /// @notice Pays out one balance of the last finalized state: `balance` of `token` of `accountId`, with
+    ///         the account's fields and both Merkle paths (core/smt.ts MerkleProof.siblings flattened,
+    ///         level 0 first: balanceLevels × 3, then accountLevels × 7). Credits the account's L1 owner.
+    function exit(
+        uint32 accountId,
+        uint8 token,
+        uint128 balance,
+        uint256 ax,
+        uint256 ay,
+        uint256 nonce,
+        uint256 orderRoot,
+        uint256[] calldata balanceSiblings,
+        uint256[] calldata accountSiblings
+    ) external {
+        if (!frozen) revert NotFrozen();
+        if (accountId >= nextAccountId) revert UnknownAccount(accountId);
+        if (token >= _tokens.length) revert UnknownToken(token);
+        if (exited[accountId][token]) revert AlreadyExited(accountId, token);
+        if (balance == 0) revert NothingToExit();
+        if (balanceSiblings.length != uint256(BALANCE_LEVELS) * 3 || accountSiblings.length != uint256(ACCOUNT_LEVELS) * 7)
+        {
+            revert BadProofLength();
+        }
+        if (ax >= R || ay >= R || nonce >= R || orderRoot >= R) revert BadExitProof();
+        uint256 balanceRoot = _balanceRoot(token, balance, balanceSiblings);
+        uint256 leaf = poseidon5.poseidon([ax, ay, nonce, balanceRoot, orderRoot]);
+        if (_accountRoot(accountId, leaf, accountSiblings) != batchRoots[batchNumber]) revert BadExitProof();
+
+        exited[accountId][token] = true;
+        address owner = accountOwner[accountId];
+        pendingWithdrawal[owner][token] += balance;
+        emit Exited(accountId, token, owner, balance);
+    }
+
+    /// Balance-tree root (arity 4) from the leaf `balance` at index `token`.
+    function _balanceRoot(uint8 token, uint256 balance, uint256[] calldata sib) internal view returns (uint256 cur) {
+        cur = balance;
+        uint256 idx = token;
+        uint256[4] memory c;
+        for (uint256 l = 0; l < sib.length; l += 3) {
+            uint256 pos = idx & 3;
+            uint256 k = l;
+            for (uint256 j = 0; j < 4; ++j) {
+                if (j == pos) {
+                    c[j] = cur;
+                } else {
+                    uint256 v = sib[k++];
+                    if (v >= R) revert BadExitProof();
+                    c[j] = v;
+                }
+            }
+            cur = poseidon4.poseidon(c);
+            idx >>= 2;
+        }
+    }
+
+    /// Account-tree root (arity 8) from `leaf` at index `accountId`.
+    function _accountRoot(uint32 accountId, uint256 leaf, uint256[] calldata sib) internal view returns (uint256 cur) {
+        cur = leaf;
+        uint256 idx = accountId;
+        uint256[8] memory c;
+        for (uint256 l = 0; l < sib.length; l += 7) {
+            uint256 pos = idx & 7;
+            uint256 k = l;
+            for (uint256 j = 0; j < 8; ++j) {
+                if (j == pos) {
+                    c[j] = cur;
+                } else {
+                    uint256 v = sib[k++];
+                    if (v >= R) revert BadExitProof();
+                    c[j] = v;
+                }
+            }
+            cur = poseidon8.poseidon(c);
+            idx >>= 3;
+        }
+    }
+
+    /// @notice Refunds an L1 queue record no batch consumed before the freeze (a deposit or a
+    ///         registration's amount) to the owner of the account it was for. Anyone may send it with
+    ///         the record's fields (from its Enqueued event).
+    function refundDeposit(uint64 index, uint8 kind, uint32 accountId, uint8 token, uint128 amount, uint256 ax, uint256 ay)
+        external
+    {
+        if (!frozen) revert NotFrozen();
+        if (index < consumed || index >= queueLength) revert NotRefundable();
+        if (refunded[index]) revert AlreadyRefunded(index);
+        if ((kind != KIND_DEPOSIT && kind != KIND_REGISTER) || amount == 0) revert NotRefundable();
+        uint256 packed =
+            uint256(accountId) | (uint256(token) << 32) | (uint256(kind) << 40) | (uint256(amount) << 48);
+        if (poseidon4.poseidon([_queueHash[index], packed, ax, ay]) != _queueHash[index + 1]) {
+            revert BadQueueRecord(index);
+        }
+        refunded[index] = true;
+        address owner = accountOwner[accountId];
+        pendingWithdrawal[owner][token] += amount;
+        emit DepositRefunded(index, accountId, owner, token, amount);
+    }
+
     // ---------------------------------------------------------------- claims
 
     /// @notice Pays `owner` its pending withdrawal of `token`. Anyone may trigger it.
@@ -525,6 +782,11 @@ contract Rollup {
     function tokenAddress(uint8 id) external view returns (address) {
         if (id >= _tokens.length) revert UnknownToken(id);
         return _tokens[id];
+    }
+
+    function forcedRequest(uint64 forcedId) external view returns (ForcedRequest memory) {
+        if (forcedId >= forcedCount) revert UnknownForcedRequest(forcedId);
+        return _forced[forcedId];
     }
 
     function params() external view returns (Params memory) {

@@ -17,6 +17,16 @@ export const rollupAbi = [
         "type": "address"
       },
       {
+        "internalType": "address",
+        "name": "poseidon5_",
+        "type": "address"
+      },
+      {
+        "internalType": "address",
+        "name": "poseidon8_",
+        "type": "address"
+      },
+      {
         "components": [
           {
             "internalType": "uint32",
@@ -67,6 +77,11 @@ export const rollupAbi = [
         "internalType": "uint256",
         "name": "operatorAy",
         "type": "uint256"
+      },
+      {
+        "internalType": "uint32",
+        "name": "forcedDeadlineBlocks_",
+        "type": "uint32"
       }
     ],
     "stateMutability": "nonpayable",
@@ -86,6 +101,33 @@ export const rollupAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      }
+    ],
+    "name": "AlreadyExited",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      }
+    ],
+    "name": "AlreadyRefunded",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint256",
         "name": "length",
         "type": "uint256"
@@ -97,6 +139,11 @@ export const rollupAbi = [
       }
     ],
     "name": "BadChunksLength",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "BadExitProof",
     "type": "error"
   },
   {
@@ -113,6 +160,38 @@ export const rollupAbi = [
       }
     ],
     "name": "BadFeeTokensLength",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "length",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "expected",
+        "type": "uint256"
+      }
+    ],
+    "name": "BadForcedExitsLength",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "BadProofLength",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      }
+    ],
+    "name": "BadQueueRecord",
     "type": "error"
   },
   {
@@ -191,6 +270,27 @@ export const rollupAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "queueIndex",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "ForcedRequestExpired",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "Frozen",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "InvalidParams",
     "type": "error"
@@ -216,6 +316,11 @@ export const rollupAbi = [
     "type": "error"
   },
   {
+    "inputs": [],
+    "name": "NoExpiredRequest",
+    "type": "error"
+  },
+  {
     "inputs": [
       {
         "internalType": "address",
@@ -238,8 +343,34 @@ export const rollupAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      }
+    ],
+    "name": "NotAccountOwner",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotFrozen",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "NotOperator",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NotRefundable",
     "type": "error"
   },
   {
@@ -256,6 +387,11 @@ export const rollupAbi = [
       }
     ],
     "name": "NothingToClaim",
+    "type": "error"
+  },
+  {
+    "inputs": [],
+    "name": "NothingToExit",
     "type": "error"
   },
   {
@@ -422,6 +558,17 @@ export const rollupAbi = [
   {
     "inputs": [
       {
+        "internalType": "uint64",
+        "name": "forcedId",
+        "type": "uint64"
+      }
+    ],
+    "name": "UnknownForcedRequest",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
         "internalType": "uint8",
         "name": "token",
         "type": "uint8"
@@ -529,6 +676,43 @@ export const rollupAbi = [
     "inputs": [
       {
         "indexed": true,
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "DepositRefunded",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
         "internalType": "uint256",
         "name": "index",
         "type": "uint256"
@@ -583,6 +767,124 @@ export const rollupAbi = [
       }
     ],
     "name": "Enqueued",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      },
+      {
+        "indexed": true,
+        "internalType": "address",
+        "name": "owner",
+        "type": "address"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "Exited",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "forcedId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "batchNumber",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "amount",
+        "type": "uint256"
+      }
+    ],
+    "name": "ForcedWithdrawalProcessed",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "forcedId",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint64",
+        "name": "queueIndex",
+        "type": "uint64"
+      },
+      {
+        "indexed": true,
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "name": "ForcedWithdrawalRequested",
+    "type": "event"
+  },
+  {
+    "anonymous": false,
+    "inputs": [
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "batchNumber",
+        "type": "uint64"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint256",
+        "name": "stateRoot",
+        "type": "uint256"
+      },
+      {
+        "indexed": false,
+        "internalType": "uint64",
+        "name": "queueIndex",
+        "type": "uint64"
+      }
+    ],
+    "name": "RollupFrozen",
     "type": "event"
   },
   {
@@ -790,6 +1092,11 @@ export const rollupAbi = [
         "internalType": "bytes",
         "name": "chunks",
         "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "forcedExits",
+        "type": "bytes"
       }
     ],
     "name": "computePubdata",
@@ -833,6 +1140,11 @@ export const rollupAbi = [
       {
         "internalType": "bytes",
         "name": "chunks",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "forcedExits",
         "type": "bytes"
       }
     ],
@@ -881,6 +1193,170 @@ export const rollupAbi = [
     "name": "deposit",
     "outputs": [],
     "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint128",
+        "name": "balance",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint256",
+        "name": "ax",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "ay",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "nonce",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "orderRoot",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "balanceSiblings",
+        "type": "uint256[]"
+      },
+      {
+        "internalType": "uint256[]",
+        "name": "accountSiblings",
+        "type": "uint256[]"
+      }
+    ],
+    "name": "exit",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "",
+        "type": "uint8"
+      }
+    ],
+    "name": "exited",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "forcedCount",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "forcedDeadlineBlocks",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "forcedId",
+        "type": "uint64"
+      }
+    ],
+    "name": "forcedRequest",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "uint64",
+            "name": "queueIndex",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint64",
+            "name": "deadline",
+            "type": "uint64"
+          },
+          {
+            "internalType": "uint32",
+            "name": "accountId",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint8",
+            "name": "token",
+            "type": "uint8"
+          }
+        ],
+        "internalType": "struct Rollup.ForcedRequest",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "freeze",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "frozen",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
+      }
+    ],
+    "stateMutability": "view",
     "type": "function"
   },
   {
@@ -949,6 +1425,19 @@ export const rollupAbi = [
         "internalType": "uint32",
         "name": "",
         "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "nextForced",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
       }
     ],
     "stateMutability": "view",
@@ -1050,6 +1539,32 @@ export const rollupAbi = [
     "type": "function"
   },
   {
+    "inputs": [],
+    "name": "poseidon5",
+    "outputs": [
+      {
+        "internalType": "contract IPoseidon5",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "poseidon8",
+    "outputs": [
+      {
+        "internalType": "contract IPoseidon8",
+        "name": "",
+        "type": "address"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [
       {
         "internalType": "uint256",
@@ -1076,6 +1591,68 @@ export const rollupAbi = [
         "internalType": "uint64",
         "name": "",
         "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "index",
+        "type": "uint64"
+      },
+      {
+        "internalType": "uint8",
+        "name": "kind",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint128",
+        "name": "amount",
+        "type": "uint128"
+      },
+      {
+        "internalType": "uint256",
+        "name": "ax",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "ay",
+        "type": "uint256"
+      }
+    ],
+    "name": "refundDeposit",
+    "outputs": [],
+    "stateMutability": "nonpayable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint64",
+        "name": "",
+        "type": "uint64"
+      }
+    ],
+    "name": "refunded",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "",
+        "type": "bool"
       }
     ],
     "stateMutability": "view",
@@ -1113,6 +1690,30 @@ export const rollupAbi = [
       }
     ],
     "stateMutability": "payable",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      }
+    ],
+    "name": "requestForcedWithdrawal",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "forcedId",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "nonpayable",
     "type": "function"
   },
   {
@@ -1158,6 +1759,11 @@ export const rollupAbi = [
       {
         "internalType": "bytes",
         "name": "chunks",
+        "type": "bytes"
+      },
+      {
+        "internalType": "bytes",
+        "name": "forcedExits",
         "type": "bytes"
       },
       {
@@ -1578,6 +2184,98 @@ export const poseidon4Abi = [
         "internalType": "uint256[4]",
         "name": "input",
         "type": "uint256[4]"
+      }
+    ],
+    "name": "poseidon",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "payable": false,
+    "stateMutability": "pure",
+    "type": "function"
+  }
+] as const;
+
+/** circomlibjs' Poseidon contract with 5 inputs (`poseidonContract.generateABI(5)`). */
+export const poseidon5Abi = [
+  {
+    "constant": true,
+    "inputs": [
+      {
+        "internalType": "bytes32[5]",
+        "name": "input",
+        "type": "bytes32[5]"
+      }
+    ],
+    "name": "poseidon",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "payable": false,
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "constant": true,
+    "inputs": [
+      {
+        "internalType": "uint256[5]",
+        "name": "input",
+        "type": "uint256[5]"
+      }
+    ],
+    "name": "poseidon",
+    "outputs": [
+      {
+        "internalType": "uint256",
+        "name": "",
+        "type": "uint256"
+      }
+    ],
+    "payable": false,
+    "stateMutability": "pure",
+    "type": "function"
+  }
+] as const;
+
+/** The Poseidon contract with 8 inputs (contracts/poseidon.ts; circomlibjs' ABI, `generateABI(8)`). */
+export const poseidon8Abi = [
+  {
+    "constant": true,
+    "inputs": [
+      {
+        "internalType": "bytes32[8]",
+        "name": "input",
+        "type": "bytes32[8]"
+      }
+    ],
+    "name": "poseidon",
+    "outputs": [
+      {
+        "internalType": "bytes32",
+        "name": "",
+        "type": "bytes32"
+      }
+    ],
+    "payable": false,
+    "stateMutability": "pure",
+    "type": "function"
+  },
+  {
+    "constant": true,
+    "inputs": [
+      {
+        "internalType": "uint256[8]",
+        "name": "input",
+        "type": "uint256[8]"
       }
     ],
     "name": "poseidon",

@@ -1,16 +1,16 @@
 /**
- * Deploys a Modex instance: Poseidon4 (circomlibjs bytecode), the Groth16 verifier, the Rollup,
- * and devnet TestTokens registered with addToken.
+ * Deploys a Modex instance: Poseidon4 and Poseidon5 (circomlibjs bytecode), Poseidon8 (generated,
+ * contracts/poseidon.ts), the Groth16 verifier, the Rollup, and devnet TestTokens registered with addToken.
  */
 import { existsSync, readFileSync } from "node:fs";
-import { poseidon4 as poseidon4Js } from "poseidon-lite";
+import { poseidon4 as poseidon4Js, poseidon5 as poseidon5Js, poseidon8 as poseidon8Js } from "poseidon-lite";
 import { getAddress, type Abi, type Address, type Hex, type TransactionReceipt } from "viem";
 import { ANVIL_DEV_PRIVATE_KEY } from "../chain/anvil";
 import type { Params } from "../core/params";
-import { poseidon4Abi, rollupAbi, testTokenAbi } from "./abi";
+import { poseidon4Abi, poseidon5Abi, poseidon8Abi, rollupAbi, testTokenAbi } from "./abi";
 import { connectL1, type L1Clients } from "./clients";
 import { artifact, compileContracts } from "./compile";
-import { poseidon4Bytecode } from "./poseidon";
+import { poseidon4Bytecode, poseidon5Bytecode, poseidon8Bytecode } from "./poseidon";
 
 /** The parameters the contract is built for (orderLevels does not reach L1). */
 export type RollupParams = Pick<Params, "accountLevels" | "balanceLevels" | "depositSlots" | "l2Slots" | "fillSlots" | "feeBuckets">;
@@ -40,6 +40,11 @@ export interface DeployModexOptions {
   readonly genesisRoot: bigint;
   /** Baby Jubjub key of account 0, the fee account. */
   readonly operatorKey: { readonly ax: bigint; readonly ay: bigint };
+  /**
+   * Blocks a forced withdrawal may wait before anyone can freeze the rollup (default
+   * DEFAULT_FORCED_DEADLINE_BLOCKS, sized for devnets; a production deployment wants days of blocks).
+   */
+  readonly forcedDeadlineBlocks?: number;
   /** ERC-20 TestTokens to deploy and register as ids 1, 2, … (default USDC, WETH). */
   readonly tokens?: readonly TestTokenSpec[];
   readonly log?: (msg: string) => void;
@@ -55,6 +60,8 @@ export interface ModexDeployment {
   readonly operator: Address;
   readonly rollup: Address;
   readonly poseidon4: Address;
+  readonly poseidon5: Address;
+  readonly poseidon8: Address;
   readonly verifier: Address;
   /** ERC-20 tokens; id 0 (ETH) is implicit. */
   readonly tokens: readonly DeployedToken[];
@@ -62,7 +69,11 @@ export interface ModexDeployment {
   readonly deployBlock: bigint;
   readonly params: RollupParams;
   readonly genesisRoot: bigint;
+  readonly forcedDeadlineBlocks: number;
 }
+
+/** Devnet default for DeployModexOptions.forcedDeadlineBlocks. */
+export const DEFAULT_FORCED_DEADLINE_BLOCKS = 100;
 
 /** Reads `source` as a file when it names an existing .sol file, else treats it as Solidity text. */
 export function resolveSoliditySource(source: string): string {
@@ -84,14 +95,21 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
   const clients = await connectL1({ rpcUrl: opts.rpcUrl, privateKey: opts.privateKey ?? ANVIL_DEV_PRIVATE_KEY });
   const { publicClient, walletClient, account } = clients;
 
+  const forcedDeadlineBlocks = opts.forcedDeadlineBlocks ?? DEFAULT_FORCED_DEADLINE_BLOCKS;
+  if (!Number.isInteger(forcedDeadlineBlocks) || forcedDeadlineBlocks <= 0 || forcedDeadlineBlocks >= 2 ** 32) {
+    throw new Error(`forcedDeadlineBlocks must be an integer in [1, 2^32), got ${forcedDeadlineBlocks}`);
+  }
   const poseidon4 = await deployContract(clients, "Poseidon4", poseidon4Abi, poseidon4Bytecode(), [], log);
-  const probe = await publicClient.readContract({
-    address: poseidon4,
-    abi: poseidon4Abi,
-    functionName: "poseidon",
-    args: [[1n, 2n, 3n, 4n]],
-  });
-  if (probe !== poseidon4Js([1n, 2n, 3n, 4n])) throw new Error("deployed Poseidon4 disagrees with poseidon-lite");
+  const poseidon5 = await deployContract(clients, "Poseidon5", poseidon5Abi, poseidon5Bytecode(), [], log);
+  const poseidon8 = await deployContract(clients, "Poseidon8", poseidon8Abi, poseidon8Bytecode(), [], log);
+  const [probe4, probe5, probe8] = await Promise.all([
+    publicClient.readContract({ address: poseidon4, abi: poseidon4Abi, functionName: "poseidon", args: [[1n, 2n, 3n, 4n]] }),
+    publicClient.readContract({ address: poseidon5, abi: poseidon5Abi, functionName: "poseidon", args: [[1n, 2n, 3n, 4n, 5n]] }),
+    publicClient.readContract({ address: poseidon8, abi: poseidon8Abi, functionName: "poseidon", args: [[1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n]] }),
+  ]);
+  if (probe4 !== poseidon4Js([1n, 2n, 3n, 4n])) throw new Error("deployed Poseidon4 disagrees with poseidon-lite");
+  if (probe5 !== poseidon5Js([1n, 2n, 3n, 4n, 5n])) throw new Error("deployed Poseidon5 disagrees with poseidon-lite");
+  if (probe8 !== poseidon8Js([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n])) throw new Error("deployed Poseidon8 disagrees with poseidon-lite");
 
   const verifierArtifact = artifact(compiled, opts.verifierContract ?? "Groth16Verifier");
   const verifier = await deployContract(clients, "Verifier", verifierArtifact.abi, verifierArtifact.bytecode, [], log);
@@ -105,6 +123,8 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
     [
       verifier,
       poseidon4,
+      poseidon5,
+      poseidon8,
       {
         accountLevels: p.accountLevels,
         balanceLevels: p.balanceLevels,
@@ -116,6 +136,7 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
       opts.genesisRoot,
       opts.operatorKey.ax,
       opts.operatorKey.ay,
+      forcedDeadlineBlocks,
     ],
     log,
   );
@@ -136,11 +157,14 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
     operator: account.address,
     rollup,
     poseidon4,
+    poseidon5,
+    poseidon8,
     verifier,
     tokens: deployed,
     deployBlock: rollupReceipt.blockNumber,
     params: { ...p },
     genesisRoot: opts.genesisRoot,
+    forcedDeadlineBlocks,
   };
 }
 

@@ -6,7 +6,7 @@
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { artifact, compileContracts } from "./compile";
-import { poseidon4GeneratedAbi } from "./poseidon";
+import { poseidonGeneratedAbi } from "./poseidon";
 
 /** Contracts whose ABIs abi.ts exports, as `<camelName>Abi`. */
 export const ABI_EXPORTS = { Rollup: "rollupAbi", TestToken: "testTokenAbi" } as const;
@@ -25,7 +25,13 @@ export function renderAbiModule(): string {
   }
   parts.push(
     "/** circomlibjs' Poseidon contract with 4 inputs (`poseidonContract.generateABI(4)`). */",
-    `export const poseidon4Abi = ${JSON.stringify(poseidon4GeneratedAbi(), null, 2)} as const;`,
+    `export const poseidon4Abi = ${JSON.stringify(poseidonGeneratedAbi(4), null, 2)} as const;`,
+    "",
+    "/** circomlibjs' Poseidon contract with 5 inputs (`poseidonContract.generateABI(5)`). */",
+    `export const poseidon5Abi = ${JSON.stringify(poseidonGeneratedAbi(5), null, 2)} as const;`,
+    "",
+    "/** The Poseidon contract with 8 inputs (contracts/poseidon.ts; circomlibjs' ABI, `generateABI(8)`). */",
+    `export const poseidon8Abi = ${JSON.stringify(poseidonGeneratedAbi(8), null, 2)} as const;`,
     "",
   );
   return parts.join("\n");

@@ -153,7 +153,7 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
       const w: { type: "mem"; data?: Uint8Array } = { type: "mem" };
       await snarkjs.wtns.calculate(b.circuitInput, wasmPath, w);
       const { proof } = await snarkjs.groth16.prove(keys.zkeyPath, w);
-      const args = [b.newRoot, b.timestamp, b.depositCount, viemHex(Uint8Array.from(b.feeTokens)), viemHex(withdrawBitmap(b.chunks)), viemHex(b.slotData), proofToSolidity(proof)] as const;
+      const args = [b.newRoot, b.timestamp, b.depositCount, viemHex(Uint8Array.from(b.feeTokens)), viemHex(withdrawBitmap(b.chunks)), viemHex(b.slotData), viemHex(b.forcedExitData), proofToSolidity(proof)] as const;
       const tSubmit = performance.now();
       const hash = await l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "submitBatch", args, chain: l1.chain, account: l1.account });
       const rc = await l1.publicClient.waitForTransactionReceipt({ hash });

@@ -10,7 +10,7 @@ import { fromHex, toHex } from "../core/field";
 import { headerBytes } from "../core/pubdata";
 import type { Params } from "../core/params";
 import type { QueueRecord } from "../core/ops/types";
-import { QUEUE_DEPOSIT, QUEUE_REGISTER } from "../core/ops/types";
+import { QUEUE_DEPOSIT, QUEUE_FORCED_EXIT, QUEUE_REGISTER } from "../core/ops/types";
 import type { Groth16Proof } from "../prover/types";
 
 export interface L1Options {
@@ -106,7 +106,7 @@ export async function enqueuedEvents(l1: L1, fromBlock: bigint, toBlock: bigint)
   });
   return logs.map((l) => {
     const a = l.args;
-    if (a.kind !== QUEUE_DEPOSIT && a.kind !== QUEUE_REGISTER) throw new Error(`Enqueued ${a.index}: unknown kind ${a.kind}`);
+    if (a.kind !== QUEUE_DEPOSIT && a.kind !== QUEUE_REGISTER && a.kind !== QUEUE_FORCED_EXIT) throw new Error(`Enqueued ${a.index}: unknown kind ${a.kind}`);
     if (l.blockNumber === null || l.transactionHash === null || l.logIndex === null) throw new Error("Enqueued log without position (pending block?)");
     return {
       index: Number(a.index),
@@ -120,22 +120,28 @@ export async function enqueuedEvents(l1: L1, fromBlock: bigint, toBlock: bigint)
   });
 }
 
-/** submitBatch(newRoot, timestamp, depositCount, feeTokens, withdrawBitmap, chunks, proof). */
-export type SubmitBatchCallArgs = readonly [bigint, number, number, Hex, Hex, Hex, SolidityProof];
+/** submitBatch(newRoot, timestamp, depositCount, feeTokens, withdrawBitmap, chunks, forcedExits, proof). */
+export type SubmitBatchCallArgs = readonly [bigint, number, number, Hex, Hex, Hex, Hex, SolidityProof];
 
-/** submitBatch's arguments, cut out of pubdata = header ‖ feeTokens ‖ withdrawBitmap ‖ chunks. */
+/**
+ * submitBatch's arguments, cut out of pubdata = header ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ forcedExits
+ * (forcedExits: the last 16·depositSlots bytes; chunks: the L2 and fill chunks between the header and them).
+ */
 export function submitBatchArgs(p: Params, a: SubmitArgs): SubmitBatchCallArgs {
   const pd = fromHex(a.pubdata);
   const feeAt = 32 * 4 + 4 + 4;
   const bitmapAt = feeAt + p.feeBuckets;
   const chunksAt = headerBytes(p);
+  const forcedAt = pd.length - 16 * p.depositSlots;
+  if (forcedAt < chunksAt) throw new Error(`pubdata of ${pd.length} bytes is shorter than its header and forced exits`);
   return [
     a.newRoot,
     a.timestamp,
     a.depositCount,
     toHex(pd.subarray(feeAt, bitmapAt)),
     toHex(pd.subarray(bitmapAt, chunksAt)),
-    toHex(pd.subarray(chunksAt)),
+    toHex(pd.subarray(chunksAt, forcedAt)),
+    toHex(pd.subarray(forcedAt)),
     proofToSolidity(a.proof),
   ] as const;
 }
@@ -159,7 +165,7 @@ export async function contractPublicInput(l1: L1, p: Params, a: SubmitArgs): Pro
     address: l1.rollup,
     abi: rollupAbi,
     functionName: "computePublicInput",
-    args: [args[0], args[1], args[2], args[3], args[4], args[5]],
+    args: [args[0], args[1], args[2], args[3], args[4], args[5], args[6]],
   });
 }
 

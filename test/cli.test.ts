@@ -852,13 +852,51 @@ describe("L1 commands (anvil)", () => {
     const viaEnv = await run(["claim", "--token", "0", "--rpc", anvil.rpcUrl, "--rollup", d.rollup], { env: { MODEX_L1_KEY: user } });
     expect(viaEnv.stderr).toMatch(/nothing to claim/);
   });
+
+  test("l1 force-withdraw (owner only) and l1 freeze (refused until a deadline passes)", async () => {
+    const none = await run(["l1", "freeze", ...l1()]);
+    expect(none.code).toBe(1);
+    expect(none.stderr).toMatch(/nothing to freeze: no forced withdrawal is waiting/);
+    const notOwner = await run(["l1", "force-withdraw", "--account", "1", "--token", "0", "--rpc", anvil.rpcUrl, "--rollup", d.rollup, "--l1-key", ANVIL_DEV_PRIVATE_KEYS[2]]);
+    expect(notOwner.code).toBe(1);
+    expect(notOwner.stderr).toMatch(/account 1 is owned by 0x[0-9a-fA-F]{40}, not by 0x[0-9a-fA-F]{40} \(--l1-key must be the owner's key\)/);
+    const unknown = await run(["l1", "force-withdraw", "--account", "40", "--token", "0", ...l1()]);
+    expect(unknown.stderr).toMatch(/account 40 is not registered/);
+    const badToken = await run(["l1", "force-withdraw", "--account", "1", "--token", "3", ...l1()]);
+    expect(badToken.stderr).toMatch(/requestForcedWithdrawal reverted with UnknownToken\(3\)/);
+
+    const fw = await run(["l1", "force-withdraw", "--account", "1", "--token", "0", "--json", ...l1()]);
+    expect(fw.stderr).toBe("");
+    expect(fw.code).toBe(0);
+    const r = JSON.parse(fw.stdout) as { forcedId: string; queueIndex: string; deadline: string; block: string };
+    expect(r).toMatchObject({ forcedId: "0", queueIndex: "4", accountId: 1, token: 0 });
+    expect(BigInt(r.deadline)).toBe(BigInt(r.block) + 100n); // deployModex's default forcedDeadlineBlocks
+    const human = await run(["l1", "force-withdraw", "--account", "2", "--token", "1", ...l1()]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^requested forced withdrawal #1 of token 1 from account 2\n/);
+    expect(human.stdout).toMatch(/deadline block +\d+/);
+
+    const early = await run(["l1", "freeze", ...l1()]);
+    expect(early.code).toBe(1);
+    expect(early.stderr).toContain(`nothing to freeze: the oldest unprocessed forced withdrawal (#0, queue index 4) has deadline block ${r.deadline}`);
+    await fetch(anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: ["0x64"] }) });
+    const frozen = await run(["l1", "freeze", ...l1()]);
+    expect(frozen.stderr).toBe("");
+    expect(frozen.code).toBe(0);
+    expect(frozen.stdout).toMatch(/^froze the rollup at batch 0\n/);
+    const again = await run(["l1", "freeze", ...l1()]);
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/already frozen/);
+    const late = await run(["l1", "force-withdraw", "--account", "1", "--token", "0", ...l1()]);
+    expect(late.stderr).toMatch(/requestForcedWithdrawal reverted with Frozen\(\): the rollup is frozen/);
+  });
 });
 
 describe("the modex binary", () => {
   test("--help lists the commands and exits 0", () => {
     const r = runBinary(["--help"]);
     expect(r.code).toBe(0);
-    for (const c of ["keygen", "register", "deposit", "claim", "transfer", "withdraw", "order", "cancel", "markets", "book", "trades", "orders", "account", "tx", "batch", "status"]) {
+    for (const c of ["keygen", "register", "deposit", "claim", "l1 force-withdraw", "l1 freeze", "transfer", "withdraw", "order", "cancel", "markets", "book", "trades", "orders", "account", "tx", "batch", "status"]) {
       expect(r.stdout).toContain(`  ${c} `);
     }
     const sub = runBinary(["transfer", "--help"]);

@@ -109,7 +109,7 @@ interface PubdataHeader {
   readonly timestamp: number;
 }
 
-function buildPubdata(h: PubdataHeader, feeTokens: Uint8Array, bitmap: Uint8Array, chunks: Uint8Array): Uint8Array {
+function buildPubdata(h: PubdataHeader, feeTokens: Uint8Array, bitmap: Uint8Array, chunks: Uint8Array, forcedExits: Uint8Array): Uint8Array {
   return concat(
     be(h.oldRoot, 32),
     be(h.newRoot, 32),
@@ -120,6 +120,7 @@ function buildPubdata(h: PubdataHeader, feeTokens: Uint8Array, bitmap: Uint8Arra
     feeTokens,
     bitmap,
     chunks,
+    forcedExits,
   );
 }
 const publicInputOf = (pubdata: Uint8Array): bigint => BigInt(hex(sha256(pubdata))) & INPUT_MASK;
@@ -152,14 +153,16 @@ interface Batch {
   feeTokens: Uint8Array;
   bitmap: Uint8Array;
   chunks: Uint8Array;
+  /** u128 exit amount per L1 slot, 16 bytes each (zeros: no forced exit in the batch). */
+  forcedExits: Uint8Array;
 }
 
 const ZERO_PROOF: SolidityProof = [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n];
 
 function batchArgs(b: Batch, proof: SolidityProof = ZERO_PROOF) {
-  return [b.newRoot, b.timestamp, b.depositCount, hex(b.feeTokens), hex(b.bitmap), hex(b.chunks), proof] as const;
+  return [b.newRoot, b.timestamp, b.depositCount, hex(b.feeTokens), hex(b.bitmap), hex(b.chunks), hex(b.forcedExits), proof] as const;
 }
-const viewArgs = (b: Batch) => batchArgs(b).slice(0, 6) as unknown as readonly [bigint, number, number, Hex, Hex, Hex];
+const viewArgs = (b: Batch) => batchArgs(b).slice(0, 7) as unknown as readonly [bigint, number, number, Hex, Hex, Hex, Hex];
 
 async function expectRevert(p: Promise<unknown>, errorName: string): Promise<readonly unknown[]> {
   try {
@@ -484,6 +487,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
       b.feeTokens,
       b.bitmap,
       b.chunks,
+      b.forcedExits,
     );
     return { pubdata, input: publicInputOf(pubdata) };
   };
@@ -517,6 +521,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     feeTokens: Uint8Array.of(0),
     bitmap: bitmapOf(chunks),
     chunks: concat(...chunks, NOOP_FILLS),
+    forcedExits: new Uint8Array(16 * TEST_PARAMS.depositSlots),
     ...over,
   });
 
@@ -577,6 +582,8 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     await expectRevert(submit({ ...ok, bitmap: new Uint8Array(0) }), "BadWithdrawBitmapLength");
     await expectRevert(submit({ ...ok, chunks: new Uint8Array(29) }), "BadChunksLength");
     await expectRevert(submit({ ...ok, chunks: new Uint8Array(45) }), "BadChunksLength");
+    expect(await expectRevert(submit({ ...ok, forcedExits: new Uint8Array(15) }), "BadForcedExitsLength")).toEqual([15n, 16n]);
+    await expectRevert(submit({ ...ok, forcedExits: new Uint8Array(0) }), "BadForcedExitsLength");
     await expectRevert(submit({ ...ok, depositCount: 2 }), "TooManyDeposits");
     await expectRevert(submit({ ...ok, timestamp: lastTimestamp - 1 }), "TimestampBeforePrevious");
     await expectRevert(submit({ ...ok, timestamp: (await latestTimestamp()) + 3600 }), "TimestampInFuture");
@@ -748,6 +755,7 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
           b.feeTokens,
           b.bitmap,
           b.chunks,
+          b.forcedExits,
         ),
       );
       expect(await read("computePublicInput", viewArgs(b))).toBe(input);
@@ -764,6 +772,7 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
       feeTokens: Uint8Array.from({ length: params.feeBuckets }, (_, i) => i),
       bitmap: bitmapOf(chunks),
       chunks: concat(...chunks, new Uint8Array(51 * params.fillSlots)),
+      forcedExits: new Uint8Array(16 * params.depositSlots),
     });
     const finalize = async (b: Batch): Promise<TransactionReceipt> => mined(operator, await submit(b, await prove(b)));
     return { d, read, prove, submit, batch, finalize };

@@ -42,7 +42,7 @@ async function prove(b: BatchResult) {
 function submit(b: BatchResult, proof: readonly bigint[], chunks: Uint8Array = b.slotData) {
   return l1.walletClient.writeContract({
     address: dep.rollup, abi: rollupAbi, functionName: "submitBatch", chain: l1.chain, account: l1.account,
-    args: [b.newRoot, b.timestamp, b.depositCount, toHex(Uint8Array.from(b.feeTokens)), toHex(withdrawBitmap(b.chunks)), toHex(chunks), proof as never],
+    args: [b.newRoot, b.timestamp, b.depositCount, toHex(Uint8Array.from(b.feeTokens)), toHex(withdrawBitmap(b.chunks)), toHex(chunks), toHex(b.forcedExitData), proof as never],
   });
 }
 

@@ -1,0 +1,44 @@
+/** Shared by the escape-hatch tests: reverts, receipts, mining blocks, exit() arguments from a core State. */
+import { BaseError, ContractFunctionRevertedError, type Hex, type TransactionReceipt } from "viem";
+import type { L1Clients } from "../../contracts/clients";
+import type { State } from "../../core";
+
+/** Awaits `p` and expects a revert with the Rollup's custom error `errorName`; returns its arguments. */
+export async function expectRevert(p: Promise<unknown>, errorName: string): Promise<readonly unknown[]> {
+  try {
+    await p;
+  } catch (e) {
+    if (e instanceof BaseError) {
+      const r = e.walk((x) => x instanceof ContractFunctionRevertedError);
+      if (r instanceof ContractFunctionRevertedError) {
+        expect(r.data?.errorName).toBe(errorName);
+        return r.data?.args ?? [];
+      }
+    }
+    throw e;
+  }
+  throw new Error(`expected revert ${errorName}, but the call succeeded`);
+}
+
+export async function mined(c: L1Clients, hash: Hex): Promise<TransactionReceipt> {
+  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
+  expect(receipt.status).toBe("success");
+  return receipt;
+}
+
+/** Mines `n` empty blocks on anvil (anvil_mine). */
+export async function mineBlocks(rpcUrl: string, n: number): Promise<void> {
+  const res = await fetch(rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: [`0x${n.toString(16)}`] }),
+  });
+  const body = (await res.json()) as { error?: { message: string } };
+  if (body.error) throw new Error(`anvil_mine: ${body.error.message}`);
+}
+
+/** exit()'s arguments for `token` of account `id`, from core's balance proof (siblings flattened, level 0 first). */
+export function exitArgs(state: State, id: number, token: number) {
+  const w = state.balanceProof(id, token);
+  return [id, token, w.balance, w.ax, w.ay, w.nonce, w.orderRoot, w.balanceSiblings.flat(), w.accountSiblings.flat()] as const;
+}
