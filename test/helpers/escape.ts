@@ -2,6 +2,7 @@
 import { BaseError, ContractFunctionRevertedError, type Hex, type TransactionReceipt } from "viem";
 import type { L1Clients } from "../../contracts/clients";
 import type { State } from "../../core";
+import { exitCallArgs } from "../../cli/exit";
 
 /** Awaits `p` and expects a revert with the Rollup's custom error `errorName`; returns its arguments. */
 export async function expectRevert(p: Promise<unknown>, errorName: string): Promise<readonly unknown[]> {
@@ -37,8 +38,5 @@ export async function mineBlocks(rpcUrl: string, n: number): Promise<void> {
   if (body.error) throw new Error(`anvil_mine: ${body.error.message}`);
 }
 
-/** exit()'s arguments for `token` of account `id`, from core's balance proof (siblings flattened, level 0 first). */
-export function exitArgs(state: State, id: number, token: number) {
-  const w = state.balanceProof(id, token);
-  return [id, token, w.balance, w.ax, w.ay, w.nonce, w.orderRoot, w.balanceSiblings.flat(), w.accountSiblings.flat()] as const;
-}
+/** exit()'s arguments for `token` of account `id` (the CLI's own builder). */
+export const exitArgs = (state: State, id: number, token: number) => exitCallArgs(state, id, token);
