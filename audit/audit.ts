@@ -91,6 +91,8 @@ export interface AuditReport {
   readonly chainRoot: string;
   readonly mismatches: readonly Mismatch[];
   readonly seconds: number;
+  /** Where the time went, in ms: chain reads (views, events, transactions), the verifier bytecode check, proof verification, replay. */
+  readonly timings: { readonly readMs: number; readonly verifierCheckMs: number; readonly proofMs: number; readonly replayMs: number };
 }
 
 /** One batch's chain data, as the contract saw it (for export). */
@@ -199,8 +201,17 @@ function sameWithdrawals(events: readonly { accountId: number; owner: string; to
 
 export async function runAudit(o: AuditOptions): Promise<AuditRun> {
   const t0 = performance.now();
+  const timings = { readMs: 0, verifierCheckMs: 0, proofMs: 0, replayMs: 0 };
+  const timed = async <T>(k: keyof typeof timings, f: () => Promise<T> | T): Promise<T> => {
+    const t = performance.now();
+    try {
+      return await f();
+    } finally {
+      timings[k] += performance.now() - t;
+    }
+  };
   const reader = await connectChain(o.rpcUrl, o.rollup, { fromBlock: o.fromBlock });
-  const info = await readRollupInfo(reader);
+  const info = await timed("readMs", () => readRollupInfo(reader));
   const { config, params } = resolveConfig(info.params, o.config);
   const verifyProofs = o.verifyProofs ?? true;
   const checkVerifier = o.checkVerifier ?? true;
@@ -219,13 +230,14 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
       const key = JSON.parse(readFileSync(vkey.path, "utf8")) as Groth16VerificationKey;
       if (verifyProofs) verifier = await createProofVerifier(vkey.path);
       if (checkVerifier) {
-        verifierCheck = await checkVerifierCode(reader, info.verifier, key, vkey.path, info.block);
+        const label = vkey.path;
+        verifierCheck = await timed("verifierCheckMs", () => checkVerifierCode(reader, info.verifier, key, label, info.block));
         if (!verifierCheck.matches) bad(null, "verifier", verifierCheck.reason ?? "verifier mismatch");
       }
     }
   }
 
-  const queue = await readQueue(reader, info.block);
+  const queue = await timed("readMs", () => readQueue(reader, info.block));
   const owners = new Map<number, Address>();
   for (const e of queue) if (e.record.kind === 2) owners.set(e.record.accountId, e.sender);
   const queueHashAt = (k: number): bigint => (k === 0 ? 0n : queue[k - 1].queueHash);
@@ -263,7 +275,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
   }
 
   const last = o.toBatch === undefined ? info.batchNumber : Math.min(o.toBatch, info.batchNumber);
-  const batches = await readBatches(reader, start + 1, last, info.block);
+  const batches = await timed("readMs", () => readBatches(reader, start + 1, last, info.block));
   let operations = emptyCounts();
   let proofsVerified = 0;
   const collected: CollectedBatch[] = [];
@@ -315,7 +327,8 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     const publicInput = publicInputOf(pubdata);
     const proof = proofFromSolidity(call.proof);
     if (verifier) {
-      const why = await verifier.check(proof, [dec(publicInput)], dec(publicInput));
+      const v = verifier;
+      const why = await timed("proofMs", () => v.check(proof, [dec(publicInput)], dec(publicInput)));
       if (why) {
         proofState = "failed";
         here("proof", `the proof does not verify for batch ${n}'s public input ${publicInput} under ${vkey?.path}${why.startsWith("verification failed") ? ` (${why})` : ""}`);
@@ -333,7 +346,9 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
         live = false;
       } else {
         try {
+          const tr = performance.now();
           const r = replayBatch(state, { pubdata: decodePubdata(params, pubdata), records: records.map((e) => e.record) });
+          timings.replayMs += performance.now() - tr;
           replayed = true;
           ops = r.counts;
           if (r.newRoot !== call.newRoot) {
@@ -390,6 +405,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     chainRoot: dec(chainFinal),
     mismatches,
     seconds: Math.round(performance.now() - t0) / 1000,
+    timings: { readMs: Math.round(timings.readMs), verifierCheckMs: Math.round(timings.verifierCheckMs), proofMs: Math.round(timings.proofMs), replayMs: Math.round(timings.replayMs) },
   };
   const rebuilt: RebuiltState | null = live
     ? { state, params, config, chainId: reader.chainId, rollup: reader.rollup, batchNumber: last, root: state.root, consumed, queueHash, queue, owners, block: info.block }
