@@ -257,6 +257,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
       throw new Error(`snapshot ${o.snapshotPath} is of rollup ${loaded.rollup} on chain ${loaded.chainId}, not ${reader.rollup} on ${reader.chainId}`);
     }
     if (JSON.stringify(loaded.params) !== JSON.stringify({ ...params })) throw new Error(`snapshot ${o.snapshotPath} has params ${JSON.stringify(loaded.params)}, the audit uses ${JSON.stringify(params)}`);
+    if (o.toBatch !== undefined && o.toBatch < loaded.batch) throw new Error(`snapshot ${o.snapshotPath} covers batch ${loaded.batch}, after the requested last batch ${o.toBatch}`);
     if (loaded.batch > info.batchNumber) throw new Error(`snapshot ${o.snapshotPath} covers batch ${loaded.batch}, the chain has ${info.batchNumber}`);
     const onChain = await readBatchRoot(reader, loaded.batch, info.block);
     if (onChain !== loaded.root) throw new Error(`snapshot ${o.snapshotPath}: its root after batch ${loaded.batch} is ${loaded.root}, the chain's batchRoots(${loaded.batch}) is ${onChain}`);

@@ -5,6 +5,8 @@
  *   audit bundle   check a proof bundle with no chain
  * Exit status 0 only when every check matches; 1 with the mismatches; 2 for bad arguments.
  */
+import { existsSync } from "node:fs";
+import * as path from "node:path";
 import { parseAddress, parseUint, parseUrl, UsageError, type OptionSpec, type ParsedArgs } from "./args";
 import { DEFAULT_RPC, lazy, note, report, table, type CliContext, type Command } from "./context";
 import type { CommandGroup } from "./cmd-prover";
@@ -35,8 +37,10 @@ function chainArgs(args: ParsedArgs, ctx: CliContext, name: string): { rpcUrl: s
   const rollup = parseAddress(rollupArg, "rollup");
   const config = args.values.config as string | undefined;
   if (config !== undefined && !["test", "default", "production"].includes(config)) throw new UsageError(`--config must be test, default or production, got ${JSON.stringify(config)}`, name);
+  const vkey = args.values.vkey as string | undefined;
+  if (vkey !== undefined && !existsSync(vkey)) throw new UsageError(`--vkey ${vkey}: no such file`, name);
   const fb = args.values["from-block"] as string | undefined;
-  return { rpcUrl, rollup, config, vkeyPath: args.values.vkey as string | undefined, fromBlock: fb === undefined ? undefined : BigInt(parseUint(fb, "from-block", Number.MAX_SAFE_INTEGER)) };
+  return { rpcUrl, rollup, config, vkeyPath: vkey, fromBlock: fb === undefined ? undefined : BigInt(parseUint(fb, "from-block", Number.MAX_SAFE_INTEGER)) };
 }
 
 export const audit: Command = {
@@ -113,6 +117,7 @@ export const auditBundle: Command = {
     options: {},
   },
   async run(args, ctx) {
+    if (!existsSync(path.join(args.positionals[0], "manifest.json"))) throw new UsageError(`${args.positionals[0]} is not a proof bundle (no manifest.json)`, "audit bundle");
     const { verifyBundle, progressLine, summaryRows, resultLines } = lib();
     const r = await verifyBundle(args.positionals[0], (p) => note(ctx, args, progressLine(p)));
     report(ctx, args, r, [`proof bundle ${r.dir}: rollup ${r.rollup} on chain ${r.chainId} (config ${r.config})`, ...table([...summaryRows(r), ["time", `${r.seconds} s`]]), ...resultLines(r)]);

@@ -318,4 +318,6 @@ test("bad arguments are usage errors (exit 2)", async () => {
   expect((await modex("audit", "export", "--rollup", "0x" + "11".repeat(20))).stderr).toMatch(/missing --out DIR/);
   expect((await modex("audit", "bundle")).code).toBe(2);
   expect((await modex("audit", "--bogus")).code).toBe(2);
+  expect((await modex("audit", "--rollup", "0x" + "11".repeat(20), "--vkey", path.join(os.tmpdir(), "no-such-vkey.json"))).stderr).toMatch(/--vkey .*: no such file/);
+  expect((await modex("audit", "bundle", path.join(os.tmpdir(), "no-such-bundle"))).code).toBe(2);
 });

@@ -3,6 +3,7 @@ import {
   CONFIGS, State, buildBatch, decodePubdata, generatePrivateKey, initCrypto, orderMessage, publicKeyOf, replayBatch, signMessage, txMessage,
   QUEUE_DEPOSIT, QUEUE_REGISTER, ReplayError, transferChunk, encodeFloat, FLOAT40, type L2Tx, type Order, type QueueRecord,
 } from "../core";
+import { proofFromSolidity, proofToSolidity } from "../contracts/proof";
 
 const P = CONFIGS.test;
 const zero = { r8x: 0n, r8y: 0n, s: 0n };
@@ -62,4 +63,11 @@ test("replay matches buildBatch for registrations, deposits, transfers, a withdr
     expect((e as ReplayError).code).toBe("insufficient_balance");
   }
   expect(replayed.root).toBe(before);
+});
+
+test("proofFromSolidity inverts proofToSolidity (each B pair swapped back)", () => {
+  const p = { pi_a: ["1", "2", "1"], pi_b: [["3", "4"], ["5", "6"], ["1", "0"]], pi_c: ["7", "8", "1"], protocol: "groth16", curve: "bn128" };
+  const sol = proofToSolidity(p);
+  expect(sol).toEqual([1n, 2n, 4n, 3n, 6n, 5n, 7n, 8n]);
+  expect(proofFromSolidity(sol)).toEqual(p);
 });
