@@ -25,6 +25,8 @@ export interface BundleManifest {
   readonly config: string;
   readonly params: Params;
   readonly verifier: string;
+  /** Whether, at export, the deployed verifier's bytecode was the verifier of verification_key.json. */
+  readonly verifierMatchesKey: boolean;
   /** Batch numbers in the bundle, ascending and contiguous. */
   readonly batches: readonly number[];
   /** batchRoots(0), and the root before the first batch (decimal). */
@@ -89,7 +91,7 @@ export interface ExportResult {
 export async function exportBundle(o: ExportOptions): Promise<ExportResult> {
   const from = o.from ?? 1;
   if (!Number.isInteger(from) || from < 1) throw new Error("--from must be at least 1");
-  const run = await runAudit({ rpcUrl: o.rpcUrl, rollup: o.rollup, config: o.config, fromBlock: o.fromBlock, toBatch: o.to, collect: true, verifyProofs: false, checkVerifier: false });
+  const run = await runAudit({ rpcUrl: o.rpcUrl, rollup: o.rollup, config: o.config, vkeyPath: o.vkeyPath, keysRoot: o.keysRoot, fromBlock: o.fromBlock, toBatch: o.to, collect: true, verifyProofs: false, checkVerifier: true });
   const { params, config } = run.report;
   const to = run.report.batches.to;
   if (o.to !== undefined && o.to > run.info.batchNumber) throw new Error(`--to ${o.to}: the chain has ${run.info.batchNumber} finalized batches`);
@@ -110,7 +112,6 @@ export async function exportBundle(o: ExportOptions): Promise<ExportResult> {
   for (const b of batches) {
     const d = path.join(dir, batchDirName(b.batch));
     mkdirSync(d, { recursive: true });
-    const pd = decodePubdata(params, b.pubdata.length === pubdataBytes(params) ? b.pubdata : new Uint8Array(pubdataBytes(params)));
     const info: BundleBatch = {
       batch: b.batch,
       oldRoot: b.event.oldRoot.toString(),
@@ -120,7 +121,7 @@ export async function exportBundle(o: ExportOptions): Promise<ExportResult> {
       chainId: run.reader.chainId,
       timestamp: b.call.timestamp,
       depositCount: b.call.depositCount,
-      feeTokens: [...pd.feeTokens],
+      feeTokens: [...b.call.feeTokens],
       publicInput: b.publicInput.toString(),
       l1: { txHash: b.event.txHash, blockNumber: b.event.blockNumber.toString() },
       queue: {
@@ -143,6 +144,7 @@ export async function exportBundle(o: ExportOptions): Promise<ExportResult> {
     config,
     params,
     verifier: run.info.verifier,
+    verifierMatchesKey: run.report.verifier?.matches ?? false,
     batches: batches.map((b) => b.batch),
     genesisRoot: run.info.genesisRoot.toString(),
     startRoot: batches.length ? batches[0].event.oldRoot.toString() : run.info.genesisRoot.toString(),

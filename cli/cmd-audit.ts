@@ -99,6 +99,7 @@ export const auditExport: Command = {
     if (from !== undefined && from < 1) throw new UsageError("--from must be at least 1", "audit export");
     if (from !== undefined && to !== undefined && to < from) throw new UsageError(`--to ${to} is before --from ${from}`, "audit export");
     const r = await lib().exportBundle({ ...o, out: args.values.out as string, from, to, onBatch: (n) => note(ctx, args, `batch ${n} exported`) });
+    if (!r.manifest.verifierMatchesKey) ctx.stderr(`warning: the rollup's verifier ${r.manifest.verifier} is not the verifier of ${r.vkey}: its proofs will not verify under the bundle's key\n`);
     report(ctx, args, r, [
       `exported ${r.batches.length} batch${r.batches.length === 1 ? "" : "es"} (${r.batches[0]}..${r.batches[r.batches.length - 1]}) to ${r.dir}`,
       ...table([

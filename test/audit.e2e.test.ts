@@ -236,7 +236,7 @@ describe("a clean devnet history", () => {
       expect(existsSync(path.join(dir, f))).toBe(true);
     }
     const manifest = JSON.parse(readFileSync(path.join(dir, "manifest.json"), "utf8"));
-    expect(manifest).toMatchObject({ chainId: anvil.chainId, batches: [1, 2, 3, 4], params: { ...P } });
+    expect(manifest).toMatchObject({ chainId: anvil.chainId, rollup: A.dep.rollup, batches: [1, 2, 3, 4], params: { ...P }, verifierMatchesKey: true });
     expect(JSON.parse(readFileSync(path.join(dir, "batch-000004", "batch.json"), "utf8")).queue.records).toHaveLength(1);
     const proof = JSON.parse(readFileSync(path.join(dir, "batch-000001", "proof.json"), "utf8"));
     expect(proof).toMatchObject({ protocol: "groth16", curve: "bn128" });
