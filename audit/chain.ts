@@ -115,6 +115,8 @@ export interface SubmitBatchCall {
   readonly withdrawBitmap: Uint8Array;
   /** L2 chunks ‖ fill chunks. */
   readonly chunks: Uint8Array;
+  /** The forcedExits argument when the ABI has one (issue 5's forced exits), else null. */
+  readonly forcedExits: Uint8Array | null;
   readonly proof: SolidityProof;
 }
 
@@ -122,8 +124,20 @@ export interface SubmitBatchCall {
 export function decodeSubmitBatch(input: Hex): SubmitBatchCall {
   const d = decodeFunctionData({ abi: rollupAbi, data: input });
   if (d.functionName !== "submitBatch") throw new Error(`the transaction calls ${d.functionName}, not submitBatch`);
-  const [newRoot, timestamp, depositCount, feeTokens, withdrawBitmap, chunks, proof] = d.args as readonly [bigint, number, number, Hex, Hex, Hex, readonly bigint[]];
-  return { newRoot, timestamp, depositCount, feeTokens: fromHex(feeTokens), withdrawBitmap: fromHex(withdrawBitmap), chunks: fromHex(chunks), proof: [...proof] as unknown as SolidityProof };
+  // By argument name, so an argument added to submitBatch does not shift the others.
+  const item = rollupAbi.find((x) => x.type === "function" && x.name === "submitBatch") as { inputs: readonly { name: string }[] };
+  const a: Record<string, unknown> = Object.fromEntries(item.inputs.map((x, i) => [x.name, (d.args as readonly unknown[])[i]]));
+  const hex = (k: string): Uint8Array => fromHex(a[k] as Hex);
+  return {
+    newRoot: a.newRoot as bigint,
+    timestamp: a.timestamp as number,
+    depositCount: a.depositCount as number,
+    feeTokens: hex("feeTokens"),
+    withdrawBitmap: hex("withdrawBitmap"),
+    chunks: hex("chunks"),
+    forcedExits: "forcedExits" in a ? hex("forcedExits") : null,
+    proof: [...(a.proof as readonly bigint[])] as unknown as SolidityProof,
+  };
 }
 
 /** The header fields the contract takes from its own storage and the chain, not from calldata. */
@@ -136,7 +150,7 @@ export interface ContractHeader {
 
 /**
  * The pubdata the contract hashed for `call` (Rollup._pubdata): oldRoot ‖ newRoot ‖ queueHashBefore ‖
- * queueHashAfter ‖ chainId ‖ timestamp ‖ feeTokens ‖ withdrawBitmap ‖ chunks, with the calldata's
+ * queueHashAfter ‖ chainId ‖ timestamp ‖ feeTokens ‖ withdrawBitmap ‖ chunks (‖ forcedExits, when submitBatch has it), with the calldata's
  * sections as sent (not recomputed), so the public input is the one the proof was checked against.
  */
 export function contractPubdata(h: ContractHeader, call: SubmitBatchCall): Uint8Array {
@@ -150,6 +164,7 @@ export function contractPubdata(h: ContractHeader, call: SubmitBatchCall): Uint8
     call.feeTokens,
     call.withdrawBitmap,
     call.chunks,
+    call.forcedExits ?? new Uint8Array(0),
   );
 }
 
@@ -159,6 +174,7 @@ export function calldataShapeError(p: Params, call: SubmitBatchCall): string | n
   if (call.withdrawBitmap.length !== Math.ceil(p.l2Slots / 8)) return `withdrawBitmap is ${call.withdrawBitmap.length} bytes, expected ${Math.ceil(p.l2Slots / 8)}`;
   const chunks = p.l2Slots * 15 + p.fillSlots * 51;
   if (call.chunks.length !== chunks) return `chunks is ${call.chunks.length} bytes, expected ${chunks}`;
+  if (call.forcedExits !== null && call.forcedExits.length !== 16 * p.depositSlots) return `forcedExits is ${call.forcedExits.length} bytes, expected ${16 * p.depositSlots}`;
   if (call.depositCount > p.depositSlots) return `depositCount ${call.depositCount} exceeds ${p.depositSlots}`;
   return null;
 }
