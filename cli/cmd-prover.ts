@@ -17,6 +17,8 @@ export interface RawSubcommand {
 export interface CommandGroup {
   readonly name: string;
   readonly summary: string;
+  /** Runs for `modex GROUP [options]` when the first argument is an option, not a subcommand. */
+  readonly default?: Command;
   readonly subcommands: readonly ({ readonly name: string; readonly command: Command } | RawSubcommand)[];
 }
 

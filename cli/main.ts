@@ -9,6 +9,7 @@ import { transfer, withdraw } from "./cmd-l2";
 import { keygen } from "./cmd-keygen";
 import { prover, subcommandSummary, type CommandGroup } from "./cmd-prover";
 import { account, batch, status, tx } from "./cmd-query";
+import { auditGroup } from "./cmd-audit";
 import { book, cancel, markets, order, orders, trades } from "./cmd-trade";
 import { processContext, type CliContext, type Command } from "./context";
 
@@ -23,14 +24,18 @@ const GROUPS: readonly [string, readonly string[]][] = [
   ["trading (sequencer API)", ["order", "cancel", "markets", "book", "trades", "orders"]],
   ["queries (sequencer API)", ["account", "tx", "batch", "status"]],
   ["prover (operators)", ["prover status", "prover worker"]],
+  ["audit (chain only, no API)", ["audit", "audit export", "audit bundle"]],
 ];
 
 /** Two-word commands: `modex GROUP SUB ...`. */
-export const COMMAND_GROUPS: readonly CommandGroup[] = [prover, l1Group];
+export const COMMAND_GROUPS: readonly CommandGroup[] = [prover, l1Group, auditGroup];
 
 export function globalHelp(): string {
   const summaries = new Map<string, string>(COMMANDS.map((c) => [c.spec.name, c.spec.summary]));
-  for (const g of COMMAND_GROUPS) for (const s of g.subcommands) summaries.set(`${g.name} ${s.name}`, subcommandSummary(s));
+  for (const g of COMMAND_GROUPS) {
+    if (g.default) summaries.set(g.name, g.default.spec.summary);
+    for (const s of g.subcommands) summaries.set(`${g.name} ${s.name}`, subcommandSummary(s));
+  }
   const width = Math.max(10, ...GROUPS.flatMap(([, names]) => names.map((n) => n.length + 1)));
   const lines = ["usage: modex <command> [options]", "", "Command-line client of a Modex rollup.", ""];
   for (const [group, names] of GROUPS) {
@@ -88,6 +93,7 @@ function helpOf([name, sub]: readonly string[]): string | null {
   const group = COMMAND_GROUPS.find((g) => g.name === name);
   if (group) {
     const s = group.subcommands.find((x) => x.name === sub);
+    if (!s && group.default) return renderHelp(group.default.spec);
     return s && "command" in s ? renderHelp(s.command.spec) : groupHelp(group);
   }
   const target = COMMANDS.find((c) => c.spec.name === name);
@@ -97,6 +103,8 @@ function helpOf([name, sub]: readonly string[]): string | null {
 /** `modex GROUP SUB ARGS`: parsed subcommands run like any command; raw ones get ARGS and return their own status. */
 async function runGroup(group: CommandGroup, argv: readonly string[], ctx: CliContext): Promise<number> {
   const [sub, ...rest] = argv;
+  // A group with a default command: `modex GROUP [options]` runs it (its --help lists the subcommands).
+  if (group.default && (sub === undefined || sub.startsWith("-"))) return runCommand(group.default, argv, ctx);
   if (sub === undefined || sub === "--help" || sub === "-h" || sub === "help") {
     ctx.stdout(sub === "help" ? (helpOf([group.name, rest[0]]) ?? groupHelp(group)) : groupHelp(group));
     return sub === undefined ? 2 : 0;

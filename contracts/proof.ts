@@ -21,3 +21,25 @@ export function proofToSolidity(p: SnarkjsGroth16Proof): SolidityProof {
     return BigInt(v);
   }) as unknown as SolidityProof;
 }
+
+/** A snarkjs Groth16 proof with its protocol and curve fields (what `snarkjs groth16 verify` reads). */
+export interface SnarkjsProofJson {
+  readonly pi_a: [string, string, string];
+  readonly pi_b: [[string, string], [string, string], [string, string]];
+  readonly pi_c: [string, string, string];
+  readonly protocol: "groth16";
+  readonly curve: "bn128";
+}
+
+/** The inverse of proofToSolidity: swaps each B pair back and restores the projective coordinates. */
+export function proofFromSolidity(p: readonly bigint[]): SnarkjsProofJson {
+  if (p.length !== 8) throw new Error(`a Solidity Groth16 proof has 8 words, got ${p.length}`);
+  const s = p.map((v) => v.toString());
+  return {
+    pi_a: [s[0], s[1], "1"],
+    pi_b: [[s[3], s[2]], [s[5], s[4]], ["1", "0"]],
+    pi_c: [s[6], s[7], "1"],
+    protocol: "groth16",
+    curve: "bn128",
+  };
+}

@@ -19,3 +19,4 @@ export * from "./ops/withdraw";
 export * from "./ops/noop";
 export * from "./ops/order";
 export * from "./ops/fill";
+export * from "./replay";

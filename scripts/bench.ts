@@ -9,7 +9,7 @@
  *   npm run bench                 # test + default configs, gas on anvil (test config), prover pool
  *   npm run bench -- --quick      # test config only (shorter prover runs)
  *   npm run bench -- --fresh-setup  # time the development setup from scratch (temp key dir)
- *   npm run bench -- --only prover        # some sections only: constraints,proving,gas,trading,prover
+ *   npm run bench -- --only prover        # some sections only: constraints,proving,gas,trading,prover,audit
  *   npm run bench -- --only prover,gas    # the prover section with this run's submission time
  *   npm run bench -- --out FILE   # write FILE instead of bench/results/latest.json
  *
@@ -37,6 +37,7 @@ import { proofToSolidity } from "../contracts/proof";
 import { benchMatching } from "../bench/matching";
 import { benchOrderLatency } from "../bench/latency";
 import { benchEddsa } from "../bench/eddsa";
+import { benchAudit } from "../bench/audit";
 import { benchProver, fullBatch, printProverSummary, submissionOverhead, type ProverBench, type SubmitTimings } from "../bench/prover";
 
 const log = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
@@ -228,7 +229,7 @@ async function tradingSection(quick: boolean) {
   return { matching, latency, latencyHalf, eddsa };
 }
 
-const SECTIONS = ["constraints", "proving", "gas", "trading", "prover"] as const;
+const SECTIONS = ["constraints", "proving", "gas", "trading", "prover", "audit"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseOnly(v: string | undefined): Set<Section> {
@@ -286,10 +287,11 @@ async function main() {
     if (gas) prover.submission = submissionOverhead(prover, gas.submitMs, "this run's gas section");
     else if (earlierGas?.submitMs) prover.submission = submissionOverhead(prover, earlierGas.submitMs, `the gas section of the run started ${String(previous?.started)}`);
   }
+  const audit = only.has("audit") ? await benchAudit({ batches: quick ? 10 : 40, log }) : undefined;
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const finished = new Date().toISOString();
-  const sections = { constraints, proving, gas, trading, prover };
+  const sections = { constraints, proving, gas, trading, prover, audit };
   let results: Record<string, unknown>;
   if (previous) {
     results = { ...previous, machine, updated: { started, finished, command, sections: [...only] } };
@@ -329,6 +331,16 @@ async function main() {
   if (prover) {
     printProverSummary(prover);
     if (prover.submission) console.log(`(submitMs from ${prover.submission.source})`);
+  }
+  if (audit) {
+    console.log(`Audit (${audit.batches} batches, ${audit.operations} operations, config ${audit.config}; proofs: ${audit.proofs.config} circuit)`);
+    console.table({
+      auditBatchesPerSec: audit.chain.batchesPerSec,
+      auditOpsPerSec: audit.chain.opsPerSec,
+      replayBatchesPerSec: audit.replay.batchesPerSec,
+      replayOpsPerSec: audit.replay.opsPerSec,
+      proofsVerifiedPerSec: audit.proofs.proofsPerSec,
+    });
   }
   const shown = path.relative(process.cwd(), outFile);
   console.log(`wrote ${shown.startsWith("..") ? outFile : shown}`);

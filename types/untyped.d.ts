@@ -2,3 +2,4 @@
 declare module "snarkjs";
 declare module "ffjavascript";
 declare module "circomlibjs";
+declare module "ejs";
