@@ -14,11 +14,14 @@ export interface ReportLike {
 const hex = (dec: string | null): string => (dec === null ? "-" : `0x${BigInt(dec).toString(16).padStart(64, "0")}`);
 
 export function operationsLine(c: ReplayCounts): string {
-  return `registrations ${c.registrations}, deposits ${c.deposits}, transfers ${c.transfers}, withdrawals ${c.withdrawals}, fills ${c.fills}`;
+  return `registrations ${c.registrations}, deposits ${c.deposits}, forced exits ${c.forcedExits}, transfers ${c.transfers}, withdrawals ${c.withdrawals}, fills ${c.fills}`;
 }
 
 function opsShort(c: ReplayCounts): string {
-  const parts = Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => `${v} ${v === 1 ? k.replace(/s$/, "") : k}`);
+  const parts = Object.entries(c).filter(([, v]) => v > 0).map(([k, v]) => {
+    const name = k === "forcedExits" ? "forced exits" : k;
+    return `${v} ${v === 1 ? name.replace(/s$/, "") : name}`;
+  });
   return parts.length ? parts.join(", ") : "no operations";
 }
 

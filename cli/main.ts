@@ -10,16 +10,17 @@ import { keygen } from "./cmd-keygen";
 import { prover, subcommandSummary, type CommandGroup } from "./cmd-prover";
 import { account, batch, status, tx } from "./cmd-query";
 import { auditGroup } from "./cmd-audit";
+import { exit } from "./cmd-exit";
 import { book, cancel, markets, order, orders, trades } from "./cmd-trade";
 import { processContext, type CliContext, type Command } from "./context";
 
 export const COMMANDS: readonly Command[] = [
-  keygen, register, deposit, claim, transfer, withdraw, order, cancel, markets, book, trades, orders, account, tx, batch, status,
+  keygen, register, deposit, claim, transfer, withdraw, order, cancel, markets, book, trades, orders, account, tx, batch, status, exit,
 ];
 
 const GROUPS: readonly [string, readonly string[]][] = [
   ["keys", ["keygen"]],
-  ["L1 (Rollup contract)", ["register", "deposit", "claim", "l1 force-withdraw", "l1 freeze"]],
+  ["L1 (Rollup contract)", ["register", "deposit", "claim", "l1 force-withdraw", "l1 freeze", "exit"]],
   ["L2 (sequencer API)", ["transfer", "withdraw"]],
   ["trading (sequencer API)", ["order", "cancel", "markets", "book", "trades", "orders"]],
   ["queries (sequencer API)", ["account", "tx", "batch", "status"]],

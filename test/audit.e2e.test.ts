@@ -2,8 +2,8 @@
  * The offline auditor against a real chain (anvil), the real test-config circuit and real proofs:
  * a clean history passes (and resumes from a snapshot); a rollup with an accept-anything verifier
  * and an invalid transition, a wrong root or a proof of another public input fails, naming the
- * batch; a foreign key fails the verifier check; a proof bundle verifies offline and with snarkjs;
- * and what a real sequencer (with its prover pool) finalized audits clean.
+ * batch; a foreign key fails the verifier check; a proof bundle verifies offline and with snarkjs.
+ * What a real sequencer finalized (forced exit included) is audited in test/exit.e2e.test.ts.
  */
 import { execFileSync } from "node:child_process";
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
@@ -194,7 +194,7 @@ describe("a clean devnet history", () => {
     const full = await modex("audit", "--rpc", anvil.rpcUrl, "--rollup", A.dep.rollup, "--json");
     expect(full.code).toBe(0);
     const r = JSON.parse(full.stdout);
-    expect(r.operations).toEqual({ registrations: 3, deposits: 1, transfers: 2, withdrawals: 1, fills: 1 });
+    expect(r.operations).toEqual({ registrations: 3, deposits: 1, forcedExits: 0, transfers: 2, withdrawals: 1, fills: 1 });
     expect(r.proofsVerified).toBe(4);
     expect(r.mismatches).toEqual([]);
     const chainRoot = await l1.publicClient.readContract({ address: A.dep.rollup, abi: rollupAbi, functionName: "stateRoot" });
@@ -255,7 +255,7 @@ describe("a clean devnet history", () => {
     const r = JSON.parse(ok.stdout);
     expect(r.ok).toBe(true);
     expect(r.proofsVerified).toBe(4);
-    expect(r.operations).toEqual({ registrations: 3, deposits: 1, transfers: 2, withdrawals: 1, fills: 1 });
+    expect(r.operations).toEqual({ registrations: 3, deposits: 1, forcedExits: 0, transfers: 2, withdrawals: 1, fills: 1 });
     expect(BigInt(r.finalRoot)).toBe(A.state.root);
 
     // A bundle of batches 3..4 carries the state before batch 3.
@@ -317,76 +317,6 @@ describe("a rollup whose verifier accepts anything", () => {
       expect.objectContaining({ batch: null, check: "verifier" }),
     ]));
     expect(rep.finalRoot).toBeNull();
-  });
-});
-
-describe("a sequencer's devnet history", () => {
-  let pool: ProverPool | undefined;
-  let seq: Sequencer | undefined;
-  let api: RunningApi | undefined;
-  afterAll(async () => {
-    await api?.close();
-    await seq?.stop();
-    await pool?.close();
-  });
-
-  test("(a) what the sequencer finalized audits clean: registrations, a deposit, a transfer, a fill, a withdrawal", async () => {
-    const { keys, artifacts } = await testCircuitKeys();
-    const D = await Rollup.deploy(keys.verifierPath);
-    const market = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBips: 20 };
-    pool = createProverPool({ artifacts, size: 1, log: silentLogger });
-    seq = await createSequencer({
-      params: P,
-      db: path.join(tmp, "devnet.sqlite"),
-      l1: { rpcUrl: anvil.rpcUrl, rollup: D.dep.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: D.dep.deployBlock, pollIntervalMs: 200 },
-      prover: pool,
-      markets: [market],
-      batchTimeoutMs: 300,
-      log: silentLogger,
-    });
-    api = await serve(seq, 0, { log: silentLogger });
-    const client = createApiClient({ baseUrl: api.url });
-    await seq.start();
-    const until = async (what: string, f: () => Promise<boolean>) => {
-      const end = Date.now() + 480_000;
-      while (!(await f())) {
-        if (Date.now() > end) throw new Error(`timed out: ${what}`);
-        await new Promise((r) => setTimeout(r, 200));
-      }
-    };
-    const chainId = anvil.chainId;
-    const { trader: alice } = await registerTrader(anvil.rpcUrl, chainId, D.dep, 1, 0, 2n * 10n ** 18n);
-    const { trader: bob } = await registerTrader(anvil.rpcUrl, chainId, D.dep, 2, 1, 5_000n * 10n ** 6n);
-    await mined(alice.l1, await alice.l1.walletClient.writeContract({ address: D.dep.rollup, abi: rollupAbi, functionName: "deposit", args: [alice.id, 0, 10n ** 17n], value: 10n ** 17n }));
-    await until("queue consumed", async () => (await client.status()).queue.consumed === 4);
-
-    const signer = new OrderSigner(chainId);
-    expect((await client.submitOrder(orderToWire(signer.order(alice, market, "sell", 10n ** 17n, 200n * 10n ** 6n)))).status).toBe("open");
-    const take = await client.submitOrder(orderToWire(signer.order(bob, market, "buy", 10n ** 17n, 200n * 10n ** 6n)));
-    expect(take.status).toBe("filled");
-    const signed = (tx: L2Tx, k: string): L2Tx => ({ ...tx, signature: signMessage(k, txMessage(tx, chainId)) });
-    const t = await client.submitTx(txToWire(signed({ type: "transfer", from: alice.id, to: bob.id, token: 0, amount: 10n ** 16n, fee: 0n, nonce: 0n, validUntil: Number(MAX_U32), signature: zero }, alice.priv)));
-    const w = await client.submitTx(txToWire(signed({ type: "withdraw", account: alice.id, token: 0, amount: 10n ** 16n, fee: 0n, nonce: 1n, validUntil: Number(MAX_U32), signature: zero }, alice.priv)));
-    const hashes = [take.fills[0], t.hash, w.hash];
-    await until("finalized", async () => {
-      const txs = await Promise.all(hashes.map((h) => client.tx(h)));
-      const bad = txs.find((x) => x.status === "rejected");
-      if (bad) throw new Error(`${bad.hash} rejected: ${JSON.stringify(bad.reason)}`);
-      return txs.every((x) => x.status === "finalized");
-    });
-    await api.close();
-    await seq.stop();
-    api = undefined;
-    seq = undefined;
-
-    const r = await modex("audit", "--rpc", anvil.rpcUrl, "--rollup", D.dep.rollup, "--from-block", String(D.dep.deployBlock), "--json");
-    expect(r.code).toBe(0);
-    const rep = JSON.parse(r.stdout);
-    expect(rep.mismatches).toEqual([]);
-    expect(rep.operations).toEqual({ registrations: 3, deposits: 1, transfers: 1, withdrawals: 1, fills: 1 });
-    expect(rep.proofsVerified).toBe(rep.batches.count);
-    const chainRoot = await l1.publicClient.readContract({ address: D.dep.rollup, abi: rollupAbi, functionName: "stateRoot" });
-    expect(BigInt(rep.finalRoot)).toBe(chainRoot);
   });
 });
 

@@ -48,7 +48,7 @@ test("replay matches buildBatch for registrations, deposits, transfers, a withdr
   const r5 = buildBatch(built, { chainId: 31337, timestamp: 1000, queueHashBefore: q, deposits: [], txs: [], fills: [{ type: "fill", sell, buy, baseAmount: 5n * 10n ** 15n, quoteAmount: 10_000_000n, sellFee: 0n, buyFee: 0n }] });
   const out5 = replayBatch(replayed, { pubdata: decodePubdata(P, r5.pubdata), records: [] });
   expect(out5.newRoot).toBe(r5.newRoot);
-  expect(out5.counts).toEqual({ registrations: 0, deposits: 0, transfers: 0, withdrawals: 0, fills: 1 });
+  expect(out5.counts).toEqual({ registrations: 0, deposits: 0, forcedExits: 0, transfers: 0, withdrawals: 0, fills: 1 });
 
   // An overdrawing transfer: the chunk alone says so.
   const pd = decodePubdata(P, r5.pubdata);
