@@ -13,6 +13,10 @@
  *   npm run bench -- --only prover,gas    # the prover section with this run's submission time
  *   npm run bench -- --out FILE   # write FILE instead of bench/results/latest.json
  *
+ * The "escape" section (bench/escape.ts) measures the gas of forced withdrawals and the escape hatch
+ * (request, the batch that processes it, freeze, exit, refund, claim) for the test, default and
+ * production parameters, with core-built batches and an accept-anything verifier.
+ *
  * With --only, the sections run replace theirs in the output file and the others are kept.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
@@ -38,6 +42,7 @@ import { benchMatching } from "../bench/matching";
 import { benchOrderLatency } from "../bench/latency";
 import { benchEddsa } from "../bench/eddsa";
 import { benchAudit } from "../bench/audit";
+import { benchEscape } from "../bench/escape";
 import { benchProver, fullBatch, printProverSummary, submissionOverhead, type ProverBench, type SubmitTimings } from "../bench/prover";
 
 const log = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
@@ -229,7 +234,7 @@ async function tradingSection(quick: boolean) {
   return { matching, latency, latencyHalf, eddsa };
 }
 
-const SECTIONS = ["constraints", "proving", "gas", "trading", "prover", "audit"] as const;
+const SECTIONS = ["constraints", "proving", "gas", "trading", "prover", "audit", "escape"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseOnly(v: string | undefined): Set<Section> {
@@ -288,10 +293,11 @@ async function main() {
     else if (earlierGas?.submitMs) prover.submission = submissionOverhead(prover, earlierGas.submitMs, `the gas section of the run started ${String(previous?.started)}`);
   }
   const audit = only.has("audit") ? await benchAudit({ batches: quick ? 10 : 40, log }) : undefined;
+  const escape = only.has("escape") ? await benchEscape({ configs: quick ? ["test"] : ["test", "default", "production"], log }) : undefined;
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const finished = new Date().toISOString();
-  const sections = { constraints, proving, gas, trading, prover, audit };
+  const sections = { constraints, proving, gas, trading, prover, audit, escape };
   let results: Record<string, unknown>;
   if (previous) {
     results = { ...previous, machine, updated: { started, finished, command, sections: [...only] } };
@@ -341,6 +347,10 @@ async function main() {
       replayOpsPerSec: audit.replay.opsPerSec,
       proofsVerifiedPerSec: audit.proofs.proofsPerSec,
     });
+  }
+  if (escape) {
+    console.log("Escape hatch gas (anvil, core batches, accept-anything verifier)");
+    console.table(Object.fromEntries(escape.configs.map((c) => [c.config, c.gas])));
   }
   const shown = path.relative(process.cwd(), outFile);
   console.log(`wrote ${shown.startsWith("..") ? outFile : shown}`);

@@ -16,6 +16,7 @@
  */
 import type { Address } from "viem";
 import { buildBatch, type BatchResult, type CircuitInput } from "../core/batch";
+import { QUEUE_FORCED_EXIT } from "../core/ops/types";
 import { ProtocolError } from "../core/errors";
 import { initCrypto } from "../core/eddsa";
 import { fieldToHex, toHex } from "../core/field";
@@ -729,8 +730,11 @@ class SequencerImpl implements Sequencer {
       } catch (e) {
         const i = e instanceof ProtocolError ? failedOperation(e, chosen) : null;
         if (e instanceof ProtocolError && i !== null && chosen[i]) {
-          // Should not happen: the pending check runs core's own rules. Drop the tx, keep going.
-          this.log({ level: "error", msg: "batch.tx_refused_by_core", hash: chosen[i].hash, code: e.code, error: e.message });
+          // The pending check runs core's own rules, but on the state without the queue records this
+          // batch consumes first: a forced exit (kind 3) can empty a balance a pending tx spends.
+          // Otherwise it should not happen. Either way: drop the tx, keep going.
+          const forced = deposits.some((d) => d.record.kind === QUEUE_FORCED_EXIT);
+          this.log({ level: forced ? "warn" : "error", msg: "batch.tx_refused_by_core", hash: chosen[i].hash, code: e.code, error: e.message });
           drop([{ item: chosen[i], code: e.code, message: e.message }]);
           continue;
         }

@@ -205,7 +205,7 @@ describe("a clean devnet history", () => {
     const human = await modex("audit", "--rpc", anvil.rpcUrl, "--rollup", A.dep.rollup);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/verification key +.*verification_key\.json \(keys directory\)/);
-    expect(human.stdout).toMatch(/registrations 3, deposits 1, transfers 2, withdrawals 1, fills 1/);
+    expect(human.stdout).toMatch(/registrations 3, deposits 1, forced exits 0, transfers 2, withdrawals 1, fills 1/);
     expect(human.stdout).toMatch(/result: OK/);
 
     // The state rebuilt from the chain alone, for `modex exit`.

@@ -567,6 +567,24 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     expect((await node.client.status()).halted).toBeNull();
   });
 
+  test("a forced exit queued on L1 runs before the pending tx that spends the balance: the exit is batched, the tx rejected with core's reason", async () => {
+    const spend = await submitOk(carol, { type: "transfer", to: bob.id, token: 1, amount: 7n });
+    const before = BigInt((await node.client.account(carol.id)).balances["1"]);
+    expect(before).toBeGreaterThan(7n);
+    const h = await carol.l1.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "requestForcedWithdrawal", args: [carol.id, 1] });
+    expect((await carol.l1.publicClient.waitForTransactionReceipt({ hash: h })).status).toBe("success");
+    model.enqueue({ kind: 3, accountId: carol.id, token: 1, amount: 0n, ax: 0n, ay: 0n });
+    await node.seq.pollL1();
+
+    const b = await cutAndCheck();
+    expect(b).toMatchObject({ depositCount: 1, txs: [] });
+    expect(await node.client.tx(spend)).toMatchObject({ status: "rejected", reason: { code: "insufficient_balance" } });
+    expect((await node.client.account(carol.id)).balances["1"]).toBeUndefined();
+    expect(model.state.balance(carol.id, 1)).toBe(0n);
+    nonces.set(carol.id, (nonces.get(carol.id) ?? 1) - 1);
+    expect((await node.client.status()).halted).toBeNull();
+  });
+
   test("back-pressure: 429 once maxPendingTxs txs wait", async () => {
     await node.close();
     node = await openNode(dep, db, { maxPendingTxs: 1 });
