@@ -24,18 +24,9 @@ import { releaseSnarkjsCurve } from "../prover/keys";
 import { batchCircuitSource } from "../circuits/batch";
 import { computeCircuitHash } from "../circuits/compile";
 import { DEFAULT_KEYS_ROOT } from "../prover/keys";
-import { main } from "../cli/main";
-import type { CliContext } from "../cli/context";
+import { modex } from "./helpers/cli";
 import { rebuildStateFromChain } from "../audit";
 import { testCircuitKeys } from "./helpers/keys";
-import { createProverPool, type ProverPool } from "../prover/pool";
-import { serve, type RunningApi } from "../sequencer/api";
-import { silentLogger } from "../sequencer/log";
-import { createSequencer, type Sequencer } from "../sequencer/sequencer";
-import { orderToWire, txToWire } from "../sequencer/wire";
-import { createApiClient } from "../cli/api-client";
-import { MAX_U32 } from "../core/field";
-import { OrderSigner, registerTrader } from "./helpers/trading";
 
 const P = CONFIGS.test;
 const zero = { r8x: 0n, r8y: 0n, s: 0n };
@@ -56,15 +47,6 @@ let tmp: string;
 async function mined(c: L1Clients, hash: `0x${string}`): Promise<void> {
   const r = await c.publicClient.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`L1 tx ${hash} reverted`);
-}
-
-/** Runs `modex ARGS` in-process; returns its status and output. */
-async function modex(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const ctx: CliContext = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {}, nowMs: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
-  const code = await main(argv, ctx);
-  return { code, stdout, stderr };
 }
 
 /** One rollup and a builder that mirrors its state with core. */

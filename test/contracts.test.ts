@@ -16,8 +16,6 @@ import { dirname, join } from "node:path";
 import { poseidon4 } from "poseidon-lite";
 import * as snarkjs from "snarkjs";
 import {
-  BaseError,
-  ContractFunctionRevertedError,
   encodeErrorResult,
   getAddress,
   parseEventLogs,
@@ -34,6 +32,7 @@ import { artifact, compileContracts, type CompiledContracts } from "../contracts
 import { deployModex, type ModexDeployment, type RollupParams } from "../contracts/deploy";
 import { proofToSolidity, type SnarkjsGroth16Proof, type SolidityProof } from "../contracts/proof";
 import { FLOAT16, FLOAT40, encodeFloat } from "../core/float";
+import { expectRevert, mined } from "./helpers/escape";
 
 // ------------------------------------------------------------------ constants and fixtures
 
@@ -163,28 +162,6 @@ function batchArgs(b: Batch, proof: SolidityProof = ZERO_PROOF) {
   return [b.newRoot, b.timestamp, b.depositCount, hex(b.feeTokens), hex(b.bitmap), hex(b.chunks), hex(b.forcedExits), proof] as const;
 }
 const viewArgs = (b: Batch) => batchArgs(b).slice(0, 7) as unknown as readonly [bigint, number, number, Hex, Hex, Hex, Hex];
-
-async function expectRevert(p: Promise<unknown>, errorName: string): Promise<readonly unknown[]> {
-  try {
-    await p;
-  } catch (e) {
-    if (e instanceof BaseError) {
-      const r = e.walk((x) => x instanceof ContractFunctionRevertedError);
-      if (r instanceof ContractFunctionRevertedError) {
-        expect(r.data?.errorName).toBe(errorName);
-        return r.data?.args ?? [];
-      }
-    }
-    throw e;
-  }
-  throw new Error(`expected revert ${errorName}, but the call succeeded`);
-}
-
-async function mined(c: L1Clients, hash: Hex): Promise<TransactionReceipt> {
-  const receipt = await c.publicClient.waitForTransactionReceipt({ hash });
-  expect(receipt.status).toBe("success");
-  return receipt;
-}
 
 type Key = { readonly ax: bigint; readonly ay: bigint };
 

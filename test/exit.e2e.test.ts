@@ -23,8 +23,7 @@ import { silentLogger } from "../sequencer/log";
 import { createSequencer, type Sequencer } from "../sequencer/sequencer";
 import { orderToWire, txToWire } from "../sequencer/wire";
 import { createApiClient, type ModexApiClient } from "../cli/api-client";
-import { main } from "../cli/main";
-import type { CliContext } from "../cli/context";
+import { modex } from "./helpers/cli";
 import { testCircuitKeys } from "./helpers/keys";
 import { mineBlocks } from "./helpers/escape";
 import { OrderSigner, registerTrader } from "./helpers/trading";
@@ -64,15 +63,6 @@ afterAll(async () => {
   await releaseSnarkjsCurve();
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
-
-/** Runs `modex ARGS` in-process; returns its status and output. */
-async function modex(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = "";
-  let stderr = "";
-  const ctx: CliContext = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: {}, nowMs: () => Date.now(), sleep: (ms) => new Promise((r) => setTimeout(r, ms)) };
-  const code = await main(argv, ctx);
-  return { code, stdout, stderr };
-}
 
 async function until(what: string, f: () => Promise<boolean>, ms = 480_000): Promise<void> {
   const end = Date.now() + ms;
