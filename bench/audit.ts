@@ -7,6 +7,7 @@
  * measured apart, on a real proof of the test circuit (the cost of a Groth16 verification does not
  * depend on the circuit's size, only on its one public input).
  */
+import * as path from "node:path";
 import * as snarkjs from "snarkjs";
 import { toHex } from "viem";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil } from "../chain/anvil";
@@ -24,14 +25,8 @@ import { createProofVerifier } from "../prover/verify";
 import { runAudit } from "../audit";
 import { fullBatch } from "./prover";
 
-const ACCEPT_ANYTHING = `// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
-contract Groth16Verifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[1] calldata) external pure returns (bool) {
-        return true;
-    }
-}
-`;
+/** Accepts every proof (test/fixtures/contracts/AcceptAnythingVerifier.sol): never deployed for real. */
+const ACCEPT_ANYTHING = path.join(__dirname, "..", "test", "fixtures", "contracts", "AcceptAnythingVerifier.sol");
 
 export interface AuditBench {
   readonly config: string;

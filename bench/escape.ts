@@ -10,8 +10,9 @@
  * from a core State that mirrors the chain. Only contracts and core run, so production parameters
  * need no circuit.
  */
+import * as path from "node:path";
 import { toHex, type Hex, type TransactionReceipt } from "viem";
-import { ANVIL_DEV_PRIVATE_KEYS, startAnvil } from "../chain/anvil";
+import { ANVIL_DEV_PRIVATE_KEYS, mineBlocks, startAnvil } from "../chain/anvil";
 import { rollupAbi, testTokenAbi } from "../contracts/abi";
 import { connectL1, type L1Clients } from "../contracts/clients";
 import { deployModex, type ModexDeployment } from "../contracts/deploy";
@@ -21,30 +22,14 @@ import {
 } from "../core";
 import { exitCallArgs, refundCallArgs } from "../cli/exit";
 
-const ACCEPT_ANYTHING = `// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
-contract Groth16Verifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[1] calldata) external pure returns (bool) {
-        return true;
-    }
-}
-`;
+/** Accepts every proof (test/fixtures/contracts/AcceptAnythingVerifier.sol): never deployed for real. */
+const ACCEPT_ANYTHING = path.join(__dirname, "..", "test", "fixtures", "contracts", "AcceptAnythingVerifier.sol");
 
 const ETHER = 10n ** 18n;
 /** Blocks a forced request may wait: small, so the bench mines only a few blocks before freezing. */
 const DEADLINE_BLOCKS = 2;
 
 /** Mines `n` empty blocks on anvil (anvil_mine); the same as test/helpers/escape.ts's. */
-async function mineBlocks(rpcUrl: string, n: number): Promise<void> {
-  const res = await fetch(rpcUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: [`0x${n.toString(16)}`] }),
-  });
-  const body = (await res.json()) as { error?: { message: string } };
-  if (body.error) throw new Error(`anvil_mine: ${body.error.message}`);
-}
-
 async function mined(c: L1Clients, hash: Hex): Promise<TransactionReceipt> {
   const r = await c.publicClient.waitForTransactionReceipt({ hash });
   if (r.status !== "success") throw new Error(`L1 tx ${hash} reverted`);

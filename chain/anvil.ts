@@ -184,3 +184,14 @@ async function stopProcess(child: ChildProcess, exited: Promise<void>, timeoutMs
   child.stdout?.destroy();
   child.stderr?.destroy();
 }
+
+/** Mines `n` empty blocks (anvil_mine): moves block.number past a deadline in tests and benches. */
+export async function mineBlocks(rpcUrl: string, n: number): Promise<void> {
+  const res = await fetch(rpcUrl, {
+    method: "POST",
+    headers: { "content-type": "application/json" },
+    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: [`0x${n.toString(16)}`] }),
+  });
+  const body = (await res.json()) as { error?: { message: string } };
+  if (body.error) throw new Error(`anvil_mine: ${body.error.message}`);
+}

@@ -31,14 +31,8 @@ import { testCircuitKeys } from "./helpers/keys";
 const P = CONFIGS.test;
 const zero = { r8x: 0n, r8y: 0n, s: 0n };
 const VU = 2 ** 32 - 1;
-const ACCEPT_ANYTHING = `// SPDX-License-Identifier: MIT
-pragma solidity ^0.8.28;
-contract Groth16Verifier {
-    function verifyProof(uint256[2] calldata, uint256[2][2] calldata, uint256[2] calldata, uint256[1] calldata) external pure returns (bool) {
-        return true;
-    }
-}
-`;
+/** Accepts every proof (test/fixtures/contracts/AcceptAnythingVerifier.sol): never deployed for real. */
+const ACCEPT_ANYTHING = path.join(__dirname, "fixtures", "contracts", "AcceptAnythingVerifier.sol");
 
 let anvil: AnvilInstance;
 let l1: L1Clients;

@@ -28,15 +28,7 @@ export async function mined(c: L1Clients, hash: Hex): Promise<TransactionReceipt
 }
 
 /** Mines `n` empty blocks on anvil (anvil_mine). */
-export async function mineBlocks(rpcUrl: string, n: number): Promise<void> {
-  const res = await fetch(rpcUrl, {
-    method: "POST",
-    headers: { "content-type": "application/json" },
-    body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: [`0x${n.toString(16)}`] }),
-  });
-  const body = (await res.json()) as { error?: { message: string } };
-  if (body.error) throw new Error(`anvil_mine: ${body.error.message}`);
-}
+export { mineBlocks } from "../../chain/anvil";
 
 /** exit()'s arguments for `token` of account `id` (the CLI's own builder). */
 export const exitArgs = (state: State, id: number, token: number) => exitCallArgs(state, id, token);
