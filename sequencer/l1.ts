@@ -52,6 +52,8 @@ export interface RollupChainState {
   readonly consumed: number;
   readonly queueLength: number;
   readonly lastTimestamp: number;
+  /** Frozen after a forced withdrawal passed its deadline (PROTOCOL.md §6.3): no batch finalizes again. */
+  readonly frozen: boolean;
 }
 
 /** What submitBatch takes, derived from a stored batch (PROTOCOL.md §5.2 pubdata layout). */
@@ -81,13 +83,14 @@ export async function rollupParams(l1: L1): Promise<Omit<Params, "orderLevels">>
 export async function chainState(l1: L1): Promise<RollupChainState> {
   const read = (functionName: "batchNumber" | "consumed" | "queueLength" | "lastTimestamp") =>
     l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName });
-  const [batchNumber, consumed, queueLength, lastTimestamp] = await Promise.all([
+  const [batchNumber, consumed, queueLength, lastTimestamp, frozen] = await Promise.all([
     read("batchNumber"),
     read("consumed"),
     read("queueLength"),
     read("lastTimestamp"),
+    l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "frozen" }),
   ]);
-  return { batchNumber: Number(batchNumber), consumed: Number(consumed), queueLength: Number(queueLength), lastTimestamp: Number(lastTimestamp) };
+  return { batchNumber: Number(batchNumber), consumed: Number(consumed), queueLength: Number(queueLength), lastTimestamp: Number(lastTimestamp), frozen };
 }
 
 export async function batchRoot(l1: L1, n: number): Promise<bigint> {

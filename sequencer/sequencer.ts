@@ -61,6 +61,10 @@ import { signerOf } from "../core/ops/signed";
 import { createVerifierPool, defaultVerifierPoolSize, preverify, signatureCheck, type VerifierPool, type Verified } from "./verify-pool";
 import type { Signature } from "../core/eddsa";
 
+/** Why a sequencer of a frozen rollup stops: nothing it builds can finalize any more. */
+const FROZEN_REASON = (batch: number): string =>
+  `the rollup is frozen at batch ${batch} (a forced withdrawal passed its deadline unprocessed): no batch can finalize; users exit with modex exit`;
+
 export interface SequencerOptions {
   readonly params: Params;
   /** SQLite file (created if missing). */
@@ -351,6 +355,7 @@ class SequencerImpl implements Sequencer {
     this.l1Time = latest.timestamp;
     this.restoreBook();
     const chain = await chainState(this.l1);
+    if (chain.frozen) this.halt(FROZEN_REASON(chain.batchNumber), null);
     if (chain.batchNumber > this.lastBatch) {
       this.halt(`L1 has ${chain.batchNumber} finalized batches, this database only ${this.lastBatch}`, null);
     }
@@ -941,6 +946,10 @@ class SequencerImpl implements Sequencer {
     const n = row.number;
     const chain = await chainState(this.l1);
     if (this.stopped) return;
+    if (chain.frozen) {
+      this.halt(FROZEN_REASON(chain.batchNumber), n);
+      return;
+    }
     if (chain.batchNumber >= n) {
       // Already on L1 (e.g. sent before a crash, receipt never recorded): adopt it if it is ours.
       await this.adopt(row);

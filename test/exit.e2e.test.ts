@@ -26,6 +26,7 @@ import { createApiClient, type ModexApiClient } from "../cli/api-client";
 import { modex } from "./helpers/cli";
 import { testCircuitKeys } from "./helpers/keys";
 import { mineBlocks } from "./helpers/escape";
+import { stalledProver } from "./helpers/provers";
 import { OrderSigner, registerTrader } from "./helpers/trading";
 
 jest.setTimeout(900_000);
@@ -191,4 +192,17 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   expect(again.code).toBe(1);
   expect(again.stderr).toMatch(/nothing to exit for account \d+: token 0 already exited; token 1 already exited; token 0 already refunded/);
   expect((await ethOf(aliceOwner)) - eth0).toBe(aliceEth + refund + unclaimed);
+
+  // The operator comes back: its sequencer sees the freeze and stops with the reason.
+  seq = await createSequencer({
+    params: P,
+    db: path.join(tmp, "sequencer.sqlite"),
+    l1: { rpcUrl: anvil.rpcUrl, rollup: dep.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: dep.deployBlock, pollIntervalMs: 200 },
+    prover: stalledProver(),
+    proving: false,
+    markets: [market],
+    log: silentLogger,
+  });
+  await seq.start();
+  expect(seq.status().halted?.reason).toMatch(/the rollup is frozen at batch \d+ .*modex exit/);
 });
