@@ -160,6 +160,12 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   expect(rep.operations).toEqual({ registrations: 3, deposits: 0, forcedExits: 1, transfers: 1, withdrawals: 1, fills: 1 });
   expect(rep.proofsVerified).toBe(rep.batches.count);
   expect(BigInt(rep.finalRoot)).toBe(await read<bigint>("stateRoot"));
+  // The same history as a proof bundle, forced exit included, checks with no chain.
+  const bundle = path.join(tmp, "bundle");
+  expect((await modex("audit", "export", ...chainArgs(), "--out", bundle)).code).toBe(0);
+  const offline = await modex("audit", "bundle", bundle, "--json");
+  expect(offline.code).toBe(0);
+  expect(JSON.parse(offline.stdout).operations).toEqual(rep.operations);
 
   // Alice's deposit and forced request now sit in the queue with nobody to process them.
   const refund = ETHER / 20n;
