@@ -18,6 +18,7 @@ export const status: Command = {
         ["finalized root", s.finalizedRoot],
         ["pending txs", s.pendingTxs ?? "-"],
         ["L1 queue", s.queue ? `${s.queue.consumed}/${s.queue.length} consumed` : "-"],
+        ["forced withdrawals", s.forced?.pending ? `${s.forced.pending} waiting; the oldest (queue ${s.forced.oldestQueueIndex}) is due by block ${s.forced.deadlineBlock} (${s.forced.blocksLeft} blocks left)` : "none waiting"],
         ["prover", s.prover ? `${s.prover.pending} pending${s.prover.proving.length ? `, proving ${s.prover.proving.join(", ")}` : ""}` : "-"],
         ["L1 block", s.l1 ? `${s.l1.block} (time ${s.l1.timestamp})` : "-"],
       ]),

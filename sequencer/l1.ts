@@ -93,6 +93,23 @@ export async function chainState(l1: L1): Promise<RollupChainState> {
   return { batchNumber: Number(batchNumber), consumed: Number(consumed), queueLength: Number(queueLength), lastTimestamp: Number(lastTimestamp), frozen };
 }
 
+/** The oldest forced withdrawal no finalized batch has processed yet (PROTOCOL.md §6.2), or null. */
+export interface ForcedRequestInfo {
+  readonly forcedId: number;
+  readonly queueIndex: number;
+  readonly deadline: bigint;
+  /** Unprocessed forced requests in all. */
+  readonly pending: number;
+}
+
+export async function oldestForcedRequest(l1: L1): Promise<ForcedRequestInfo | null> {
+  const read = (functionName: "nextForced" | "forcedCount") => l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName });
+  const [next, count] = await Promise.all([read("nextForced"), read("forcedCount")]);
+  if (next >= count) return null;
+  const r = await l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "forcedRequest", args: [next] });
+  return { forcedId: Number(next), queueIndex: Number(r.queueIndex), deadline: r.deadline, pending: Number(count - next) };
+}
+
 export async function batchRoot(l1: L1, n: number): Promise<bigint> {
   return l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "batchRoots", args: [BigInt(n)] });
 }

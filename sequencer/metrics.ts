@@ -41,6 +41,10 @@ export function renderMetrics(status: StatusView, view: ProverView): string {
       help: "Always 1; the labels name the prover mode, circuit hash and Groth16 backend the sequencer uses.",
       samples: [[{ mode: view.mode, circuit_hash: view.circuitHash ?? "", backend: view.backend ?? "" }, 1]],
     },
+    { name: "modex_forced_withdrawals_pending", type: "gauge", help: "Forced withdrawals on L1 that no finalized batch has processed yet.", samples: one(status.forced.pending) },
+    ...(status.forced.blocksLeft !== null
+      ? [{ name: "modex_forced_deadline_blocks_left", type: "gauge" as const, help: "L1 blocks until the oldest unprocessed forced withdrawal's deadline (past it, anyone may freeze the rollup).", samples: one(status.forced.blocksLeft) }]
+      : []),
     { name: "modex_prover_up", type: "gauge", help: "1 when the prover's live status (queue, workers) could be read, else 0.", samples: one(live ? 1 : 0) },
   ];
   if (live) {

@@ -169,10 +169,16 @@ export interface CutInput {
   readonly oldestPendingAt: number | null;
   readonly unconsumedQueue: number;
   readonly oldestQueueAt: number | null;
+  /** Unconsumed forced withdrawals: each has an L1 deadline, so they are cut at once. */
+  readonly forcedQueued?: number;
 }
 
-/** Cut when a batch's txs, fills or L1 slots are full, or when the oldest waiting item has waited batchTimeoutMs. */
+/**
+ * Cut when a batch's txs, fills or L1 slots are full, when a forced withdrawal is queued (it has an
+ * L1 deadline), or when the oldest waiting item has waited batchTimeoutMs.
+ */
 export function shouldCut(c: CutInput): boolean {
+  if ((c.forcedQueued ?? 0) > 0) return true;
   const fills = c.pendingFills ?? 0;
   if (c.pendingTxs - fills >= c.params.l2Slots || fills >= c.params.fillSlots || c.unconsumedQueue >= c.params.depositSlots) return true;
   const oldest = Math.min(c.oldestPendingAt ?? Infinity, c.oldestQueueAt ?? Infinity);

@@ -37,6 +37,8 @@ import {
   enqueuedEvents,
   formatRevert,
   latestBlock,
+  oldestForcedRequest,
+  type ForcedRequestInfo,
   rollupParams,
   sendSubmitBatch,
   type L1,
@@ -60,6 +62,9 @@ import { parseStoredOp, parseTx, txToWire } from "./wire";
 import { signerOf } from "../core/ops/signed";
 import { createVerifierPool, defaultVerifierPoolSize, preverify, signatureCheck, type VerifierPool, type Verified } from "./verify-pool";
 import type { Signature } from "../core/eddsa";
+
+/** Blocks before a forced withdrawal's deadline at which the sequencer warns (once per request). */
+const FORCED_WARN_BLOCKS = 10;
 
 /** Why a sequencer of a frozen rollup stops: nothing it builds can finalize any more. */
 const FROZEN_REASON = (batch: number): string =>
@@ -226,6 +231,9 @@ class SequencerImpl implements Sequencer {
   private lastBatchTs = 0;
   private finalized = 0;
   private l1Block = 0n;
+  /** The oldest unprocessed forced withdrawal on L1, refreshed while one waits (null: none). */
+  private forced: ForcedRequestInfo | null = null;
+  private forcedWarned: number | null = null;
   private l1Time = 0;
   private scannedBlock: bigint;
 
@@ -631,6 +639,29 @@ class SequencerImpl implements Sequencer {
         if (this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
       }
     }
+    await this.refreshForced();
+  }
+
+  private forcedQueued(): number {
+    return this.unconsumed.filter((r) => r.record.kind === QUEUE_FORCED_EXIT).length;
+  }
+
+  /**
+   * While a forced withdrawal waits, track its deadline (a batch must process it by that block, or
+   * anyone may freeze the rollup), warn once when a quarter of the window is left, and cut at once.
+   */
+  private async refreshForced(): Promise<void> {
+    if (this.forcedQueued() === 0 && this.forced === null) return;
+    const f = await oldestForcedRequest(this.l1);
+    if (this.stopped) return;
+    this.forced = f;
+    if (!f) return;
+    const left = Number(f.deadline - this.l1Block);
+    if (left <= FORCED_WARN_BLOCKS && this.forcedWarned !== f.forcedId) {
+      this.forcedWarned = f.forcedId;
+      this.log({ level: "warn", msg: "l1.forced_deadline_near", forcedId: f.forcedId, queueIndex: f.queueIndex, deadlineBlock: Number(f.deadline), blocksLeft: left, pending: f.pending });
+    }
+    if (this.forcedQueued() > 0) this.scheduleCut();
   }
 
   // ---------------------------------------------------------------- batch cutting
@@ -669,6 +700,7 @@ class SequencerImpl implements Sequencer {
       oldestPendingAt: this.pending[0]?.acceptedAt ?? null,
       unconsumedQueue: this.unconsumed.length,
       oldestQueueAt: this.unconsumed[0]?.seenAt ?? null,
+      forcedQueued: this.forcedQueued(),
     });
     if (!due) return;
     this.cutting = true;
@@ -1027,6 +1059,9 @@ class SequencerImpl implements Sequencer {
       params: { ...this.params },
       prover: { pending: this.opts.prover.pending, proving: [...this.inProver].sort((a, b) => a - b) },
       l1: { block: this.l1Block.toString(), timestamp: this.l1Time },
+      forced: this.forced
+        ? { pending: this.forced.pending, oldestQueueIndex: this.forced.queueIndex, deadlineBlock: this.forced.deadline.toString(), blocksLeft: Number(this.forced.deadline - this.l1Block) }
+        : { pending: 0, oldestQueueIndex: null, deadlineBlock: null, blocksLeft: null },
       halted: this.halted,
     };
   }

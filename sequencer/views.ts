@@ -33,6 +33,11 @@ export interface StatusView {
   readonly params: Params;
   readonly prover: { readonly pending: number; readonly proving: number[] };
   readonly l1: { readonly block: string; readonly timestamp: number };
+  /**
+   * Forced withdrawals waiting on L1 (PROTOCOL.md §6): how many, and the oldest one's deadline block.
+   * A batch must process it by then, or anyone may freeze the rollup.
+   */
+  readonly forced: { readonly pending: number; readonly oldestQueueIndex: number | null; readonly deadlineBlock: string | null; readonly blocksLeft: number | null };
   /** Set when the sequencer stopped cutting/submitting because of an error it cannot resolve alone. */
   readonly halted: HaltInfo | null;
 }

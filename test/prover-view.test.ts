@@ -69,6 +69,7 @@ const STATUS: StatusView = {
   params: CONFIGS.default,
   prover: { pending: 2, proving: [41] },
   l1: { block: "100", timestamp: 1_700_000_000 },
+  forced: { pending: 1, oldestQueueIndex: 3, deadlineBlock: "107", blocksLeft: 7 },
   halted: null,
 };
 
@@ -275,6 +276,8 @@ describe("renderMetrics", () => {
       modex_batches_finalized: 40,
       modex_pending_txs: 7,
       modex_halted: 1,
+      modex_forced_withdrawals_pending: 1,
+      modex_forced_deadline_blocks_left: 7,
       'modex_proof_jobs{state="queued"}': 1,
       'modex_proof_jobs{state="leased"}': 1,
       'modex_proof_jobs{state="proven"}': 0,
@@ -314,8 +317,10 @@ describe("renderMetrics", () => {
 
   test("nothing known yet: the live series and proof statistics are absent, not NaN", () => {
     const v = buildProverView(input({ mode: "disabled", circuitHash: null, backend: null }));
-    const text = renderMetrics(STATUS, v);
+    const text = renderMetrics({ ...STATUS, forced: { pending: 0, oldestQueueIndex: null, deadlineBlock: null, blocksLeft: null } }, v);
     const { samples, help } = parseMetrics(text);
+    expect(samples.get("modex_forced_withdrawals_pending")).toBe(0);
+    expect(samples.has("modex_forced_deadline_blocks_left")).toBe(false);
     expect(samples.get("modex_prover_up")).toBe(0);
     expect(samples.get('modex_prover_info{mode="disabled",circuit_hash="",backend=""}')).toBe(1);
     expect(samples.get("modex_proof_samples")).toBe(0);

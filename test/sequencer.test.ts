@@ -575,6 +575,9 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     expect((await carol.l1.publicClient.waitForTransactionReceipt({ hash: h })).status).toBe("success");
     model.enqueue({ kind: 3, accountId: carol.id, token: 1, amount: 0n, ax: 0n, ay: 0n });
     await node.seq.pollL1();
+    const waiting = (await node.client.status()).forced;
+    expect(waiting).toMatchObject({ pending: 1, oldestQueueIndex: model.queue.length - 1 });
+    expect(waiting.blocksLeft).toBeGreaterThan(0);
 
     const b = await cutAndCheck();
     expect(b).toMatchObject({ depositCount: 1, txs: [] });
@@ -917,7 +920,7 @@ describe("batch planning rules (pure)", () => {
     expect(takeBatchTxs(P, [])).toEqual([]);
   });
 
-  test("shouldCut: full batch, full queue slots, or the oldest waiting item past the timeout", () => {
+  test("shouldCut: full batch, full queue slots, a queued forced withdrawal, or the oldest waiting item past the timeout", () => {
     const base = { params: P, now: 10_000, batchTimeoutMs: 2_000, pendingTxs: 0, oldestPendingAt: null, unconsumedQueue: 0, oldestQueueAt: null };
     expect(shouldCut(base)).toBe(false);
     expect(shouldCut({ ...base, pendingTxs: 1, oldestPendingAt: 9_000 })).toBe(false);
@@ -926,6 +929,8 @@ describe("batch planning rules (pure)", () => {
     expect(shouldCut({ ...base, unconsumedQueue: 1, oldestQueueAt: 9_999 })).toBe(true); // depositSlots = 1
     expect(shouldCut({ ...base, params: CONFIGS.default, unconsumedQueue: 1, oldestQueueAt: 9_000 })).toBe(false);
     expect(shouldCut({ ...base, params: CONFIGS.default, unconsumedQueue: 1, oldestQueueAt: 7_000, pendingTxs: 1, oldestPendingAt: 9_900 })).toBe(true);
+    // A forced withdrawal has an L1 deadline: cut at once, whatever the timeout.
+    expect(shouldCut({ ...base, params: CONFIGS.default, unconsumedQueue: 1, oldestQueueAt: 9_999, forcedQueued: 1 })).toBe(true);
   });
 
   test("wire format round-trips and is canonical", () => {
