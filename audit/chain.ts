@@ -3,15 +3,16 @@
  * (Enqueued → the L1 queue, BatchFinalized → the batches, WithdrawalCredited → L1 credits) and the
  * calldata of the transactions that finalized each batch. Never the sequencer's API.
  *
- * The submitBatch argument list (decodeSubmitBatch), the pubdata the contract hashes
- * (contractPubdata) and the queue-record kinds (queueRecordOf) each live in one function here.
+ * The submitBatch argument list (decodeSubmitBatch) and the pubdata the contract hashes
+ * (contractPubdata) each live in one function here; the queue-record kinds are core's queueRecordOf.
  */
 import { createPublicClient, decodeFunctionData, getAddress, http, type Address, type Hex, type PublicClient } from "viem";
 import { rollupAbi } from "../contracts/abi";
 import type { RollupParams } from "../contracts/deploy";
 import type { SolidityProof } from "../contracts/proof";
 import { concatBytes, fromHex, toBytesBE } from "../core/field";
-import { QUEUE_DEPOSIT, QUEUE_FORCED_EXIT, QUEUE_REGISTER, type QueueRecord } from "../core/ops/types";
+import { queueRecordOf } from "../core/ops/deposit";
+import type { QueueRecord } from "../core/ops/types";
 import type { Params } from "../core/params";
 
 export interface ChainReader {
@@ -73,12 +74,6 @@ export interface QueueEntry {
   readonly queueHash: bigint;
   readonly blockNumber: bigint;
   readonly txHash: Hex;
-}
-
-/** The queue-record kinds the contract emits (the one place a new kind is accepted). */
-export function queueRecordOf(a: { kind: number; accountId: number; token: number; amount: bigint; ax: bigint; ay: bigint }): QueueRecord {
-  if (a.kind !== QUEUE_DEPOSIT && a.kind !== QUEUE_REGISTER && a.kind !== QUEUE_FORCED_EXIT) throw new Error(`unknown queue record kind ${a.kind}`);
-  return { kind: a.kind, accountId: a.accountId, token: a.token, amount: a.amount, ax: a.ax, ay: a.ay };
 }
 
 async function eventsInRange<T>(r: ChainReader, toBlock: bigint, fetch: (from: bigint, to: bigint) => Promise<T[]>): Promise<T[]> {

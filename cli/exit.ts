@@ -4,11 +4,12 @@
  * credits. The state comes from chain data alone (audit/'s rebuild), never from the sequencer.
  */
 import { parseEventLogs, type Address, type Hex } from "viem";
+import type { RebuiltState } from "../audit/audit";
 import { rollupAbi } from "../contracts/abi";
 import type { State } from "../core/state";
 import type { QueueRecord } from "../core/ops/types";
 import { QUEUE_DEPOSIT, QUEUE_REGISTER } from "../core/ops/types";
-import { freezeRefusal, freezeRollup, l1Error, type L1Session } from "./l1";
+import { freezeRefusal, freezeRollup, send, type L1Session } from "./l1";
 
 /** exit()'s arguments for one balance, from core's read-only balance proof (siblings flattened, level 0 first). */
 export function exitCallArgs(state: State, accountId: number, token: number) {
@@ -21,14 +22,8 @@ export function refundCallArgs(index: number, r: QueueRecord) {
   return [BigInt(index), r.kind, r.accountId, r.token, r.amount, r.ax, r.ay] as const;
 }
 
-/** What the chain says about one account, as the exit needs it. */
-export interface RebuiltView {
-  readonly state: State;
-  readonly batchNumber: number;
-  readonly root: bigint;
-  readonly consumed: number;
-  readonly queue: readonly { readonly index: number; readonly record: QueueRecord }[];
-}
+/** What the exit needs of the state rebuilt from the chain (audit/'s rebuildStateFromChain). */
+export type RebuiltView = Pick<RebuiltState, "state" | "batchNumber" | "root" | "consumed" | "queue">;
 
 export interface ExitStep {
   readonly action: "exit" | "refund" | "claim";
@@ -161,17 +156,4 @@ export async function exitAccount(l1: L1Session, rebuilt: RebuiltView, o: ExitOp
     }
   }
   return { accountId: o.accountId, owner, batchNumber: rebuilt.batchNumber, root: rebuilt.root, froze, steps, paid };
-}
-
-async function send(l1: L1Session, what: string, simulate: () => Promise<{ request: unknown }>) {
-  let hash: Hex;
-  try {
-    const { request } = await simulate();
-    hash = await l1.clients.walletClient.writeContract(request as Parameters<L1Session["clients"]["walletClient"]["writeContract"]>[0]);
-  } catch (e) {
-    throw l1Error(e, what);
-  }
-  const receipt = await l1.clients.publicClient.waitForTransactionReceipt({ hash });
-  if (receipt.status !== "success") throw new Error(`${what} reverted (L1 tx ${hash})`);
-  return receipt;
 }

@@ -158,7 +158,7 @@ async function approveIfNeeded(l1: L1Session, token: number, amount: bigint, onN
 }
 
 /** Simulates, sends, and waits for a successful receipt. */
-async function send(l1: L1Session, what: string, simulate: () => Promise<{ request: unknown }>): Promise<TransactionReceipt> {
+export async function send(l1: L1Session, what: string, simulate: () => Promise<{ request: unknown }>): Promise<TransactionReceipt> {
   let hash: Hex;
   try {
     const { request } = await simulate();

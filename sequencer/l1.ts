@@ -10,7 +10,7 @@ import { fromHex, toHex } from "../core/field";
 import { headerBytes } from "../core/pubdata";
 import type { Params } from "../core/params";
 import type { QueueRecord } from "../core/ops/types";
-import { QUEUE_DEPOSIT, QUEUE_FORCED_EXIT, QUEUE_REGISTER } from "../core/ops/types";
+import { queueRecordOf } from "../core/ops/deposit";
 import type { Groth16Proof } from "../prover/types";
 
 export interface L1Options {
@@ -126,11 +126,16 @@ export async function enqueuedEvents(l1: L1, fromBlock: bigint, toBlock: bigint)
   });
   return logs.map((l) => {
     const a = l.args;
-    if (a.kind !== QUEUE_DEPOSIT && a.kind !== QUEUE_REGISTER && a.kind !== QUEUE_FORCED_EXIT) throw new Error(`Enqueued ${a.index}: unknown kind ${a.kind}`);
+    let record: QueueRecord;
+    try {
+      record = queueRecordOf(a);
+    } catch (e) {
+      throw new Error(`Enqueued ${a.index}: ${(e as Error).message}`);
+    }
     if (l.blockNumber === null || l.transactionHash === null || l.logIndex === null) throw new Error("Enqueued log without position (pending block?)");
     return {
       index: Number(a.index),
-      record: { kind: a.kind, accountId: a.accountId, token: a.token, amount: a.amount, ax: a.ax, ay: a.ay },
+      record,
       sender: a.sender,
       queueHash: a.queueHash,
       blockNumber: Number(l.blockNumber),

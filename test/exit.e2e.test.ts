@@ -22,12 +22,13 @@ import { serve, type RunningApi } from "../sequencer/api";
 import { silentLogger } from "../sequencer/log";
 import { createSequencer, type Sequencer } from "../sequencer/sequencer";
 import { orderToWire, txToWire } from "../sequencer/wire";
-import { createApiClient, type ModexApiClient } from "../cli/api-client";
+import { createApiClient } from "../cli/api-client";
 import { modex } from "./helpers/cli";
 import { testCircuitKeys } from "./helpers/keys";
 import { mineBlocks } from "./helpers/escape";
 import { stalledProver } from "./helpers/provers";
 import { OrderSigner, registerTrader } from "./helpers/trading";
+import { allFinalized, until } from "./helpers/devchain";
 
 jest.setTimeout(900_000);
 
@@ -65,23 +66,6 @@ afterAll(async () => {
   if (tmp) rmSync(tmp, { recursive: true, force: true });
 });
 
-async function until(what: string, f: () => Promise<boolean>, ms = 480_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!(await f())) {
-    if (Date.now() > end) throw new Error(`timed out: ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
-
-async function finalized(client: ModexApiClient, hashes: readonly Hex[]): Promise<void> {
-  await until(`${hashes.length} operations finalized`, async () => {
-    const txs = await Promise.all(hashes.map((h) => client.tx(h)));
-    const bad = txs.find((x) => x.status === "rejected");
-    if (bad) throw new Error(`${bad.hash} rejected: ${JSON.stringify(bad.reason)}`);
-    return txs.every((x) => x.status === "finalized");
-  });
-}
-
 const read = <T>(functionName: string, args: readonly unknown[] = []): Promise<T> =>
   reader.publicClient.readContract({ address: dep.rollup, abi: rollupAbi, functionName: functionName as never, args: args as never }) as Promise<T>;
 const ethOf = (a: Hex): Promise<bigint> => reader.publicClient.getBalance({ address: a });
@@ -112,7 +96,7 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   const bobOwner = bob.l1.account.address;
   const aliceKey = ANVIL_DEV_PRIVATE_KEYS[1];
   const bobKey = ANVIL_DEV_PRIVATE_KEYS[2];
-  await until("registrations consumed", async () => (await client.status()).queue.consumed === 3);
+  await until("registrations consumed", async () => (await client.status()).queue.consumed === 3, 480_000);
 
   const signer = new OrderSigner(chainId);
   expect((await client.submitOrder(orderToWire(signer.order(alice, market, "sell", 10n ** 17n, 200n * 10n ** 6n)))).status).toBe("open");
@@ -121,7 +105,7 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   const signed = (tx: L2Tx, k: string): L2Tx => ({ ...tx, signature: signMessage(k, txMessage(tx, chainId)) });
   const t = await client.submitTx(txToWire(signed({ type: "transfer", from: alice.id, to: bob.id, token: 0, amount: 10n ** 16n, fee: 0n, nonce: 0n, validUntil: Number(MAX_U32), signature: zero }, alice.priv)));
   const w = await client.submitTx(txToWire(signed({ type: "withdraw", account: alice.id, token: 0, amount: 10n ** 16n, fee: 0n, nonce: 1n, validUntil: Number(MAX_U32), signature: zero }, alice.priv)));
-  await finalized(client, [take.fills[0], t.hash, w.hash]);
+  await allFinalized(client, [take.fills[0], t.hash, w.hash], 480_000);
 
   // A forced withdrawal while the sequencer runs: it processes it in time, crediting bob's whole USDC balance.
   const bobUsdc = BigInt((await client.account(bob.id)).balances["1"] ?? "0");
@@ -130,9 +114,9 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   expect(fw.stderr).toBe("");
   expect(fw.code).toBe(0);
   expect(fw.stdout).toMatch(/deadline block/);
-  await until("forced withdrawal processed", async () => (await read<bigint>("nextForced")) === 1n);
+  await until("forced withdrawal processed", async () => (await read<bigint>("nextForced")) === 1n, 480_000);
   expect(await read<bigint>("pendingWithdrawal", [bobOwner, 1])).toBe(bobUsdc);
-  await until("the sequencer shows it", async () => BigInt((await client.account(bob.id)).balances["1"] ?? "0") === 0n);
+  await until("the sequencer shows it", async () => BigInt((await client.account(bob.id)).balances["1"] ?? "0") === 0n, 480_000);
   const usdcBefore = await usdcOf(bobOwner);
   const claimed = await modex("claim", "--token", "1", "--l1-key", bobKey, ...chainArgs().slice(0, 4));
   expect(claimed.code).toBe(0);

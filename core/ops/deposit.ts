@@ -5,6 +5,12 @@ import { poseidon } from "../poseidon";
 import type { State } from "../state";
 import { QUEUE_DEPOSIT, QUEUE_FORCED_EXIT, QUEUE_REGISTER, type DepositSlotWitness, type QueueRecord } from "./types";
 
+/** A queue record from its Enqueued event's fields: the kinds the contract emits (the one place a new kind is accepted). */
+export function queueRecordOf(a: { kind: number; accountId: number; token: number; amount: bigint; ax: bigint; ay: bigint }): QueueRecord {
+  if (a.kind !== QUEUE_DEPOSIT && a.kind !== QUEUE_REGISTER && a.kind !== QUEUE_FORCED_EXIT) throw new Error(`unknown queue record kind ${a.kind}`);
+  return { kind: a.kind, accountId: a.accountId, token: a.token, amount: a.amount, ax: a.ax, ay: a.ay };
+}
+
 export function packQueueRecord(r: QueueRecord): bigint {
   return BigInt(r.accountId) + (BigInt(r.token) << 32n) + (BigInt(r.kind) << 40n) + (r.amount << 48n);
 }
