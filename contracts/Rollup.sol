@@ -133,6 +133,7 @@ contract Rollup {
     error DepositsNotQueued(uint256 consumed, uint256 depositCount, uint256 queueLength);
     error TimestampBeforePrevious(uint32 timestamp, uint32 previous);
     error TimestampInFuture(uint32 timestamp, uint256 blockTimestamp);
+    error TimestampTooOld(uint32 timestamp, uint256 blockTimestamp, uint32 maxLag);
     error RootNotInField(uint256 root);
     error InvalidProof();
     error BitmapBitOutOfRange(uint256 slot);
@@ -141,6 +142,7 @@ contract Rollup {
     // forced withdrawals and the escape hatch
     error NotAccountOwner(uint32 accountId, address owner);
     error ForcedRequestExpired(uint64 queueIndex, uint64 deadline);
+    error ForcedRequestPending(uint32 accountId, uint8 token, uint64 forcedId);
     error NoExpiredRequest();
     error Frozen();
     error NotFrozen();
@@ -159,8 +161,11 @@ contract Rollup {
     IPoseidon4 public immutable poseidon4;
     IPoseidon5 public immutable poseidon5;
     IPoseidon8 public immutable poseidon8;
-    /// Blocks a forced withdrawal may wait in the queue before the rollup can be frozen.
+    /// Blocks a forced withdrawal may wait per D queue records ahead of it (its own batch included)
+    /// before the rollup can be frozen (PROTOCOL.md §6.1).
     uint32 public immutable forcedDeadlineBlocks;
+    /// Seconds a batch's timestamp may lag the block that finalizes it (PROTOCOL.md §3).
+    uint32 public immutable maxTimestampLag;
     /// Registers tokens; owns account 0 (the fee account).
     address public immutable operator;
     uint32 internal immutable ACCOUNT_LEVELS;
@@ -213,6 +218,8 @@ contract Rollup {
     mapping(uint32 => mapping(uint8 => bool)) public exited;
     /// Escape hatch: unconsumed queue records refunded by refundDeposit().
     mapping(uint64 => bool) public refunded;
+    /// forcedId + 1 of the unprocessed forced request of (account, token); 0 when none is open.
+    mapping(uint32 => mapping(uint8 => uint64)) internal _openForced;
 
     bool internal transient _locked;
 
@@ -239,13 +246,15 @@ contract Rollup {
         uint256 genesisRoot,
         uint256 operatorAx,
         uint256 operatorAy,
-        uint32 forcedDeadlineBlocks_
+        uint32 forcedDeadlineBlocks_,
+        uint32 maxTimestampLag_
     ) {
         if (block.chainid >= 2 ** 32) revert ChainIdTooLarge(block.chainid);
         if (
             p.accountLevels == 0 || p.accountLevels > 8 || p.balanceLevels == 0 || p.balanceLevels > 4
                 || p.depositSlots == 0 || p.l2Slots == 0 || p.feeBuckets == 0 || p.feeBuckets > 256
                 || p.l2Slots > 65536 || p.depositSlots > 65536 || p.fillSlots > 65536 || forcedDeadlineBlocks_ == 0
+                || maxTimestampLag_ == 0
         ) revert InvalidParams();
         if (verifier_.code.length == 0) revert NotAContract(verifier_);
         if (poseidon4_.code.length == 0) revert NotAContract(poseidon4_);
@@ -258,6 +267,7 @@ contract Rollup {
         poseidon5 = IPoseidon5(poseidon5_);
         poseidon8 = IPoseidon8(poseidon8_);
         forcedDeadlineBlocks = forcedDeadlineBlocks_;
+        maxTimestampLag = maxTimestampLag_;
         operator = msg.sender;
         ACCOUNT_LEVELS = p.accountLevels;
         BALANCE_LEVELS = p.balanceLevels;
@@ -316,19 +326,36 @@ contract Rollup {
     }
 
     /// @notice Forces the whole balance of `token` of `accountId` out of L2: queues a kind-3 record
-    ///         that the next batches must consume within forcedDeadlineBlocks blocks; the batch that
-    ///         consumes it credits the balance to the owner's pending withdrawal. Owner only.
+    ///         that batches must consume by its deadline, forcedDeadlineBlocks blocks per D records
+    ///         queued ahead of it (its own included); the batch that consumes it credits the balance
+    ///         to the owner's pending withdrawal. Owner only; one open request per (account, token).
     function requestForcedWithdrawal(uint32 accountId, uint8 token) external notFrozen returns (uint64 forcedId) {
         address owner = accountOwner[accountId];
         if (msg.sender != owner || owner == address(0)) revert NotAccountOwner(accountId, owner);
         if (token >= _tokens.length) revert UnknownToken(token);
+        uint64 open = _openForced[accountId][token];
+        if (open != 0) revert ForcedRequestPending(accountId, token, open - 1);
         uint64 queueIndex = queueLength;
+        uint64 deadline = forcedDeadline();
         _enqueue(accountId, token, KIND_FORCED_EXIT, 0, 0, 0, msg.sender);
-        uint64 deadline = uint64(block.number) + forcedDeadlineBlocks;
         forcedId = forcedCount;
         forcedCount = forcedId + 1;
+        _openForced[accountId][token] = forcedId + 1;
         _forced[forcedId] = ForcedRequest(queueIndex, deadline, accountId, token);
         emit ForcedWithdrawalRequested(forcedId, queueIndex, accountId, token, deadline);
+    }
+
+    /// @notice The deadline a forced request sent in this block gets: block.number + forcedDeadlineBlocks
+    ///         · (1 + ⌊ahead / D⌋), ahead = queueLength − consumed (the records it waits behind), and never
+    ///         before the deadline of the unprocessed forced request ahead of it (PROTOCOL.md §6.1).
+    function forcedDeadline() public view returns (uint64 deadline) {
+        uint64 ahead = queueLength - consumed;
+        deadline = uint64(block.number) + uint64(forcedDeadlineBlocks) * (1 + ahead / DEPOSIT_SLOTS);
+        uint64 count = forcedCount;
+        if (count > nextForced) {
+            uint64 previous = _forced[count - 1].deadline;
+            if (previous > deadline) deadline = previous;
+        }
     }
 
     function _register(address owner, uint256 ax, uint256 ay, uint8 token, uint128 amount)
@@ -491,6 +518,9 @@ contract Rollup {
         uint32 prev = lastTimestamp;
         if (timestamp < prev) revert TimestampBeforePrevious(timestamp, prev);
         if (timestamp > block.timestamp) revert TimestampInFuture(timestamp, block.timestamp);
+        if (uint256(timestamp) + maxTimestampLag < block.timestamp) {
+            revert TimestampTooOld(timestamp, block.timestamp, maxTimestampLag);
+        }
         if (newRoot >= R) revert RootNotInField(newRoot);
         h.oldRoot = batchRoots[batchNumber];
         h.newRoot = newRoot;
@@ -615,6 +645,7 @@ contract Rollup {
             }
             address owner = accountOwner[r.accountId];
             if (amount != 0) pendingWithdrawal[owner][r.token] += amount;
+            delete _openForced[r.accountId][r.token];
             emit WithdrawalCredited(batch, r.accountId, owner, r.token, amount);
             emit ForcedWithdrawalProcessed(next, batch, amount);
             ++next;
@@ -787,6 +818,12 @@ contract Rollup {
     function forcedRequest(uint64 forcedId) external view returns (ForcedRequest memory) {
         if (forcedId >= forcedCount) revert UnknownForcedRequest(forcedId);
         return _forced[forcedId];
+    }
+
+    /// @notice The unprocessed forced request of (accountId, token), if one is open.
+    function openForcedRequest(uint32 accountId, uint8 token) external view returns (bool open, uint64 forcedId) {
+        uint64 id = _openForced[accountId][token];
+        return id == 0 ? (false, 0) : (true, id - 1);
     }
 
     function params() external view returns (Params memory) {

@@ -82,6 +82,11 @@ export const rollupAbi = [
         "internalType": "uint32",
         "name": "forcedDeadlineBlocks_",
         "type": "uint32"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxTimestampLag_",
+        "type": "uint32"
       }
     ],
     "stateMutability": "nonpayable",
@@ -286,6 +291,27 @@ export const rollupAbi = [
     "type": "error"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      },
+      {
+        "internalType": "uint64",
+        "name": "forcedId",
+        "type": "uint64"
+      }
+    ],
+    "name": "ForcedRequestPending",
+    "type": "error"
+  },
+  {
     "inputs": [],
     "name": "Frozen",
     "type": "error"
@@ -456,6 +482,27 @@ export const rollupAbi = [
       }
     ],
     "name": "TimestampInFuture",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "timestamp",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint256",
+        "name": "blockTimestamp",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint32",
+        "name": "maxLag",
+        "type": "uint32"
+      }
+    ],
+    "name": "TimestampTooOld",
     "type": "error"
   },
   {
@@ -1287,6 +1334,19 @@ export const rollupAbi = [
   },
   {
     "inputs": [],
+    "name": "forcedDeadline",
+    "outputs": [
+      {
+        "internalType": "uint64",
+        "name": "deadline",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "forcedDeadlineBlocks",
     "outputs": [
       {
@@ -1406,6 +1466,19 @@ export const rollupAbi = [
   },
   {
     "inputs": [],
+    "name": "maxTimestampLag",
+    "outputs": [
+      {
+        "internalType": "uint32",
+        "name": "",
+        "type": "uint32"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
     "name": "maxTokens",
     "outputs": [
       {
@@ -1437,6 +1510,35 @@ export const rollupAbi = [
       {
         "internalType": "uint64",
         "name": "",
+        "type": "uint64"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint32",
+        "name": "accountId",
+        "type": "uint32"
+      },
+      {
+        "internalType": "uint8",
+        "name": "token",
+        "type": "uint8"
+      }
+    ],
+    "name": "openForcedRequest",
+    "outputs": [
+      {
+        "internalType": "bool",
+        "name": "open",
+        "type": "bool"
+      },
+      {
+        "internalType": "uint64",
+        "name": "forcedId",
         "type": "uint64"
       }
     ],

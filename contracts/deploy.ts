@@ -45,6 +45,11 @@ export interface DeployModexOptions {
    * DEFAULT_FORCED_DEADLINE_BLOCKS, sized for devnets; a production deployment wants days of blocks).
    */
   readonly forcedDeadlineBlocks?: number;
+  /**
+   * Seconds a batch's timestamp may lag the block that finalizes it (default DEFAULT_MAX_TIMESTAMP_LAG):
+   * above the worst proving delay, and the longest a signed operation can outlive its validUntil.
+   */
+  readonly maxTimestampLag?: number;
   /** ERC-20 TestTokens to deploy and register as ids 1, 2, … (default USDC, WETH). */
   readonly tokens?: readonly TestTokenSpec[];
   readonly log?: (msg: string) => void;
@@ -70,10 +75,23 @@ export interface ModexDeployment {
   readonly params: RollupParams;
   readonly genesisRoot: bigint;
   readonly forcedDeadlineBlocks: number;
+  readonly maxTimestampLag: number;
 }
 
 /** Devnet default for DeployModexOptions.forcedDeadlineBlocks. */
 export const DEFAULT_FORCED_DEADLINE_BLOCKS = 100;
+
+/**
+ * Devnet default for DeployModexOptions.maxTimestampLag: one hour. The worst proving delay it must
+ * exceed is maxUnprovenBatches (8) batches queued for one prover, each retried up to 3 times at
+ * ≈ 15 s per attempt on 2 cores, plus 1 + 2 s of backoff: 8 × 48 s ≈ 6.4 min (PROTOCOL.md §3).
+ */
+export const DEFAULT_MAX_TIMESTAMP_LAG = 3600;
+
+function checkU32(name: string, v: number): number {
+  if (!Number.isInteger(v) || v <= 0 || v >= 2 ** 32) throw new Error(`${name} must be an integer in [1, 2^32), got ${v}`);
+  return v;
+}
 
 /** Reads `source` as a file when it names an existing .sol file, else treats it as Solidity text. */
 export function resolveSoliditySource(source: string): string {
@@ -91,14 +109,12 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
     throw new Error(`${tokens.length} tokens + ETH exceed ${maxTokens} token ids (balanceLevels ${opts.params.balanceLevels})`);
   }
 
+  const forcedDeadlineBlocks = checkU32("forcedDeadlineBlocks", opts.forcedDeadlineBlocks ?? DEFAULT_FORCED_DEADLINE_BLOCKS);
+  const maxTimestampLag = checkU32("maxTimestampLag", opts.maxTimestampLag ?? DEFAULT_MAX_TIMESTAMP_LAG);
   const compiled = compileContracts({ ...opts.extraSources, "Verifier.sol": resolveSoliditySource(opts.verifierSource) });
   const clients = await connectL1({ rpcUrl: opts.rpcUrl, privateKey: opts.privateKey ?? ANVIL_DEV_PRIVATE_KEY });
   const { publicClient, walletClient, account } = clients;
 
-  const forcedDeadlineBlocks = opts.forcedDeadlineBlocks ?? DEFAULT_FORCED_DEADLINE_BLOCKS;
-  if (!Number.isInteger(forcedDeadlineBlocks) || forcedDeadlineBlocks <= 0 || forcedDeadlineBlocks >= 2 ** 32) {
-    throw new Error(`forcedDeadlineBlocks must be an integer in [1, 2^32), got ${forcedDeadlineBlocks}`);
-  }
   const poseidon4 = await deployContract(clients, "Poseidon4", poseidon4Abi, poseidon4Bytecode(), [], log);
   const poseidon5 = await deployContract(clients, "Poseidon5", poseidon5Abi, poseidon5Bytecode(), [], log);
   const poseidon8 = await deployContract(clients, "Poseidon8", poseidon8Abi, poseidon8Bytecode(), [], log);
@@ -137,6 +153,7 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
       opts.operatorKey.ax,
       opts.operatorKey.ay,
       forcedDeadlineBlocks,
+      maxTimestampLag,
     ],
     log,
   );
@@ -165,6 +182,7 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
     params: { ...p },
     genesisRoot: opts.genesisRoot,
     forcedDeadlineBlocks,
+    maxTimestampLag,
   };
 }
 

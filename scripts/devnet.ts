@@ -123,6 +123,7 @@ async function main(): Promise<void> {
       markets: sequencer.markets(),
       config: configName,
       params,
+      l1Params: { forcedDeadlineBlocks: deployment.forcedDeadlineBlocks, maxTimestampLag: deployment.maxTimestampLag },
       keys: { source: keys.manifest.source, insecure: keys.manifest.insecure, dir: keys.dir },
       devL1PrivateKeys: ANVIL_DEV_PRIVATE_KEYS.slice(1),
     };

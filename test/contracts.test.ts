@@ -16,8 +16,10 @@ import { dirname, join } from "node:path";
 import { poseidon4 } from "poseidon-lite";
 import * as snarkjs from "snarkjs";
 import {
+  createTestClient,
   encodeErrorResult,
   getAddress,
+  http,
   parseEventLogs,
   toHex,
   type Abi,
@@ -29,7 +31,7 @@ import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain
 import { rollupAbi, testTokenAbi } from "../contracts/abi";
 import { connectL1, type L1Clients } from "../contracts/clients";
 import { artifact, compileContracts, type CompiledContracts } from "../contracts/compile";
-import { deployModex, type ModexDeployment, type RollupParams } from "../contracts/deploy";
+import { DEFAULT_MAX_TIMESTAMP_LAG, deployModex, type ModexDeployment, type RollupParams } from "../contracts/deploy";
 import { proofToSolidity, type SnarkjsGroth16Proof, type SolidityProof } from "../contracts/proof";
 import { FLOAT16, FLOAT40, encodeFloat } from "../core/float";
 import { expectRevert, mined } from "./helpers/escape";
@@ -286,6 +288,7 @@ describe("L1 queue and tokens", () => {
     expect(await read("maxAccounts")).toBe(64n);
     expect(await read("maxTokens")).toBe(4n);
     expect(await read("operator")).toBe(operator.account.address);
+    expect(await read("maxTimestampLag")).toBe(DEFAULT_MAX_TIMESTAMP_LAG);
   });
 
   test("register with ETH: kind-2 record, owner, queue hash = poseidon-lite of the packed record", async () => {
@@ -589,6 +592,30 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     expect(await expectRevert(submit(b), "DepositsNotQueued")).toEqual([4n, 1n, 4n]);
     // a batch without deposits still finalizes (queueHashBefore = queueHashAfter)
     await finalize({ ...b, depositCount: 0 });
+  });
+
+  test("a batch dated more than maxTimestampLag before its block reverts TimestampTooOld; exactly at the bound it finalizes", async () => {
+    const lag = await read<number>("maxTimestampLag");
+    expect(lag).toBe(DEFAULT_MAX_TIMESTAMP_LAG);
+    const chain = createTestClient({ mode: "anvil", transport: http(anvil.rpcUrl) });
+    // The chain's clock runs lag + 100 s ahead: batches dated lag + 1 s before the next block are stale.
+    const blockTime = (await latestTimestamp()) + lag + 100;
+    const stale = await makeBatch([NOOP, NOOP], 0, { timestamp: blockTime - lag - 1 });
+    expect(stale.timestamp).toBeGreaterThanOrEqual(lastTimestamp);
+    await setExpected((await referenceInput(stale)).input);
+    await chain.setNextBlockTimestamp({ timestamp: BigInt(blockTime) });
+    expect(await expectRevert(submit(stale), "TimestampTooOld")).toEqual([stale.timestamp, BigInt(blockTime), lag]);
+
+    // the same batch dated exactly maxTimestampLag before the block that finalizes it
+    const next = blockTime + 30;
+    const edge = { ...stale, timestamp: next - lag };
+    await setExpected((await referenceInput(edge)).input);
+    expect(await latestTimestamp()).toBeLessThan(next);
+    await chain.setNextBlockTimestamp({ timestamp: BigInt(next) });
+    const receipt = await mined(operator, await submit(edge));
+    expect((await operator.publicClient.getBlock({ blockNumber: receipt.blockNumber })).timestamp).toBe(BigInt(next));
+    expect(await read("lastTimestamp")).toBe(edge.timestamp);
+    lastTimestamp = edge.timestamp;
   });
 
   test("claim pays once, to the owner, whoever triggers it", async () => {
