@@ -369,3 +369,95 @@ describe("exit gas", () => {
     expect(d).toBeLessThan(prod);
   });
 });
+
+describe("queue spam cannot make a forced request expire (default config, D = 2)", () => {
+  const P = CONFIGS.default;
+  const D = P.depositSlots;
+  const F = 8;
+  let s: Awaited<ReturnType<typeof setup>>;
+  let attacker: number;
+
+  /** The deadline PROTOCOL.md §6.1 gives a request sent in `block` with `ahead` records before it. */
+  const formula = (block: bigint, ahead: bigint): bigint => block + BigInt(F) * (1n + ahead / BigInt(D));
+  const spam = async (n: number) => {
+    for (let i = 0; i < n; i++) await s.depositTo(user3, attacker, 0, 1n); // 1 wei each, one block each
+  };
+  const backlog = async (): Promise<bigint> => (await s.read<bigint>("queueLength")) - (await s.read<bigint>("consumed"));
+  const drain = async () => {
+    while (s.consumed() < s.records.length) await s.finalize(Math.min(D, s.records.length - s.consumed()));
+  };
+  /** Mines empty blocks until the latest is `block`. */
+  const mineTo = async (block: bigint) => {
+    const latest = await blockNumber();
+    expect(latest).toBeLessThanOrEqual(block);
+    if (latest < block) await mineBlocks(anvil.rpcUrl, Number(block - latest));
+  };
+
+  beforeAll(async () => {
+    s = await setup(P, F);
+    await s.registerAccount(user1, ETHER); // account 1: the victim
+    await s.registerAccount(user2, ETHER); // account 2
+    await s.registerAccount(user3, 1n); // account 3: the attacker
+    attacker = 3;
+    await drain();
+  });
+
+  test("the deadline grows by forcedDeadlineBlocks per D records ahead; a second open request for the same (account, token) is refused", async () => {
+    await spam(3 * D + 1);
+    const ahead = await backlog();
+    expect(ahead).toBe(BigInt(3 * D + 1));
+    const quoted = await s.read<bigint>("forcedDeadline"); // for a request in the latest block
+    const { receipt, ev } = await s.forceWithdraw(user1, 1, 0);
+    expect(ev.deadline).toBe(formula(receipt.blockNumber, ahead));
+    expect(ev.deadline).toBe(receipt.blockNumber + 4n * BigInt(F));
+    expect(ev.deadline).toBe(quoted + 1n);
+    expect(await s.read("openForcedRequest", [1, 0])).toEqual([true, ev.forcedId]);
+    expect(await s.read("openForcedRequest", [1, 1])).toEqual([false, 0n]);
+    expect(await expectRevert(s.write(user1, "requestForcedWithdrawal", [1, 0]), "ForcedRequestPending")).toEqual([1, 0, ev.forcedId]);
+  });
+
+  test("an operator that finalizes one full batch every forcedDeadlineBlocks blocks processes it in time while 2·D records a window keep coming; freeze is refused all along", async () => {
+    const r = await s.read<{ queueIndex: bigint; deadline: bigint }>("forcedRequest", [0n]);
+    const requestBlock = r.deadline - 4n * BigInt(F);
+    let processedAt: bigint | null = null;
+    for (let k = 1n; processedAt === null; k++) {
+      const target = requestBlock + k * BigInt(F);
+      expect(target).toBeLessThanOrEqual(r.deadline);
+      await spam(2 * D);
+      await expectRevert(s.write(user2, "freeze", []), "NoExpiredRequest");
+      await mineTo(target - 2n); // the verifier's setExpectedInput, then submitBatch in `target`
+      await expectRevert(s.write(user2, "freeze", []), "NoExpiredRequest");
+      const { b, receipt } = await s.finalize(D);
+      expect(receipt.blockNumber).toBe(target);
+      const processed = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "ForcedWithdrawalProcessed" });
+      if (processed.length > 0) {
+        expect(processed.map((e) => e.args)).toEqual([{ forcedId: 0n, batchNumber: await s.read<bigint>("batchNumber"), amount: ETHER }]);
+        expect(b.forcedExits).toContain(ETHER);
+        processedAt = receipt.blockNumber;
+      }
+    }
+    expect(processedAt).toBe(r.deadline); // the tightest schedule: the 4th batch, in the deadline block itself
+    expect(await s.read("nextForced")).toBe(1n);
+    expect(await s.read("openForcedRequest", [1, 0])).toEqual([false, 0n]);
+    expect(await s.read("pendingWithdrawal", [user1.account.address, 0])).toBe(ETHER);
+    expect(await backlog()).toBeGreaterThan(BigInt(D)); // the spam is still queued: it only delayed the exit
+    await expectRevert(s.write(user2, "freeze", []), "NoExpiredRequest");
+  });
+
+  test("deadlines never decrease in queue order: a request behind a slower one gets the slower deadline", async () => {
+    await drain();
+    await spam(3 * D + 1);
+    // processed, so (account 1, ETH) may ask again
+    const first = await s.forceWithdraw(user1, 1, 0);
+    expect(first.ev.deadline).toBe(formula(first.receipt.blockNumber, BigInt(3 * D + 1)));
+    for (let i = 0; i < 3; i++) await s.finalize(D); // back to back: one record left ahead of the first request
+    const ahead = await backlog();
+    expect(ahead).toBe(2n);
+    const second = await s.forceWithdraw(user2, 2, 0);
+    expect(formula(second.receipt.blockNumber, ahead)).toBeLessThan(first.ev.deadline);
+    expect(second.ev.deadline).toBe(first.ev.deadline);
+    await drain(); // both processed, in queue order
+    expect(await s.read("nextForced")).toBe(3n);
+    expect(await s.read("openForcedRequest", [2, 0])).toEqual([false, 0n]);
+  });
+});
