@@ -75,6 +75,21 @@ export async function latestBlock(l1: L1): Promise<LatestBlock> {
   return { number: b.number, timestamp: Number(b.timestamp) };
 }
 
+/**
+ * The earliest block.timestamp a transaction sent now executes at: the pending block's (anvil and
+ * most nodes build it at the current time), else the latest block's.
+ */
+export async function nextBlockTime(l1: L1): Promise<number> {
+  const pending = await l1.clients.publicClient.getBlock({ blockTag: "pending" }).catch(() => null);
+  if (pending) return Number(pending.timestamp);
+  return (await latestBlock(l1)).timestamp;
+}
+
+/** Seconds a batch's timestamp may lag the block that finalizes it (PROTOCOL.md §3). */
+export async function maxTimestampLag(l1: L1): Promise<number> {
+  return l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "maxTimestampLag" });
+}
+
 export async function rollupParams(l1: L1): Promise<Omit<Params, "orderLevels">> {
   const p = await l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "params" });
   return { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: p.depositSlots, l2Slots: p.l2Slots, fillSlots: p.fillSlots, feeBuckets: p.feeBuckets };
@@ -171,16 +186,14 @@ export function submitBatchArgs(p: Params, a: SubmitArgs): SubmitBatchCallArgs {
   ] as const;
 }
 
-/** Simulates submitBatch (reverts surface here, decoded, without spending gas), then sends it. */
+/**
+ * Simulates submitBatch in the pending block (reverts surface here, decoded, without spending gas;
+ * its block.timestamp is the one the transaction will see, not the latest block's), then sends it.
+ */
 export async function sendSubmitBatch(l1: L1, p: Params, a: SubmitArgs): Promise<Hex> {
-  const { request } = await l1.clients.publicClient.simulateContract({
-    account: l1.clients.account,
-    address: l1.rollup,
-    abi: rollupAbi,
-    functionName: "submitBatch",
-    args: submitBatchArgs(p, a),
-  });
-  return l1.clients.walletClient.writeContract(request);
+  const call = { account: l1.clients.account, address: l1.rollup, abi: rollupAbi, functionName: "submitBatch", args: submitBatchArgs(p, a) } as const;
+  await l1.clients.publicClient.simulateContract({ ...call, blockTag: "pending" });
+  return l1.clients.walletClient.writeContract(call);
 }
 
 /** The public input the contract would verify the proof against (for diagnosing InvalidProof). */

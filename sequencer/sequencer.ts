@@ -37,6 +37,8 @@ import {
   enqueuedEvents,
   formatRevert,
   latestBlock,
+  maxTimestampLag as readMaxTimestampLag,
+  nextBlockTime,
   oldestForcedRequest,
   type ForcedRequestInfo,
   rollupParams,
@@ -97,8 +99,9 @@ export interface SequencerOptions {
    */
   readonly markets?: readonly MarketConfig[] | "auto";
   /**
-   * Orders are matchable only while now + expiryMarginS ≤ validUntil (default 120 s): every fill
-   * must reach a batch before either order expires, whatever the batch timeout and a short backlog.
+   * The acceptance margin (PROTOCOL.md §3, default 120 s): a transfer, withdrawal or order is accepted,
+   * and an order matched, only while clock + expiryMarginS ≤ its validUntil, so that what is accepted
+   * reaches a batch before it expires, whatever the batch timeout and a short backlog.
    */
   readonly expiryMarginS?: number;
   /**
@@ -137,7 +140,7 @@ export interface Sequencer {
   order(hash: Hex): OrderInfo | null;
   accountOrders(id: number, limit: number): OrderInfo[];
   markets(): MarketInfo[];
-  /** An order is accepted and matched only while now + expiryMarginS ≤ its validUntil. */
+  /** An operation is accepted (an order matched) only while clock + expiryMarginS ≤ its validUntil. */
   readonly expiryMarginS: number;
   /** null for an unknown market. */
   book(market: string, depth: number): BookInfo | null;
@@ -235,6 +238,10 @@ class SequencerImpl implements Sequencer {
   private forced: ForcedRequestInfo | null = null;
   private forcedWarned: number | null = null;
   private l1Time = 0;
+  /** The contract's maxTimestampLag (s): a batch older than this at submission can never finalize. */
+  private maxTimestampLag = 0;
+  /** The batch whose submission waits for the chain's clock (logged once). */
+  private waitingForChainTime: number | null = null;
   private scannedBlock: bigint;
 
   /** Built batches whose proof is still to come (inputs kept for retries), and those with the prover now. */
@@ -290,7 +297,7 @@ class SequencerImpl implements Sequencer {
       log,
       view: () => this.view,
       context: () => this.acceptanceContext(),
-      now: () => this.engineNow(),
+      now: () => this.clock(),
       appendOps: (items) => {
         this.pending.push(...items);
         if (items.some((i) => i.tx.type === "fill") && this.pendingFills(this.params.fillSlots) >= this.params.fillSlots) this.scheduleCut();
@@ -309,14 +316,27 @@ class SequencerImpl implements Sequencer {
     };
   }
 
-  /** The earliest timestamp an operation accepted now can be batched at: nothing older than this L1 block or the last batch. */
-  private acceptanceContext(): { chainId: number; timestamp: number } {
-    return { chainId: this.chainId, timestamp: Math.max(this.l1Time, this.lastBatchTs) };
+  /**
+   * The sequencer's one clock (PROTOCOL.md §3), in seconds: the wall clock, never behind the previous
+   * batch's timestamp nor the latest L1 block's (a chain whose clock runs ahead). It dates batches and
+   * judges every operation's expiry: transfers, withdrawals and orders alike.
+   */
+  private clock(): number {
+    return Math.max(Math.floor(Date.now() / 1000), this.l1Time, this.lastBatchTs);
   }
 
-  /** The matching engine's clock (seconds): the wall clock, never behind the chain or the last batch. */
-  private engineNow(): number {
-    return Math.max(Math.floor(Date.now() / 1000), this.l1Time, this.lastBatchTs);
+  /** Core's checks for an operation accepted now: the earliest batch it can land in is dated by the clock. */
+  private acceptanceContext(): { chainId: number; timestamp: number } {
+    return { chainId: this.chainId, timestamp: this.clock() };
+  }
+
+  /** An operation is accepted only while it stays valid for the acceptance margin (orders: the engine's same rule). */
+  private checkNotExpiring(validUntil: number): void {
+    const now = this.clock();
+    const margin = this.expiryMarginS;
+    if (now + margin > validUntil) {
+      throw new ApiError(422, "expired", `validUntil ${validUntil} is less than the acceptance margin (${margin} s) after the sequencer's clock ${now}`);
+    }
   }
 
   private verifierPool(): VerifierPool | null {
@@ -361,6 +381,7 @@ class SequencerImpl implements Sequencer {
     const latest = await latestBlock(this.l1);
     this.l1Block = latest.number;
     this.l1Time = latest.timestamp;
+    this.maxTimestampLag = await readMaxTimestampLag(this.l1);
     this.restoreBook();
     const chain = await chainState(this.l1);
     if (chain.frozen) this.halt(FROZEN_REASON(chain.batchNumber), null);
@@ -566,6 +587,7 @@ class SequencerImpl implements Sequencer {
 
   /** The synchronous step: core's rules (the signature as verified ahead), the reserve, the durable write, the append. */
   private acceptTx(tx: ReturnType<typeof parseTx>, hash: Hex, verified: Verified | null): TxAccepted {
+    this.checkNotExpiring(tx.validUntil);
     try {
       this.view.check(tx, this.acceptanceContext(), signatureCheck(verified));
     } catch (e) {
@@ -727,8 +749,9 @@ class SequencerImpl implements Sequencer {
     this.l1Block = latest.number;
     this.l1Time = latest.timestamp;
     // From here on synchronous: no tx is accepted while the batch is chosen, built and stored.
-    // The contract requires lastTimestamp ≤ timestamp ≤ block.timestamp; the latest block's time is ≤ any later block's.
-    const timestamp = Math.max(latest.timestamp, this.lastBatchTs);
+    // Dated by the clock (≥ the previous batch's timestamp, as the contract requires); the submission
+    // waits, if it must, until the chain's block.timestamp reaches it (submitOne).
+    const timestamp = this.clock();
     const ctx = { chainId: this.chainId, timestamp };
     const rejections: Rejection[] = [];
     const drop = (dropped: readonly Rejection[]): void => {
@@ -960,7 +983,11 @@ class SequencerImpl implements Sequencer {
       while (!this.stopped && !this.halted) {
         const row = this.store.getBatch(this.finalized + 1);
         if (!row || (row.status !== "proven" && row.status !== "submitted")) return;
-        await this.submitOne(row);
+        const waitMs = await this.submitOne(row);
+        if (waitMs !== null) {
+          this.later(waitMs, () => this.pumpSubmissions());
+          return;
+        }
       }
     })()
       .catch((e) => {
@@ -974,30 +1001,45 @@ class SequencerImpl implements Sequencer {
       });
   }
 
-  private async submitOne(row: BatchRow): Promise<void> {
+  /**
+   * Sends batch `row` (or adopts it, or halts). Returns null when done with it, or how long to wait
+   * (ms) before trying again: the chain's block.timestamp has not reached the batch's timestamp yet.
+   */
+  private async submitOne(row: BatchRow): Promise<number | null> {
     const n = row.number;
     const chain = await chainState(this.l1);
-    if (this.stopped) return;
+    if (this.stopped) return null;
     if (chain.frozen) {
       this.halt(FROZEN_REASON(chain.batchNumber), n);
-      return;
+      return null;
     }
     if (chain.batchNumber >= n) {
       // Already on L1 (e.g. sent before a crash, receipt never recorded): adopt it if it is ours.
       await this.adopt(row);
-      return;
+      return null;
     }
     if (chain.batchNumber < n - 1) {
       this.halt(`L1 is at batch ${chain.batchNumber}, but batch ${n - 1} is finalized in the database`, n);
-      return;
+      return null;
     }
     if (row.status === "submitted" && row.l1TxHash) {
       // Sent by an earlier run and not yet seen on chain: wait for it before sending a second one.
       const receipt = await this.l1.clients.publicClient.waitForTransactionReceipt({ hash: row.l1TxHash, timeout: 60_000 }).catch(() => null);
-      if (this.stopped) return;
-      if (receipt?.status === "success") return; // the next round sees it in batchNumber
+      if (this.stopped) return null;
+      if (receipt?.status === "success") return null; // the next round sees it in batchNumber
     }
     if (!row.proof) throw new Error(`batch ${n} has no proof`);
+    // The contract takes a batch only while timestamp ≤ block.timestamp ≤ timestamp + maxTimestampLag.
+    const chainTime = await nextBlockTime(this.l1);
+    if (this.stopped) return null;
+    if (row.timestamp > chainTime) return this.waitForChainTime(n, row.timestamp, chainTime);
+    if (row.timestamp + this.maxTimestampLag < chainTime) {
+      const reason = `batch ${n} is dated ${row.timestamp}, more than maxTimestampLag (${this.maxTimestampLag} s) before the chain's time ${chainTime}: the contract refuses it (TimestampTooOld), and every batch built on it; proving fell behind by more than the lag, and the batch must be rebuilt with a new timestamp`;
+      this.store.markFailed(n, reason, Date.now());
+      this.log({ level: "error", msg: "batch.too_old", batch: n, timestamp: row.timestamp, chainTime, maxTimestampLag: this.maxTimestampLag });
+      this.halt(reason, n);
+      return null;
+    }
     const args: SubmitArgs = { newRoot: BigInt(row.newRoot), timestamp: row.timestamp, depositCount: row.depositCount, pubdata: row.pubdata, proof: row.proof };
     const t0 = performance.now();
     let hash: Hex;
@@ -1006,21 +1048,33 @@ class SequencerImpl implements Sequencer {
     } catch (e) {
       const revert = decodeRevert(e);
       if (!revert) throw e;
-      if (this.stopped) return;
+      if (this.stopped) return null;
+      // The simulation's block was older than the batch after all: wait for the chain's clock.
+      if (revert.errorName === "TimestampInFuture") return this.waitForChainTime(n, row.timestamp, Number(revert.args[1]));
       await this.failSubmission(row, args, formatRevert(revert));
-      return;
+      return null;
     }
-    if (this.stopped) return;
+    if (this.stopped) return null;
     this.store.markSubmitted(n, hash, Date.now());
     this.log({ msg: "batch.submitted", batch: n, l1TxHash: hash });
     const receipt = await this.l1.clients.publicClient.waitForTransactionReceipt({ hash });
-    if (this.stopped) return;
+    if (this.stopped) return null;
     if (receipt.status !== "success") {
       // Passed simulation, reverted on chain: the L1 state changed in between (e.g. someone else's batch).
       await this.failSubmission(row, args, `submitBatch reverted on chain in block ${receipt.blockNumber} (tx ${hash})`);
-      return;
+      return null;
     }
     this.finalize(row, hash, { ...row.timings, submitMs: Math.round(performance.now() - t0), gasUsed: receipt.gasUsed.toString() }, false);
+    return null;
+  }
+
+  /** The chain's clock is behind batch `n`'s timestamp: log it once, retry when it should have caught up (1–5 s). */
+  private waitForChainTime(n: number, timestamp: number, chainTime: number): number {
+    if (this.waitingForChainTime !== n) {
+      this.waitingForChainTime = n;
+      this.log({ msg: "batch.waiting_for_l1_time", batch: n, timestamp, chainTime });
+    }
+    return 1_000 * Math.min(Math.max(timestamp - chainTime, 1), 5);
   }
 
   private async failSubmission(row: BatchRow, args: SubmitArgs, reason: string): Promise<void> {

@@ -446,6 +446,32 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     expect(await snapshot()).toEqual(before);
   });
 
+  test("expiry is judged by the wall clock, not the chain's latest block: a transfer already past its validUntil is rejected at POST on an idle chain", async () => {
+    await node.seq.pollL1();
+    const chainTime = Number((await operatorL1.publicClient.getBlock({ blockTag: "latest" })).timestamp);
+    // Nothing is mined meanwhile: anvil automines, so the latest block keeps its old timestamp.
+    while (Math.floor(Date.now() / 1000) < chainTime + 3) await new Promise((r) => setTimeout(r, 200));
+    const now = Math.floor(Date.now() / 1000);
+    const pastByTheClock = now - 1;
+    expect(pastByTheClock).toBeGreaterThan(chainTime); // still valid by the chain's latest block
+    expect(Number((await operatorL1.publicClient.getBlock({ blockTag: "latest" })).timestamp)).toBe(chainTime);
+    await node.seq.pollL1();
+    expect((await node.client.status()).l1.timestamp).toBe(chainTime);
+
+    const margin = node.seq.expiryMarginS;
+    expect(margin).toBe(120);
+    const cases: [string, WireTx][] = [
+      ["transfer past by the clock", sign(alice, { type: "transfer", to: bob.id, amount: 1n, validUntil: pastByTheClock })],
+      ["withdrawal within the acceptance margin", sign(alice, { type: "withdraw", amount: 1n, validUntil: now + margin - 5 })],
+    ];
+    for (const [name, wire] of cases) {
+      const r = await postJson(node.api, wire);
+      expect({ name, status: r.status, code: r.json.error?.code }).toEqual({ name, status: 422, code: "expired" });
+      expect(r.json.error.message).toMatch(/acceptance margin \(120 s\) after the sequencer's clock/);
+    }
+    expect((await node.client.account(alice.id)).pendingNonce).toBe(nonces.get(alice.id) ?? 0);
+  });
+
   test("the pending view: spends unbatched credits, refuses double spends, ignores unbatched deposits", async () => {
     // Bob has nothing batched, but alice's accepted transfer credits him 0.1 ETH.
     await submitOk(bob, { type: "transfer", to: carol.id, amount: ETHER / 10n });
@@ -495,7 +521,7 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
   test("drops txs that expired before their batch, and the txs that depended on them", async () => {
     const test = createTestClient({ mode: "anvil", transport: http(anvil.rpcUrl) });
     const now = Number((await operatorL1.publicClient.getBlock()).timestamp);
-    const expiring = await submitOk(bob, { type: "transfer", to: alice.id, amount: 5n, validUntil: now + 60 });
+    const expiring = await submitOk(bob, { type: "transfer", to: alice.id, amount: 5n, validUntil: Math.max(now, Math.floor(Date.now() / 1000)) + node.seq.expiryMarginS + 60 });
     const dependent = await submitOk(bob, { type: "transfer", to: alice.id, amount: 6n }); // nonce + 1
     const independent = await submitOk(carol, { type: "transfer", to: bob.id, token: 1, amount: 7n });
     expect(await node.client.account(bob.id)).toMatchObject({ pendingNonce: 3 });
