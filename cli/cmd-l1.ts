@@ -113,7 +113,7 @@ export const forceWithdraw: Command = {
       ...L1_OPTIONS,
     },
     notes:
-      "Queues a forced withdrawal on the Rollup. A batch must process it by the deadline block: it then\ncredits the whole balance to the owner address ('modex claim' pulls it). If no batch does, anyone\nmay freeze the rollup after the deadline ('modex l1 freeze') and every balance becomes exitable\nwith a Merkle proof against the last finalized state.",
+      "Queues a forced withdrawal on the Rollup. A batch must process it by the deadline block: it then\ncredits the whole balance to the owner address ('modex claim' pulls it). If no batch does, anyone\nmay freeze the rollup after the deadline ('modex l1 freeze') and every balance becomes exitable\nwith a Merkle proof against the last finalized state. The deadline is forcedDeadlineBlocks after\nthe request per D queue records ahead of it (its own batch included), and one request per account\nand token may be open at a time.",
   },
   async run(args, ctx) {
     const accountId = parseAccountId(opt(args, "account") as string, "account");
@@ -124,6 +124,7 @@ export const forceWithdraw: Command = {
       `requested forced withdrawal #${r.forcedId} of token ${token} from account ${accountId}`,
       ...table([
         ["queue index", r.queueIndex],
+        ["records ahead", r.ahead],
         ["deadline block", r.deadline],
         ["owner (L1)", r.owner],
         ["L1 tx", r.l1TxHash],

@@ -97,19 +97,32 @@ export async function claimWithdrawal(
 export async function forceWithdraw(
   l1: L1Session,
   p: { readonly accountId: number; readonly token: number },
-): Promise<L1TxResult & { readonly forcedId: bigint; readonly queueIndex: bigint; readonly deadline: bigint; readonly owner: Address }> {
+): Promise<L1TxResult & { readonly forcedId: bigint; readonly queueIndex: bigint; readonly ahead: bigint; readonly deadline: bigint; readonly owner: Address }> {
   const { publicClient, account } = l1.clients;
   const owner = await publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "accountOwner", args: [p.accountId] });
   if (owner === ZERO_ADDRESS) throw new Error(`account ${p.accountId} is not registered on this Rollup`);
   if (owner.toLowerCase() !== account.address.toLowerCase()) {
     throw new Error(`account ${p.accountId} is owned by ${owner}, not by ${account.address} (--l1-key must be the owner's key)`);
   }
+  const [[open, openId], frozen] = await Promise.all([
+    publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "openForcedRequest", args: [p.accountId, p.token] }),
+    publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "frozen" }),
+  ]);
+  if (open && !frozen) {
+    const r = await publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "forcedRequest", args: [openId] });
+    throw new Error(
+      `account ${p.accountId} already has forced withdrawal #${openId} of token ${p.token} waiting (queue index ${r.queueIndex}, deadline block ${r.deadline}): one open request per account and token; a batch processes it by its deadline, or anyone may freeze after it`,
+    );
+  }
   const receipt = await send(l1, "requestForcedWithdrawal", () =>
     publicClient.simulateContract({ account, address: l1.rollup, abi: rollupAbi, functionName: "requestForcedWithdrawal", args: [p.accountId, p.token] }),
   );
   const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "ForcedWithdrawalRequested" });
   if (!ev) throw new Error(`no ForcedWithdrawalRequested event in L1 tx ${receipt.transactionHash}`);
-  return { forcedId: ev.args.forcedId, queueIndex: ev.args.queueIndex, deadline: ev.args.deadline, owner, l1TxHash: receipt.transactionHash, block: receipt.blockNumber };
+  // The records it waits behind (its deadline grew by forcedDeadlineBlocks per D of them, PROTOCOL.md §6.1).
+  const consumed = await publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "consumed", blockNumber: receipt.blockNumber });
+  const ahead = ev.args.queueIndex > consumed ? ev.args.queueIndex - consumed : 0n;
+  return { forcedId: ev.args.forcedId, queueIndex: ev.args.queueIndex, ahead, deadline: ev.args.deadline, owner, l1TxHash: receipt.transactionHash, block: receipt.blockNumber };
 }
 
 /** Why freeze() would be refused now, or null if it would pass (checked before sending, for a clear message). */
@@ -188,6 +201,7 @@ const REVERT_HINTS: Record<string, string> = {
   AccountTreeFull: "every account id of this deployment is taken",
   NothingToClaim: "no finalized withdrawal is waiting",
   NotAccountOwner: "only the account's L1 owner may force its withdrawal",
+  ForcedRequestPending: "this account already has an unprocessed forced withdrawal of this token",
   Frozen: "the rollup is frozen: use exits and refunds",
   NoExpiredRequest: "no forced withdrawal has passed its deadline unprocessed",
 };

@@ -868,18 +868,23 @@ describe("L1 commands (anvil)", () => {
     const fw = await run(["l1", "force-withdraw", "--account", "1", "--token", "0", "--json", ...l1()]);
     expect(fw.stderr).toBe("");
     expect(fw.code).toBe(0);
-    const r = JSON.parse(fw.stdout) as { forcedId: string; queueIndex: string; deadline: string; block: string };
-    expect(r).toMatchObject({ forcedId: "0", queueIndex: "4", accountId: 1, token: 0 });
-    expect(BigInt(r.deadline)).toBe(BigInt(r.block) + 100n); // deployModex's default forcedDeadlineBlocks
+    const r = JSON.parse(fw.stdout) as { forcedId: string; queueIndex: string; ahead: string; deadline: string; block: string };
+    expect(r).toMatchObject({ forcedId: "0", queueIndex: "4", ahead: "4", accountId: 1, token: 0 });
+    // deployModex's default forcedDeadlineBlocks (100) per D = 1 record ahead, its own batch included
+    expect(BigInt(r.deadline)).toBe(BigInt(r.block) + 100n * (1n + 4n));
+    const twice = await run(["l1", "force-withdraw", "--account", "1", "--token", "0", ...l1()]);
+    expect(twice.code).toBe(1);
+    expect(twice.stderr).toContain(`account 1 already has forced withdrawal #0 of token 0 waiting (queue index 4, deadline block ${r.deadline}): one open request per account and token`);
     const human = await run(["l1", "force-withdraw", "--account", "2", "--token", "1", ...l1()]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^requested forced withdrawal #1 of token 1 from account 2\n/);
+    expect(human.stdout).toMatch(/records ahead +5\n/);
     expect(human.stdout).toMatch(/deadline block +\d+/);
 
     const early = await run(["l1", "freeze", ...l1()]);
     expect(early.code).toBe(1);
     expect(early.stderr).toContain(`nothing to freeze: the oldest unprocessed forced withdrawal (#0, queue index 4) has deadline block ${r.deadline}`);
-    await fetch(anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: ["0x64"] }) });
+    await fetch(anvil.rpcUrl, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ jsonrpc: "2.0", id: 1, method: "anvil_mine", params: ["0x1f4"] }) }); // 500 blocks: past the deadline
     const frozen = await run(["l1", "freeze", ...l1()]);
     expect(frozen.stderr).toBe("");
     expect(frozen.code).toBe(0);
