@@ -11,7 +11,7 @@
  * need no circuit.
  */
 import * as path from "node:path";
-import { toHex, type Hex, type TransactionReceipt } from "viem";
+import { parseEventLogs, toHex, type Hex, type TransactionReceipt } from "viem";
 import { ANVIL_DEV_PRIVATE_KEYS, mineBlocks, startAnvil } from "../chain/anvil";
 import { rollupAbi, testTokenAbi } from "../contracts/abi";
 import { connectL1, type L1Clients } from "../contracts/clients";
@@ -48,6 +48,8 @@ export interface EscapeGas {
     readonly requestForcedWithdrawalFirst: number;
     /** A later one (forcedCount already non-zero): the usual case. */
     readonly requestForcedWithdrawal: number;
+    /** A 1-wei ETH deposit to an existing account (not its first): the cheapest queue record, a spammer's unit. */
+    readonly deposit1Wei: number;
     /** A batch that consumes one plain deposit and nothing else. */
     readonly submitBatchOneDeposit: number;
     /** The same batch shape consuming one forced-exit record instead (credits the owner, ForcedWithdrawalProcessed). */
@@ -66,6 +68,16 @@ export interface EscapeGas {
     readonly claimTokenAfterExit: number;
     /** claim of the ETH the processed forced withdrawal credited. */
     readonly claimAfterForcedWithdrawal: number;
+  };
+  /**
+   * Queue spam against one forced exit (PROTOCOL.md §6.1): every D records queued ahead of it delay it
+   * by one batch and move its deadline forcedDeadlineBlocks later. What the spammer pays for that, in gas.
+   */
+  readonly spam: {
+    /** D × deposit1Wei: one batch of delay. */
+    readonly gasPerBatchOfDelay: number;
+    /** Per block of delay against an operator that finalizes a full batch every block (= gasPerBatchOfDelay; against one batch per B blocks it is gasPerBatchOfDelay / B). */
+    readonly gasPerBlockAtOneBatchPerBlock: number;
   };
 }
 
@@ -118,7 +130,9 @@ async function benchConfig(rpcUrl: string, chainId: number, name: keyof typeof C
   const forceWithdraw = async (c: L1Clients, accountId: number, token: number): Promise<{ receipt: TransactionReceipt; deadline: bigint }> => {
     const receipt = await write(c, "requestForcedWithdrawal", [accountId, token]);
     records.push({ kind: QUEUE_FORCED_EXIT, accountId, token, amount: 0n, ax: 0n, ay: 0n });
-    return { receipt, deadline: receipt.blockNumber + BigInt(DEADLINE_BLOCKS) };
+    const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "ForcedWithdrawalRequested" });
+    if (!ev) throw new Error("no ForcedWithdrawalRequested event");
+    return { receipt, deadline: ev.args.deadline };
   };
 
   log({ msg: "bench.escape.config", config: name });
@@ -130,6 +144,12 @@ async function benchConfig(rpcUrl: string, chainId: number, name: keyof typeof C
   await mined(user2, await user2.walletClient.writeContract({ address: usdc, abi: testTokenAbi, functionName: "mint", args: [user2.account.address, usdcAmount] }));
   await mined(user2, await user2.walletClient.writeContract({ address: usdc, abi: testTokenAbi, functionName: "approve", args: [d.rollup, usdcAmount] }));
   await deposit(user2, a2, 1, usdcAmount);
+  // A spammer's account (user3) and two 1-wei deposits to it: the second is the steady-state cost of a record.
+  const a3 = await register(user3, 0n);
+  await deposit(user3, a3, 0, 1n);
+  const spamWei = 2n;
+  const deposit1Wei = await write(user3, "deposit", [a3, 0, 1n], 1n);
+  records.push({ kind: QUEUE_DEPOSIT, accountId: a3, token: 0, amount: 1n, ax: 0n, ay: 0n });
   while (consumed < records.length) await finalize(Math.min(p.depositSlots, records.length - consumed));
 
   const empty = await finalize(0);
@@ -156,7 +176,7 @@ async function benchConfig(rpcUrl: string, chainId: number, name: keyof typeof C
   const claimToken = await write(user3, "claim", [user2.account.address, 1]);
   const claimForced = await write(user3, "claim", [user1.account.address, 0]);
   const held = await operator.publicClient.getBalance({ address: d.rollup });
-  if (held !== 0n) throw new Error(`the rollup still holds ${held} wei after the escape`);
+  if (held !== spamWei) throw new Error(`the rollup holds ${held} wei after the escape, expected the spammer's ${spamWei}`);
 
   const r: EscapeGas = {
     config: name,
@@ -168,6 +188,7 @@ async function benchConfig(rpcUrl: string, chainId: number, name: keyof typeof C
     gas: {
       requestForcedWithdrawalFirst: gasOf(first.receipt),
       requestForcedWithdrawal: gasOf(second.receipt),
+      deposit1Wei: gasOf(deposit1Wei),
       submitBatchOneDeposit: gasOf(oneDeposit.receipt),
       submitBatchOneForcedExit: gasOf(oneForced.receipt),
       forcedExitDelta: gasOf(oneForced.receipt) - gasOf(oneDeposit.receipt),
@@ -179,6 +200,10 @@ async function benchConfig(rpcUrl: string, chainId: number, name: keyof typeof C
       claimEthAfterExit: gasOf(claimEth),
       claimTokenAfterExit: gasOf(claimToken),
       claimAfterForcedWithdrawal: gasOf(claimForced),
+    },
+    spam: {
+      gasPerBatchOfDelay: p.depositSlots * gasOf(deposit1Wei),
+      gasPerBlockAtOneBatchPerBlock: p.depositSlots * gasOf(deposit1Wei),
     },
   };
   log({ msg: "bench.escape", ...r });

@@ -84,7 +84,7 @@ export const DEFAULT_FORCED_DEADLINE_BLOCKS = 100;
 /**
  * Devnet default for DeployModexOptions.maxTimestampLag: one hour. The worst proving delay it must
  * exceed is maxUnprovenBatches (8) batches queued for one prover, each retried up to 3 times at
- * ≈ 15 s per attempt on 2 cores, plus 1 + 2 s of backoff: 8 × 48 s ≈ 6.4 min (PROTOCOL.md §3).
+ * ≈ 15.4 s per attempt on 2 cores, plus 1 + 2 s of backoff: 8 × (3 × 15.4 + 3) s ≈ 6.6 min (PROTOCOL.md §3).
  */
 export const DEFAULT_MAX_TIMESTAMP_LAG = 3600;
 

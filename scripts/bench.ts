@@ -351,6 +351,8 @@ async function main() {
   if (escape) {
     console.log("Escape hatch gas (anvil, core batches, accept-anything verifier)");
     console.table(Object.fromEntries(escape.configs.map((c) => [c.config, c.gas])));
+    console.log("Queue spam against one forced exit: gas per D records (one batch of delay)");
+    console.table(Object.fromEntries(escape.configs.map((c) => [c.config, { depositSlots: c.depositSlots, ...c.spam }])));
   }
   const shown = path.relative(process.cwd(), outFile);
   console.log(`wrote ${shown.startsWith("..") ? outFile : shown}`);
