@@ -6,6 +6,7 @@ include "ops/deposit.circom";
 include "ops/l2slot.circom";
 include "ops/fill.circom";
 include "ops/fee.circom";
+include "lib/prefix.circom";
 
 // Big-endian bits (MSB first) of a field element as a 32-byte word.
 template FieldWordBits() {
@@ -27,7 +28,14 @@ template UintBits(n) {
 
 // A batch (PROTOCOL.md §5): D L1 queue slots, N L2 slots, M fill slots, F fee credits, and the
 // single public input sha256(pubdata) mod 2^253 that binds the transition to its public data.
-template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots, fillSlots, feeBuckets) {
+//
+// withDigest = 1 is the batch circuit. withDigest = 0 is its pubdata model for the mutation
+// fuzzer (test/fuzz): the same constraints up to the public data, which it outputs as bits instead
+// of hashing it, and publicInput is left unbound. Nothing proves with the model.
+template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots, fillSlots, feeBuckets, withDigest) {
+    var bitmapBytes = (l2Slots + 7) \ 8;
+    var nBits = 8 * (32 * 4 + 4 + 4 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots + 16 * depositSlots);
+    signal output pubdataModel[(1 - withDigest) * nBits];
     signal input publicInput;
 
     signal input oldRoot;
@@ -142,7 +150,9 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     signal feeTokenBits[feeBuckets][8];
     for (var f = 0; f < feeBuckets; f++) feeTokenBits[f] <== UintBits(8)(feeTokens[f]);
 
-    // 1. L1 queue slots.
+    // 1. L1 queue slots. The records consumed fill the first slots (the contract credits forced
+    //    exits by that position).
+    PrefixFlags(depositSlots)(dep_enabled);
     signal root[depositSlots + l2Slots + fillSlots + 1];
     signal queue[depositSlots + 1];
     signal exitAmount[depositSlots];
@@ -200,8 +210,6 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
 
     // 5. pubdata = oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ chainId ‖ timestamp
     //              ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ fill chunks ‖ forced exits (u128 per L1 slot)
-    var bitmapBytes = (l2Slots + 7) \ 8;
-    var nBits = 8 * (32 * 4 + 4 + 4 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots + 16 * depositSlots);
     signal pubdata[nBits];
     signal wordBits[4][256];
     wordBits[0] <== FieldWordBits()(oldRoot);
@@ -226,8 +234,12 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     }
 
     // 6. publicInput = sha256(pubdata) mod 2^253 (drop the 3 most significant bits).
-    signal digest[256] <== Sha256(nBits)(pubdata);
-    var acc = 0;
-    for (var i = 3; i < 256; i++) acc += digest[i] * (1 << (255 - i));
-    publicInput === acc;
+    if (withDigest == 1) {
+        signal digest[256] <== Sha256(nBits)(pubdata);
+        var acc = 0;
+        for (var i = 3; i < 256; i++) acc += digest[i] * (1 << (255 - i));
+        publicInput === acc;
+    } else {
+        pubdataModel <== pubdata;
+    }
 }

@@ -1,4 +1,4 @@
-/** The batch circuit's main component for a parameter set. */
+/** The batch circuit's main component for a parameter set, and its pubdata model for the fuzzer. */
 import type { Params } from "../core/params";
 import { paramsKey, validateParams } from "../core/params";
 
@@ -6,12 +6,30 @@ export function batchCircuitName(p: Params): string {
   return `batch-${paramsKey(p)}`;
 }
 
-export function batchCircuitSource(p: Params): string {
+function batchSource(p: Params, withDigest: 0 | 1): string {
   validateParams(p);
+  const publicList = withDigest ? " {public [publicInput]}" : "";
   return [
     "pragma circom 2.1.0;",
     'include "batch.circom";',
-    `component main {public [publicInput]} = Batch(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.depositSlots}, ${p.l2Slots}, ${p.fillSlots}, ${p.feeBuckets});`,
+    `component main${publicList} = Batch(${p.accountLevels}, ${p.balanceLevels}, ${p.orderLevels}, ${p.depositSlots}, ${p.l2Slots}, ${p.fillSlots}, ${p.feeBuckets}, ${withDigest});`,
     "",
   ].join("\n");
+}
+
+export function batchCircuitSource(p: Params): string {
+  return batchSource(p, 1);
+}
+
+/**
+ * The batch circuit's constraints up to its public data, which it outputs (witness signals 1..8·bytes,
+ * MSB first) instead of hashing it; publicInput is unbound. Only the mutation fuzzer uses it: it shows
+ * what a witness would publish, so a mutant can be judged against core's replay of that data.
+ */
+export function batchModelName(p: Params): string {
+  return `batchmodel-${paramsKey(p)}`;
+}
+
+export function batchModelSource(p: Params): string {
+  return batchSource(p, 0);
 }

@@ -181,6 +181,21 @@ function accountSignals(prefix: string, ws: AccountWitness[]): CircuitInput {
   };
 }
 
+/** The L1 slots' circuit signals (dep_*), one entry per slot in slot order. */
+export function depositSlotSignals(d: readonly DepositSlotWitness[]): CircuitInput {
+  return {
+    dep_enabled: d.map((w) => s(w.enabled)),
+    dep_isNew: d.map((w) => s(w.record.kind === QUEUE_REGISTER)),
+    dep_isExit: d.map((w) => s(w.record.kind === QUEUE_FORCED_EXIT)),
+    dep_accountId: d.map((w) => s(w.record.accountId)),
+    dep_token: d.map((w) => s(w.record.token)),
+    dep_amount: d.map((w) => s(w.record.amount)),
+    dep_keyAx: d.map((w) => s(w.record.ax)),
+    dep_keyAy: d.map((w) => s(w.record.ay)),
+    ...accountSignals("dep_", d.map((w) => w.account)),
+  };
+}
+
 function toCircuitInput(b: {
   params: Params;
   publicInput: bigint;
@@ -206,15 +221,7 @@ function toCircuitInput(b: {
     timestamp: s(b.timestamp),
     feeTokens: b.feeTokens.map(s),
 
-    dep_enabled: d.map((w) => s(w.enabled)),
-    dep_isNew: d.map((w) => s(w.record.kind === QUEUE_REGISTER)),
-    dep_isExit: d.map((w) => s(w.record.kind === QUEUE_FORCED_EXIT)),
-    dep_accountId: d.map((w) => s(w.record.accountId)),
-    dep_token: d.map((w) => s(w.record.token)),
-    dep_amount: d.map((w) => s(w.record.amount)),
-    dep_keyAx: d.map((w) => s(w.record.ax)),
-    dep_keyAy: d.map((w) => s(w.record.ay)),
-    ...accountSignals("dep_", d.map((w) => w.account)),
+    ...depositSlotSignals(d),
 
     l2_opType: l.map((w) => s(w.opType)),
     l2_from: l.map((w) => s(w.from)),

@@ -172,8 +172,13 @@ export function replayPubdata(p: Params, header: BatchHeader, chunks: readonly U
   return encodePubdata(p, header, chunks, fillChunks, forcedExits);
 }
 
+export interface ReplayOptions {
+  /** Check and compute everything, then leave `state` as it was (a what-if replay). */
+  readonly dryRun?: boolean;
+}
+
 /** Applies one batch to `state` from its public data and queue records. All or nothing. */
-export function replayBatch(state: State, input: ReplayInput): ReplayResult {
+export function replayBatch(state: State, input: ReplayInput, options: ReplayOptions = {}): ReplayResult {
   const p = state.params;
   const pd = input.pubdata;
   if (input.records.length > p.depositSlots) throw new ReplayError("queue", null, "batch_full", `${input.records.length} queue records, at most ${p.depositSlots} per batch`);
@@ -281,7 +286,8 @@ export function replayBatch(state: State, input: ReplayInput): ReplayResult {
 
     const header: BatchHeader = { oldRoot, newRoot: state.root, queueHashBefore: pd.queueHashBefore, queueHashAfter: queueHash, chainId: pd.chainId, timestamp: pd.timestamp, feeTokens };
     const pubdata = replayPubdata(p, header, chunks, fillChunks, forcedExits);
-    state.commit();
+    if (options.dryRun) state.rollback();
+    else state.commit();
     return {
       oldRoot,
       newRoot: header.newRoot,

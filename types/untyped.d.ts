@@ -3,3 +3,4 @@ declare module "snarkjs";
 declare module "ffjavascript";
 declare module "circomlibjs";
 declare module "ejs";
+declare module "circom_runtime";
