@@ -164,7 +164,11 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   expect(early2.code).toBe(1);
   expect(early2.stderr).toMatch(/nothing to freeze/);
 
-  await mineBlocks(anvil.rpcUrl, DEADLINE_BLOCKS + 1);
+  // Its deadline: DEADLINE_BLOCKS per D records ahead of it, the deposit included (PROTOCOL.md §6.1).
+  const pendingRequest = await read<{ deadline: bigint }>("forcedRequest", [await read<bigint>("nextForced")]);
+  const tip = (await reader.publicClient.getBlock({ blockTag: "latest" })).number;
+  expect(pendingRequest.deadline).toBeGreaterThanOrEqual(tip + BigInt(DEADLINE_BLOCKS));
+  await mineBlocks(anvil.rpcUrl, Number(pendingRequest.deadline - tip) + 1);
   // Someone else sends the exit and pays the gas; the owner receives exactly the balances and the refund.
   // Alice's L2 withdrawal, finalized but never claimed, is paid by the same run.
   const [eth0, usdc0, unclaimed] = await Promise.all([ethOf(aliceOwner), usdcOf(aliceOwner), read<bigint>("pendingWithdrawal", [aliceOwner, 0])]);
