@@ -366,8 +366,11 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
           if (w) here("withdrawals", w);
         } catch (e) {
           if (!(e instanceof ReplayError)) throw e;
-          here("replay", `operation cannot apply: ${e.message}`);
-          live = false;
+          // The chain accepted what core refuses: report it, and follow the chain if the published data,
+          // applied without core's rules, gives the chain's root (so `modex exit` can still prove balances).
+          const followed = followPublished(state, params, pubdata, records.map((r) => r.record), call.newRoot);
+          here("replay", `operation cannot apply: ${e.message}${followed ? "; the state follows the published data (applied without core's rules, its root is the chain's)" : ""}`);
+          if (!followed) live = false;
         }
       }
       if (!live && n < last) {
@@ -417,6 +420,19 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
   return { report, rebuilt, collected, info, reader };
 }
 
+/** Applies a batch's published data without core's rules; keeps it only when it reaches the chain's root. */
+function followPublished(state: State, params: Params, pubdata: Uint8Array, records: readonly QueueRecord[], chainRoot: bigint): boolean {
+  try {
+    const r = replayBatch(state, { pubdata: decodePubdata(params, pubdata), records }, { rules: false, dryRun: true });
+    if (r.newRoot !== chainRoot) return false;
+    replayBatch(state, { pubdata: decodePubdata(params, pubdata), records }, { rules: false });
+    return true;
+  } catch (e) {
+    if (e instanceof ReplayError) return false;
+    throw e;
+  }
+}
+
 /** The audit report of a rollup's history (see runAudit). */
 export async function auditChain(o: AuditOptions): Promise<AuditReport> {
   return (await runAudit(o)).report;
@@ -433,13 +449,15 @@ export class RebuildError extends Error {
 
 /**
  * The State at the last finalized batch, rebuilt from chain data alone (events and calldata), with
- * the queue records and chain positions. Proofs are not verified here (the contract did); any
- * replay mismatch throws a RebuildError.
+ * the queue records and chain positions. Proofs are not verified here (the contract did). What the
+ * chain accepted is what users exit from: a batch whose bytes or rules differ from core's is kept
+ * (and listed in `divergences`) as long as its published data reaches the chain's root; only a
+ * state that cannot follow the chain's roots throws a RebuildError.
  */
-export async function rebuildStateFromChain(o: Pick<AuditOptions, "rpcUrl" | "rollup" | "config" | "fromBlock" | "snapshotPath" | "toBatch">): Promise<RebuiltState> {
+export async function rebuildStateFromChain(o: Pick<AuditOptions, "rpcUrl" | "rollup" | "config" | "fromBlock" | "snapshotPath" | "toBatch">): Promise<RebuiltState & { readonly divergences: readonly Mismatch[] }> {
   const run = await runAudit({ ...o, verifyProofs: false, checkVerifier: false });
-  if (!run.rebuilt || run.report.mismatches.length > 0) throw new RebuildError(run.report.mismatches);
-  return run.rebuilt;
+  if (!run.rebuilt) throw new RebuildError(run.report.mismatches);
+  return { ...run.rebuilt, divergences: run.report.mismatches };
 }
 
 export type { QueueRecord };

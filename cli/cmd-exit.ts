@@ -51,6 +51,8 @@ export const exit: Command = {
     note(ctx, args, "rebuilding the state from chain data (events and calldata)");
     const rebuilt = await auditLib.rebuildStateFromChain({ rpcUrl, rollup, config, fromBlock, snapshotPath: v("snapshot") });
     note(ctx, args, `rebuilt batch ${rebuilt.batchNumber}, root 0x${rebuilt.root.toString(16).padStart(64, "0")}`);
+    // The chain's state is what users exit from; where the operator's batches differ from core's rules, say so and go on.
+    for (const d of rebuilt.divergences) note(ctx, args, `warning: ${d.batch === null ? "" : `batch ${d.batch} `}[${d.check}] ${d.reason} (modex audit reports it; the exit uses the chain's state)`);
     const l1 = await l1Lib.connectRollup({ rpcUrl, rollup, privateKey });
     const r = await exitLib.exitAccount(l1, rebuilt, { accountId, token, freeze: args.values.freeze === true, claim: args.values["no-claim"] !== true, onNote: (line) => note(ctx, args, line) });
 

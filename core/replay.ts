@@ -24,7 +24,7 @@ import { CHUNK_BYTES, FILL_CHUNK_BYTES, MAX_ORDER_AMOUNT, maxTokens, type Params
 import { encodePubdata, publicInputOf, withdrawalsOf, type BatchHeader, type DecodedPubdata } from "./pubdata";
 import type { State } from "./state";
 import type { SignatureCheck } from "./eddsa";
-import { applyQueueRecord, queueHashNext } from "./ops/deposit";
+import { applyQueueRecord, executeQueueRecord, queueHashNext } from "./ops/deposit";
 import { checkTransfer, executeTransfer } from "./ops/transfer";
 import { checkWithdraw, executeWithdraw } from "./ops/withdraw";
 import { executeFill, OP_FILL } from "./ops/fill";
@@ -175,6 +175,12 @@ export function replayPubdata(p: Params, header: BatchHeader, chunks: readonly U
 export interface ReplayOptions {
   /** Check and compute everything, then leave `state` as it was (a what-if replay). */
   readonly dryRun?: boolean;
+  /**
+   * false: apply what the public data says without core's rules (balances, registration, fill
+   * bounds), for rebuilding the state of a batch the chain accepted although core refuses it. The
+   * data still has to decode and fit the trees; the caller must compare the new root with the chain's.
+   */
+  readonly rules?: boolean;
 }
 
 /** Applies one batch to `state` from its public data and queue records. All or nothing. */
@@ -186,6 +192,7 @@ export function replayBatch(state: State, input: ReplayInput, options: ReplayOpt
     throw new ReplayError("pubdata", null, "bad_pubdata", "pubdata does not have this deployment's slot counts");
   }
   const ctx = { chainId: pd.chainId, timestamp: pd.timestamp };
+  const rules = options.rules ?? true;
   const feeTokens = [...pd.feeTokens];
   const counts = emptyCounts();
   const oldRoot = state.root;
@@ -204,7 +211,7 @@ export function replayBatch(state: State, input: ReplayInput, options: ReplayOpt
     const forcedCredits: Withdrawal[] = [];
     input.records.forEach((r, i) => {
       try {
-        const w = applyQueueRecord(state, r);
+        const w = rules ? applyQueueRecord(state, r) : executeQueueRecord(state, r);
         forcedExits[i] = w.exitAmount;
         if (r.kind === QUEUE_FORCED_EXIT) forcedCredits.push({ accountId: r.accountId, token: r.token, amount: w.exitAmount });
       } catch (e) {
@@ -238,12 +245,12 @@ export function replayBatch(state: State, input: ReplayInput, options: ReplayOpt
       try {
         if (op.type === "transfer") {
           const tx: TransferTx = { ...op, nonce: nonceOf(state, op.from), validUntil: Number(MAX_U32), signature: NO_SIGNATURE };
-          checkTransfer(state, tx, ctx, acceptSignature);
+          if (rules) checkTransfer(state, tx, ctx, acceptSignature);
           chunks.push(executeTransfer(state, tx).chunk);
           counts.transfers += 1;
         } else {
           const tx: WithdrawTx = { ...op, nonce: nonceOf(state, op.account), validUntil: Number(MAX_U32), signature: NO_SIGNATURE };
-          checkWithdraw(state, tx, ctx, acceptSignature);
+          if (rules) checkWithdraw(state, tx, ctx, acceptSignature);
           chunks.push(executeWithdraw(state, tx).chunk);
           counts.withdrawals += 1;
         }
@@ -267,7 +274,8 @@ export function replayBatch(state: State, input: ReplayInput, options: ReplayOpt
         return;
       }
       try {
-        const { fill, sellFilled, buyFilled } = checkPublicFill(state, f);
+        if (rules) checkPublicFill(state, f);
+        const { fill, sellFilled, buyFilled } = publicFill(state, f);
         fillChunks.push(executeFill(state, fill, sellFilled, buyFilled).chunk);
         counts.fills += 1;
       } catch (e) {
@@ -310,11 +318,25 @@ function nonceOf(state: State, id: number): bigint {
   return Number.isInteger(id) && id >= 0 && id < state.accountCapacity ? state.account(id).nonce : 0n;
 }
 
+/** A fill's operation as its public data gives it, and each order's counter before it (§4.5). */
+function publicFill(state: State, f: DecodedFill): { fill: FillOp; sellFilled: bigint; buyFilled: bigint } {
+  const p = state.params;
+  const order = (account: number, orderId: bigint, side: "sell" | "buy"): Order => ({
+    account, orderId, base: f.base, quote: f.quote, side, amount: MAX_ORDER_AMOUNT, quoteAmount: MAX_ORDER_AMOUNT, maxFeeBips: 10_000, validUntil: Number(MAX_U32), signature: NO_SIGNATURE,
+  });
+  const sell = order(f.seller, f.sellOrderId, "sell");
+  const buy = order(f.buyer, f.buyOrderId, "buy");
+  const sellFilled = filledOf(sell, state.orderSlot(f.seller, orderSlotIndex(p, f.sellOrderId)));
+  const buyFilled = filledOf(buy, state.orderSlot(f.buyer, orderSlotIndex(p, f.buyOrderId)));
+  const fill: FillOp = { type: "fill", sell, buy, baseAmount: f.baseAmount, quoteAmount: f.quoteAmount, sellFee: f.sellFee, buyFee: f.buyFee };
+  return { fill, sellFilled, buyFilled };
+}
+
 /**
- * The rules of a fill (§4.6) that its public data decides, and each order's counter before it. The
- * orders' amounts, limits, fee caps and expiry are signed and not published; the proof binds them.
+ * The rules of a fill (§4.6) that its public data decides. The orders' amounts, limits, fee caps and
+ * expiry are signed and not published; the proof binds them.
  */
-function checkPublicFill(state: State, f: DecodedFill): { fill: FillOp; sellFilled: bigint; buyFilled: bigint } {
+function checkPublicFill(state: State, f: DecodedFill): void {
   const p = state.params;
   const fail = (code: string, reason: string): never => {
     throw new ReplayError("fill", null, code, reason);
@@ -332,13 +354,7 @@ function checkPublicFill(state: State, f: DecodedFill): { fill: FillOp; sellFill
   // maxFeeBips ≤ 10 000: a fee is at most what it is taken from.
   if (f.sellFee > f.quoteAmount) fail("fee_too_high", `sell fee ${f.sellFee} exceeds the quote amount ${f.quoteAmount}`);
   if (f.buyFee > f.baseAmount) fail("fee_too_high", `buy fee ${f.buyFee} exceeds the base amount ${f.baseAmount}`);
-  const order = (account: number, orderId: bigint, side: "sell" | "buy"): Order => ({
-    account, orderId, base: f.base, quote: f.quote, side, amount: MAX_ORDER_AMOUNT, quoteAmount: MAX_ORDER_AMOUNT, maxFeeBips: 10_000, validUntil: Number(MAX_U32), signature: NO_SIGNATURE,
-  });
-  const sell = order(f.seller, f.sellOrderId, "sell");
-  const buy = order(f.buyer, f.buyOrderId, "buy");
-  const sellFilled = filledOf(sell, state.orderSlot(f.seller, orderSlotIndex(p, f.sellOrderId)));
-  const buyFilled = filledOf(buy, state.orderSlot(f.buyer, orderSlotIndex(p, f.buyOrderId)));
+  const { sellFilled, buyFilled } = publicFill(state, f);
   // An order's amount is below 2^120, and its counter never exceeds it.
   if (sellFilled + f.baseAmount > MAX_ORDER_AMOUNT) fail("overfill", `sell order ${f.sellOrderId} would fill ${sellFilled + f.baseAmount}, beyond any order amount`);
   if (buyFilled + f.baseAmount > MAX_ORDER_AMOUNT) fail("overfill", `buy order ${f.buyOrderId} would fill ${buyFilled + f.baseAmount}, beyond any order amount`);
@@ -348,6 +364,4 @@ function checkPublicFill(state: State, f: DecodedFill): { fill: FillOp; sellFill
   if (buyerQuote < f.quoteAmount) fail("insufficient_balance", `buyer ${f.buyer} has ${buyerQuote} of token ${f.quote}, the fill takes ${f.quoteAmount}`);
   if (state.balance(f.seller, f.quote) + f.quoteAmount - f.sellFee > MAX_U128) fail("balance_overflow", "seller quote balance would overflow");
   if (state.balance(f.buyer, f.base) + f.baseAmount - f.buyFee > MAX_U128) fail("balance_overflow", "buyer base balance would overflow");
-  const fill: FillOp = { type: "fill", sell, buy, baseAmount: f.baseAmount, quoteAmount: f.quoteAmount, sellFee: f.sellFee, buyFee: f.buyFee };
-  return { fill, sellFilled, buyFilled };
 }

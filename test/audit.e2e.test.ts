@@ -12,7 +12,7 @@ import * as path from "node:path";
 import * as snarkjs from "snarkjs";
 import { toHex } from "viem";
 import {
-  CONFIGS, State, buildBatch, encodeFloat, FLOAT40, generatePrivateKey, initCrypto, orderMessage, publicKeyOf, signMessage, transferChunk, txMessage, withdrawBitmap,
+  CONFIGS, State, buildBatch, decodeFloat, encodeFloat, FLOAT40, generatePrivateKey, initCrypto, orderMessage, publicKeyOf, signMessage, transferChunk, txMessage, withdrawBitmap,
   QUEUE_DEPOSIT, QUEUE_REGISTER, type BatchResult, type FillOp, type L2Tx, type Order, type QueueRecord,
 } from "../core";
 import { startAnvil, ANVIL_DEV_PRIVATE_KEYS, type AnvilInstance } from "../chain/anvil";
@@ -293,6 +293,35 @@ describe("a rollup whose verifier accepts anything", () => {
       expect.objectContaining({ batch: null, check: "verifier" }),
     ]));
     expect(rep.finalRoot).toBeNull();
+  });
+});
+
+describe("a batch the chain accepted in bytes core never publishes", () => {
+  test("a transfer amount in a non-canonical float encoding: the audit reports the divergence, the rebuild for modex exit follows the chain", async () => {
+    // Today's circuit refuses such a witness (DecodeFloat); an older circuit, or a verifier that accepts
+    // anything, let one through. What the chain accepted is what users must exit from.
+    const D = await Rollup.deploy(ACCEPT_ANYTHING);
+    await D.submit(await D.build(1), new Array(8).fill(0n));
+    const alice = await D.register(3, 10n ** 18n);
+    await D.submit(await D.build(1), new Array(8).fill(0n));
+    const amount = 5n * 10n ** 17n;
+    const tx = sign({ type: "transfer", from: alice.id, to: 0, token: 0, amount, fee: 0n, nonce: 0n, validUntil: VU, signature: zero }, alice.priv);
+    const b = await D.build(0, [tx]);
+    const canonical = encodeFloat(FLOAT40, amount);
+    const other = ((canonical >> 35n) + 1n) << 35n | ((canonical & (2n ** 35n - 1n)) / 10n);
+    expect(decodeFloat(FLOAT40, other)).toBe(amount);
+    const chunks = Uint8Array.from(b.slotData);
+    chunks.set(transferChunk(alice.id, 0, 0, other, 0n), 0);
+    await D.submit(b, new Array(8).fill(0n), { chunks });
+
+    const r = await modex("audit", "--rpc", anvil.rpcUrl, "--rollup", D.dep.rollup);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/batch 3 \[pubdata\]: the replay's pubdata differs from the calldata's at byte \d+/);
+    const rebuilt = await rebuildStateFromChain({ rpcUrl: anvil.rpcUrl, rollup: D.dep.rollup });
+    expect(rebuilt.batchNumber).toBe(3);
+    expect(rebuilt.root).toBe(D.state.root);
+    expect(rebuilt.state.balance(alice.id, 0)).toBe(10n ** 18n - amount);
+    expect(rebuilt.divergences.map((d) => [d.batch, d.check])).toEqual(expect.arrayContaining([[3, "pubdata"]]));
   });
 });
 
