@@ -17,6 +17,10 @@
  * (request, the batch that processes it, freeze, exit, refund, claim) for the test, default and
  * production parameters, with core-built batches and an accept-anything verifier.
  *
+ * The "fuzz" section (bench/fuzz.ts) runs the witness-mutation fuzzer of test/fuzz: 10,000 mutants
+ * (1,000 with --quick), each rejected by the circuit, rejected by the contract, or accepted with
+ * exactly core's outcome; any accepted-divergent mutant is a soundness bug.
+ *
  * With --only, the sections run replace theirs in the output file and the others are kept.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
@@ -43,6 +47,7 @@ import { benchOrderLatency } from "../bench/latency";
 import { benchEddsa } from "../bench/eddsa";
 import { benchAudit } from "../bench/audit";
 import { benchEscape } from "../bench/escape";
+import { benchFuzz } from "../bench/fuzz";
 import { benchProver, fullBatch, printProverSummary, submissionOverhead, type ProverBench, type SubmitTimings } from "../bench/prover";
 
 const log = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
@@ -234,7 +239,7 @@ async function tradingSection(quick: boolean) {
   return { matching, latency, latencyHalf, eddsa };
 }
 
-const SECTIONS = ["constraints", "proving", "gas", "trading", "prover", "audit", "escape"] as const;
+const SECTIONS = ["constraints", "proving", "gas", "trading", "prover", "audit", "escape", "fuzz"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseOnly(v: string | undefined): Set<Section> {
@@ -294,10 +299,11 @@ async function main() {
   }
   const audit = only.has("audit") ? await benchAudit({ batches: quick ? 10 : 40, log }) : undefined;
   const escape = only.has("escape") ? await benchEscape({ configs: quick ? ["test"] : ["test", "default", "production"], log }) : undefined;
+  const fuzz = only.has("fuzz") ? await benchFuzz({ mutants: quick ? 1_000 : 10_000, log }) : undefined;
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const finished = new Date().toISOString();
-  const sections = { constraints, proving, gas, trading, prover, audit, escape };
+  const sections = { constraints, proving, gas, trading, prover, audit, escape, fuzz };
   let results: Record<string, unknown>;
   if (previous) {
     results = { ...previous, machine, updated: { started, finished, command, sections: [...only] } };
@@ -353,6 +359,11 @@ async function main() {
     console.table(Object.fromEntries(escape.configs.map((c) => [c.config, c.gas])));
     console.log("Queue spam against one forced exit: gas per D records (one batch of delay)");
     console.table(Object.fromEntries(escape.configs.map((c) => [c.config, { depositSlots: c.depositSlots, ...c.spam }])));
+  }
+  if (fuzz) {
+    console.log(`Witness-mutation fuzzer (seed ${fuzz.seed}, ${fuzz.baseBatches} base batches, ${fuzz.mutantsPerSec} mutants/s)`);
+    console.table({ tried: fuzz.tried, rejectedByCircuit: fuzz.rejectedByCircuit, rejectedByContract: fuzz.rejectedByContract, acceptedEquivalent: fuzz.acceptedEquivalent, acceptedDivergent: fuzz.acceptedDivergent });
+    for (const d of fuzz.divergences) console.log(`DIVERGENT: ${d.labels.join(" + ")}: ${d.reason}`);
   }
   const shown = path.relative(process.cwd(), outFile);
   console.log(`wrote ${shown.startsWith("..") ? outFile : shown}`);
