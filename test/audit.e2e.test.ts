@@ -26,6 +26,7 @@ import { computeCircuitHash } from "../circuits/compile";
 import { DEFAULT_KEYS_ROOT } from "../prover/keys";
 import { modex } from "./helpers/cli";
 import { rebuildStateFromChain } from "../audit";
+import { checkInvariants } from "./helpers/invariants";
 import { testCircuitKeys } from "./helpers/keys";
 
 const P = CONFIGS.test;
@@ -255,6 +256,12 @@ describe("a clean devnet history", () => {
     const out = execFileSync("npx", ["snarkjs", "groth16", "verify", path.join(dir, "verification_key.json"), path.join(dir, "batch-000001", "public.json"), path.join(dir, "batch-000001", "proof.json")], { encoding: "utf8" });
     expect(out).toMatch(/OK/);
   });
+});
+
+test("solvency and attribution hold after every batch of the clean history", async () => {
+  const r = await checkInvariants({ rpcUrl: anvil.rpcUrl, rollup: A.dep.rollup });
+  expect(r).toMatchObject({ batches: 4, violations: [] });
+  expect(r.tokens).toBeGreaterThan(1);
 });
 
 describe("a rollup whose verifier accepts anything", () => {

@@ -14,6 +14,7 @@ import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain
 import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
 import { compileCircuit } from "../circuits/compile";
 import { rollupAbi } from "../contracts/abi";
+import { checkInvariants } from "./helpers/invariants";
 import { connectL1, type L1Clients } from "../contracts/clients";
 import { deployModex, type ModexDeployment } from "../contracts/deploy";
 import { CONFIGS, fieldToHex, generatePrivateKey, initCrypto, publicKeyOf, State, type PublicKey } from "../core";
@@ -214,6 +215,8 @@ describe("sequencer end to end (real proofs on anvil)", () => {
     const withdrawn = await bob.l1.publicClient.readContract({ address: dep.rollup, abi: rollupAbi, functionName: "pendingWithdrawal", args: [bob.l1.account.address, 0] });
     expect(withdrawn).toBe(ETHER / 10n);
     await node.close();
+    // After every batch of this history: solvency per token and credits to the right owners.
+    expect(await checkInvariants({ rpcUrl: anvil.rpcUrl, rollup: dep.rollup })).toMatchObject({ batches: 6, violations: [] });
   });
 
   test("a stale database adopts its batches that L1 has, without proving or sending, and halts on ones it does not know", async () => {

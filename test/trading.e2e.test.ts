@@ -13,6 +13,7 @@ import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain
 import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
 import { compileCircuit } from "../circuits/compile";
 import { rollupAbi, testTokenAbi } from "../contracts/abi";
+import { checkInvariants } from "./helpers/invariants";
 import { deployModex, type ModexDeployment } from "../contracts/deploy";
 import { cancelMessage, CONFIGS, fieldToHex, generatePrivateKey, initCrypto, publicKeyOf, signMessage, State, txMessage, type WithdrawTx } from "../core";
 import { MAX_U32 } from "../core/field";
@@ -149,6 +150,8 @@ test("deposit, trade with partial fills over two batches, cancel, withdraw: ever
   const usdc = dep.tokens[0].address;
   expect(await alice.l1.publicClient.readContract({ address: usdc, abi: testTokenAbi, functionName: "balanceOf", args: [alice.l1.account.address] })).toBe(aliceUsdc);
   expect(await bob.l1.publicClient.readContract({ address: dep.rollup, abi: rollupAbi, functionName: "pendingWithdrawal", args: [bob.l1.account.address, 0] })).toBe(bobEth);
+  // After every batch: the contract holds exactly what it owes, and every credit went to its account's owner.
+  expect(await checkInvariants({ rpcUrl: anvil.rpcUrl, rollup: dep.rollup })).toMatchObject({ violations: [] });
 });
 
 /** The operator key the deployment registered as account 0 (read back from the chain's Enqueued event). */
