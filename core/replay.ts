@@ -350,7 +350,7 @@ function checkPublicFill(state: State, f: DecodedFill): void {
   if (f.base >= tokens || f.quote >= tokens) fail("bad_token", `token ids ${f.base}/${f.quote} outside 0..${tokens - 1}`);
   if (f.base === f.quote) fail("market_mismatch", "base and quote are the same token");
   if (f.baseAmount <= 0n || f.baseAmount > MAX_ORDER_AMOUNT) fail("amount_out_of_range", "fill base amount must be in 1..2^120-1");
-  if (f.quoteAmount > MAX_ORDER_AMOUNT) fail("amount_out_of_range", "fill quote amount must be in 0..2^120-1");
+  if (f.quoteAmount <= 0n || f.quoteAmount > MAX_ORDER_AMOUNT) fail("amount_out_of_range", "fill quote amount must be in 1..2^120-1");
   // maxFeeBips ≤ 10 000: a fee is at most what it is taken from.
   if (f.sellFee > f.quoteAmount) fail("fee_too_high", `sell fee ${f.sellFee} exceeds the quote amount ${f.quoteAmount}`);
   if (f.buyFee > f.baseAmount) fail("fee_too_high", `buy fee ${f.buyFee} exceeds the base amount ${f.baseAmount}`);

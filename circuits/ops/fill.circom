@@ -246,13 +246,17 @@ template FillSlot(accountLevels, balanceLevels, orderLevels, feeBuckets) {
     signal buyFee;
     (buyFeeBits, buyFee) <== DecodeFloat(11)(buyFeeF);
 
-    // Market rules: two different tokens, two different accounts, a non-zero fill.
+    // Market rules: two different tokens, two different accounts, a non-zero fill that pays at least
+    // one quote unit (the limit checks round by less than one unit; without this a dust fill could
+    // pay 0 for base, PROTOCOL.md §4.6).
     signal sameToken <== IsEqual()([base, quote]);
     isFill * sameToken === 0;
     signal sameAccount <== IsEqual()([seller, buyer]);
     isFill * sameAccount === 0;
     signal zeroFill <== IsZero()(baseAmount);
     isFill * zeroFill === 0;
+    signal zeroPay <== IsZero()(quoteAmount);
+    isFill * zeroPay === 0;
 
     // Both orders are signed by their owners for this market and side, and not expired.
     signal sellAmount;

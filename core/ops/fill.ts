@@ -70,7 +70,8 @@ export function checkFill(state: OrderStateReader, fill: FillOp, ctx: BatchConte
   if (sell.base !== buy.base || sell.quote !== buy.quote) fail("market_mismatch", "the two orders are for different markets");
   if (sell.account === buy.account) fail("self_trade", `account ${sell.account} cannot trade with itself`);
   if (b <= 0n || b > MAX_ORDER_AMOUNT) fail("amount_out_of_range", "fill base amount must be in 1..2^120-1");
-  if (q < 0n || q > MAX_ORDER_AMOUNT) fail("amount_out_of_range", "fill quote amount must be in 0..2^120-1");
+  // A fill pays at least one quote unit: rounding never gives base away for nothing (§4.6).
+  if (q <= 0n || q > MAX_ORDER_AMOUNT) fail("amount_out_of_range", "fill quote amount must be in 1..2^120-1");
   const fees = encodeFees(fill);
   const sellFilled = checkOrder(state, sell, ctx);
   const buyFilled = checkOrder(state, buy, ctx);
