@@ -268,4 +268,22 @@ describe("orders and fills", () => {
     expect(refuse(w.fill(sell, buy, 10n, 10n, 2049n, 0n))).toBe("amount_not_representable");
     expect(refuse(w.fill(sell, buy, 10n, 10n))).toBe("accepted");
   });
+
+  test("a fill pays at least one quote unit: a dust fill within both limits is refused with amount_out_of_range", () => {
+    const w = new World(CONFIGS.test);
+    w.registerAccounts(3, 1, 1000n);
+    w.batch([w.deposit(2, 2, 1000n)], []);
+    // 100 base for 1 quote on both sides: 1 base is worth 0.01 quote, so floor and ceil allow q = 0.
+    const sell = w.order(1, "sell", 1, 2, 100n, 1n);
+    const buy = w.order(2, "buy", 1, 2, 100n, 1n);
+    expect([sellerLimitHolds(sell, 1n, 0n), buyerLimitHolds(buy, 1n, 0n)]).toEqual([true, true]);
+    const root = w.state.root;
+    expect(() => w.batch([], [], undefined, [w.fill(sell, buy, 1n, 0n)])).toThrow(
+      expect.objectContaining({ code: "amount_out_of_range", message: expect.stringMatching(/fill quote amount must be in 1\.\.2\^120-1/) }),
+    );
+    expect(w.state.root).toBe(root);
+    // one quote unit for the same base is a valid fill (the buyer's ceil(0.01) = 1)
+    w.batch([], [], undefined, [w.fill(sell, buy, 1n, 1n)]);
+    expect([w.state.balance(1, 1), w.state.balance(1, 2), w.state.balance(2, 2)]).toEqual([999n, 1n, 999n]);
+  });
 });
