@@ -106,7 +106,8 @@ function assertFillValid(fill: FillOp, trade: Trade, market: MarketConfig): void
   expect([sell.base, sell.quote]).toEqual([market.base, market.quote]);
   expect(sell.account).not.toBe(buy.account);
   expect(b > 0n).toBe(true);
-  expect(q >= 0n).toBe(true);
+  // a fill pays at least one quote unit (PROTOCOL.md §4.6)
+  expect(q > 0n).toBe(true);
   // seller gets at least floor(b·Qs/Bs); buyer pays at most ceil(b·Qb/Bb)
   expect(q * sell.amount + sell.amount - 1n >= b * sell.quoteAmount).toBe(true);
   expect(q * buy.amount <= b * buy.quoteAmount + buy.amount - 1n).toBe(true);
@@ -494,6 +495,8 @@ describe("matching engine: fees and protocol limits", () => {
         const res = run(w.engine, req);
         if ("code" in res && typeof res.code === "string") codes.add(res.code);
         const tr = tradesIn(res.events);
+        // one match step between a taker and a maker is one fill: no maker twice in one request
+        expect(new Set(tr.map((x) => x.makerHash)).size).toBe(tr.length);
         const newFills = w.ledger.fills.slice(fillsSeen);
         expect(newFills).toHaveLength(tr.length);
         newFills.forEach((f, i) => assertFillValid(f, tr[i], ETH_USDC));
@@ -534,6 +537,144 @@ describe("matching engine: fees and protocol limits", () => {
       // the stream reaches the interesting rejections
       for (const c of ["insufficient_balance", "slot_in_use", "order_id_used", "would_take", "expired"]) expect(codes).toContain(c);
     }
+  });
+});
+
+describe("matching engine: rounding per fill and dust", () => {
+  test("one taker against one maker is exactly one fill, rounded once in the maker's favour", () => {
+    // A maker sells 3 base for 1 quote (1/3 each). Split into three 1-base fills the taker would pay
+    // ceil(1/3) = 1 three times; the engine makes one fill of 3 for exactly 1.
+    const w = world();
+    const ask = w.place({ account: 1, orderId: 1, side: "sell", amount: 3, quoteAmount: 1 });
+    const t = w.place({ account: 2, orderId: 1, side: "buy", amount: 3, quoteAmount: 1 });
+    accepted(t);
+    expect(tradesIn(t.events).map((x) => [x.makerHash, x.baseAmount, x.quoteAmount])).toEqual([[ask.hash, 3n, 1n]]);
+    expect(w.ledger.fills.map((f) => [f.baseAmount, f.quoteAmount])).toEqual([[3n, 1n]]);
+    expect(w.ledger.balance(2, USDC)).toBe(AMPLE - 1n);
+
+    // A maker buys 7 base for 4 quote; the taker sells 5: one fill, floor(5·4/7) = 2 quote (the
+    // maker pays the floor, the taker bears the rounding), the maker keeps 2 on the book.
+    const bid = w.place({ account: 3, orderId: 1, side: "buy", amount: 7, quoteAmount: 4 });
+    const s = w.place({ account: 4, orderId: 1, side: "sell", amount: 5, quoteAmount: 2 }, "ioc");
+    accepted(s);
+    expect(tradesIn(s.events).map((x) => [x.makerHash, x.baseAmount, x.quoteAmount])).toEqual([[bid.hash, 5n, 2n]]);
+    expect(s.order).toMatchObject({ status: "filled", filled: 5n });
+    expect(w.engine.order(bid.hash)).toMatchObject({ status: "partially_filled", filled: 5n, remaining: 2n });
+
+    // A taker larger than the maker: one fill with it, the rest rests.
+    const small = w.place({ account: 1, orderId: 2, side: "sell", amount: 4, quoteAmount: 3 });
+    const big = w.place({ account: 5, orderId: 1, side: "buy", amount: 10, quoteAmount: 8 });
+    accepted(big);
+    expect(tradesIn(big.events).map((x) => [x.makerHash, x.baseAmount, x.quoteAmount])).toEqual([[small.hash, 4n, 3n]]);
+    expect(big.order).toMatchObject({ status: "partially_filled", filled: 4n, remaining: 6n });
+    for (let i = 0; i < w.ledger.fills.length; i++) assertFillValid(w.ledger.fills[i], w.engine.trades("ETH-USDC", 10)!.reverse()[i], ETH_USDC);
+  });
+
+  test("a selling taker whose remainder would get 0 quote at the best bid is closed as dust; the bid stays", () => {
+    const w = world();
+    const a = w.place({ account: 1, orderId: 1, side: "buy", amount: 2, quoteAmount: 1 }); // 1/2, first
+    const b = w.place({ account: 2, orderId: 1, side: "buy", amount: 10, quoteAmount: 5 }); // 1/2, second
+    // Sells 3 at 1/3 or better: 2 to `a` for floor(2/2) = 1; its last base would get floor(1/2) = 0 from `b`.
+    const t = w.place({ account: 3, orderId: 1, side: "sell", amount: 3, quoteAmount: 1 });
+    accepted(t);
+    expect(tradesIn(t.events).map((x) => [x.makerHash, x.baseAmount, x.quoteAmount])).toEqual([[a.hash, 2n, 1n]]);
+    expect(w.ledger.fills.map((f) => [f.baseAmount, f.quoteAmount])).toEqual([[2n, 1n]]);
+    expect(t.order).toMatchObject({ status: "cancelled", reason: "dust", filled: 2n, remaining: 1n });
+    expect(t.events.at(-1)).toMatchObject({ type: "order", hash: t.hash, status: "cancelled", reason: "dust" });
+    expect(w.engine.order(b.hash)).toMatchObject({ status: "open", filled: 0n, remaining: 10n });
+    expect(w.engine.book("ETH-USDC", 5)).toMatchObject({ bids: [{ price: "0.5", amount: 10n, orders: 1 }], asks: [] });
+    expect(w.engine.reserved(3, ETH)).toBe(0n);
+    expect(w.ledger.balance(3, ETH)).toBe(AMPLE - 2n);
+
+    // The same with time in force IOC; and a taker that is dust from the start never trades.
+    const ioc = w.place({ account: 4, orderId: 1, side: "sell", amount: 1, quoteAmount: 1 }, "ioc");
+    expect(tradesIn(ioc.events)).toEqual([]); // 1 > 1/2: does not cross, plain IOC remainder
+    accepted(ioc);
+    expect(ioc.order).toMatchObject({ status: "cancelled", reason: "ioc_remainder" });
+    w.ledger.setSlot(4, 2, { orderId: 2n, filled: 2n }); // 1 of 3 left at 1/3
+    const rest = w.place({ account: 4, orderId: 2, side: "sell", amount: 3, quoteAmount: 1 });
+    accepted(rest);
+    expect(tradesIn(rest.events)).toEqual([]);
+    expect(rest.order).toMatchObject({ status: "cancelled", reason: "dust", filled: 2n, remaining: 1n });
+    expect(w.ledger.fills).toHaveLength(1);
+    expect(w.engine.book("ETH-USDC", 5)).toMatchObject({ bids: [{ amount: 10n }], asks: [] });
+  });
+
+  test("a buy whose remainder would pay 0 at its own price never rests: closed as dust after its fill, on arrival, or on restore", () => {
+    const w = world();
+    // A maker buys 6 at 1/3; a taker sells 4 at 1/4: floor(4/3) = 1 quote. The maker's last 2 base
+    // would pay floor(2/3) = 0 at its price: it leaves the book with the fill.
+    const bid = w.place({ account: 1, orderId: 1, side: "buy", amount: 6, quoteAmount: 2 });
+    expect(w.engine.reserved(1, USDC)).toBe(2n);
+    const t = w.place({ account: 2, orderId: 1, side: "sell", amount: 4, quoteAmount: 1 });
+    accepted(t);
+    expect(tradesIn(t.events).map((x) => [x.baseAmount, x.quoteAmount])).toEqual([[4n, 1n]]);
+    expect(t.order.status).toBe("filled");
+    expect(w.engine.order(bid.hash)).toMatchObject({ status: "cancelled", reason: "dust", filled: 4n, remaining: 2n });
+    expect(t.events).toContainEqual({ type: "level", market: "ETH-USDC", side: "buy", price: "0.333333333333333333", priceNum: 1n, priceDen: 3n, amount: 0n });
+    expect(w.engine.book("ETH-USDC", 5)).toMatchObject({ bids: [], asks: [] });
+    expect(w.engine.reserved(1, USDC)).toBe(0n);
+    expect(w.engine.openOrders(1)).toEqual([]);
+
+    // A buying taker at 2/3 takes 2 for ceil(2/2) = 1; its last base would pay floor(2/3) = 0 resting.
+    w.place({ account: 3, orderId: 1, side: "sell", amount: 2, quoteAmount: 1 });
+    const b2 = w.place({ account: 4, orderId: 1, side: "buy", amount: 3, quoteAmount: 2 });
+    accepted(b2);
+    expect(tradesIn(b2.events).map((x) => [x.baseAmount, x.quoteAmount])).toEqual([[2n, 1n]]);
+    expect(b2.order).toMatchObject({ status: "cancelled", reason: "dust", filled: 2n, remaining: 1n });
+    expect(w.engine.reserved(4, USDC)).toBe(0n);
+    expect(w.engine.book("ETH-USDC", 5)).toMatchObject({ bids: [], asks: [] });
+
+    // post-only, continuing a slot with 1 of 3 left at 1/3
+    w.ledger.setSlot(5, 1, { orderId: 1n, filled: 2n });
+    const po = w.place({ account: 5, orderId: 1, side: "buy", amount: 3, quoteAmount: 1 }, "post_only");
+    accepted(po);
+    expect(po.order).toMatchObject({ status: "cancelled", reason: "dust", filled: 2n, remaining: 1n });
+    expect(w.engine.book("ETH-USDC", 5)!.bids).toEqual([]);
+    // a remainder worth one quote unit rests
+    const ok = w.place({ account: 5, orderId: 2, side: "buy", amount: 3, quoteAmount: 1 });
+    accepted(ok);
+    expect(ok.order.status).toBe("open");
+    expect(w.ledger.fills.every((f) => f.quoteAmount > 0n)).toBe(true);
+
+    // a snapshot (from an engine before this rule) holding a dust buy: restore drops it
+    const dust = mkOrder({ account: 1, orderId: 9, side: "buy", amount: 3, quoteAmount: 1 });
+    const snap = { version: 1 as const, clock: NOW, nextOrderSeq: 2, nextTradeSeq: 1, orders: [{ hash: "d", order: dust, timeInForce: "gtc" as const, seq: 1, filled: 1n }], retired: [] };
+    const restored = new MatchingEngine(w.ledger, { markets: [ETH_USDC], orderSlots: 16, expiryMarginS: MARGIN });
+    expect(restored.restore(snap, NOW).events.filter((e) => e.type === "order")).toMatchObject([{ hash: "d", status: "cancelled", reason: "dust", filled: 1n, remaining: 2n }]);
+    expect(restored.book("ETH-USDC", 5)!.bids).toEqual([]);
+    expect(restored.reserved(1, USDC)).toBe(0n);
+  });
+
+  test("random streams at prices below one quote unit per base: every fill pays, no dust rests, the book never crosses", () => {
+    let dustCloses = 0;
+    let trades = 0;
+    for (const seed of [21, 22, 23]) {
+      const rnd = mulberry32(seed);
+      const int = (lo: number, hi: number) => lo + Math.floor(rnd() * (hi - lo + 1));
+      const w = world({}, [1, 2, 3, 4, 5]);
+      let fillsSeen = 0;
+      for (let i = 0; i < 1_500; i++) {
+        const amount = int(1, 40);
+        const r = w.place({ account: int(1, 5), orderId: i, side: rnd() < 0.5 ? "buy" : "sell", amount, quoteAmount: int(1, 12) }, rnd() < 0.8 ? "gtc" : "ioc", NOW, `s${seed}-${i}`);
+        const tr = tradesIn(r.events);
+        expect(new Set(tr.map((x) => x.makerHash)).size).toBe(tr.length);
+        const newFills = w.ledger.fills.slice(fillsSeen);
+        expect(newFills).toHaveLength(tr.length);
+        newFills.forEach((f, k) => assertFillValid(f, tr[k], ETH_USDC));
+        fillsSeen += newFills.length;
+        trades += tr.length;
+        dustCloses += r.events.filter((e) => e.type === "order" && e.reason === "dust").length;
+        if (i % 50 !== 49) continue;
+        const open = w.engine.snapshot().orders.map((o) => ({ o: o.order, rem: o.order.amount - o.filled }));
+        // no resting buy whose remainder would pay 0 at its price
+        expect(open.filter(({ o, rem }) => o.side === "buy" && (rem * o.quoteAmount) / o.amount === 0n)).toEqual([]);
+        const book = w.engine.book("ETH-USDC", 1)!;
+        if (book.bids.length > 0 && book.asks.length > 0) expect(book.bids[0].priceNum * book.asks[0].priceDen < book.asks[0].priceNum * book.bids[0].priceDen).toBe(true);
+      }
+    }
+    expect(trades).toBeGreaterThan(500);
+    expect(dustCloses).toBeGreaterThan(10);
   });
 });
 

@@ -1,7 +1,15 @@
 /**
  * The limit order matching engine: one price-time priority book per market, GTC / IOC / post-only,
  * fills at the maker's price, self-trade prevention, balance reservation and the protocol's
- * order-fill slot rules. Pure: no I/O, no clock (time is the caller's `now`), no randomness, so the
+ * order-fill slot rules.
+ *
+ * Rounding (PROTOCOL.md §4.6): a fill's quote is the maker's price times its base, rounded in the
+ * maker's favour (a selling maker receives the ceiling, a buying maker pays the floor), so the taker
+ * bears the rounding, less than one quote unit per fill. One match step between a taker and a maker
+ * is exactly one fill of min(both remainders): the engine never splits it, so no trader pays the
+ * rounding more often than it has makers. A fill pays at least one quote unit; an order whose
+ * remainder could only trade for 0 quote is closed as `dust` instead of resting or trading (see
+ * `isDust` and `fill`). Pure: no I/O, no clock (time is the caller's `now`), no randomness, so the
  * same calls with the same ledger answers give the same fills, events and book.
  */
 import type { FillOp, Order } from "../../core/ops/types";
@@ -103,6 +111,7 @@ export class MatchingEngine {
     if (opts.timeInForce !== "post_only") this.match(rec, t, events);
     if (rec.isOpen) {
       if (opts.timeInForce === "ioc") this.close(rec, "cancelled", "ioc_remainder", events);
+      else if (isDust(rec)) this.close(rec, "cancelled", "dust", events);
       else this.rest(rec, events);
     }
     return { accepted: true, order: orderView(rec, this.priceDecimals), events };
@@ -215,7 +224,9 @@ export class MatchingEngine {
       }
       const rec = new OrderRecord(s.hash, s.order, a.book, s.timeInForce, s.seq, a.price, a.slot, a.filled);
       this.track(rec);
-      this.rest(rec, events);
+      // A buy remainder that can only pay 0 (rested by an engine before the dust rule) cannot rest.
+      if (isDust(rec)) this.close(rec, "cancelled", "dust", events);
+      else this.rest(rec, events);
     }
     this.nextOrderSeq = Math.max(snapshot.nextOrderSeq, maxSeq + 1);
     this.nextTradeSeq = snapshot.nextTradeSeq;
@@ -290,23 +301,35 @@ export class MatchingEngine {
       } else if (maker.order.account === taker.order.account) {
         this.close(maker, "cancelled", "self_trade", events);
       } else {
-        const unable = this.fill(maker, taker, events);
-        if (unable === taker) {
-          this.close(taker, "cancelled", "insufficient_balance", events);
-          return;
+        const stop = this.fill(maker, taker, events);
+        if (stop) {
+          this.close(stop.order, "cancelled", stop.reason, events);
+          if (stop.order === taker) return;
         }
-        if (unable === maker) this.close(maker, "cancelled", "insufficient_balance", events);
       }
     }
   }
 
   /**
-   * Fills maker against taker for min(remaining) at the maker's price and settles it. Returns the
-   * order that cannot pay (nothing is filled then), or null once filled.
+   * Fills maker against taker for min(remaining) at the maker's price and settles it: one match step
+   * is exactly one fill, and afterwards the maker or the taker has nothing left. Returns the order to
+   * close and why when nothing can be filled (nothing changed then), or null once filled.
+   *
+   * Quote 0 (a fill must pay at least one unit, PROTOCOL.md §4.6) happens only for a selling taker
+   * whose remainder b has b·price < 1 at the bid it meets: a selling maker receives the ceiling
+   * (≥ 1), and a buying maker never rests with a remainder that would pay 0 (`isDust`). Every other
+   * bid that crosses is at most this one, so the remainder cannot trade anywhere in the book, and
+   * resting it would cross the book: it is closed as `dust`.
    */
-  private fill(maker: OrderRecord, taker: OrderRecord, events: EngineEvent[]): OrderRecord | null {
+  private fill(maker: OrderRecord, taker: OrderRecord, events: EngineEvent[]): { order: OrderRecord; reason: "insufficient_balance" | "dust" } | null {
     const base = maker.remaining < taker.remaining ? maker.remaining : taker.remaining;
     const quote = makerQuote(maker.order.side, base, maker.price);
+    if (quote === 0n) {
+      if (base !== taker.remaining || taker.order.side !== "sell") {
+        throw new Error(`matching engine bug: resting order ${maker.hash} would fill ${base} for 0 quote`);
+      }
+      return { order: taker, reason: "dust" };
+    }
     const makerSells = maker.order.side === "sell";
     const seller = makerSells ? maker : taker;
     const buyer = makerSells ? taker : maker;
@@ -316,8 +339,8 @@ export class MatchingEngine {
     // Rounding can make a taker's buy cost one unit more than it releases; its other orders' funds stay untouched.
     const takerPays = makerSells ? quote : base;
     const makerPays = makerSells ? base : quote;
-    if (!this.canPay(taker, takerPays, makerSells ? buyerReservedAfter : sellerReservedAfter)) return taker;
-    if (!this.canPay(maker, makerPays, makerSells ? sellerReservedAfter : buyerReservedAfter)) return maker;
+    if (!this.canPay(taker, takerPays, makerSells ? buyerReservedAfter : sellerReservedAfter)) return { order: taker, reason: "insufficient_balance" };
+    if (!this.canPay(maker, makerPays, makerSells ? sellerReservedAfter : buyerReservedAfter)) return { order: maker, reason: "insufficient_balance" };
     if (!fillWithinLimits(seller.order, buyer.order, base, quote)) {
       throw new Error(`matching engine bug: fill of ${base} for ${quote} breaks a limit (${seller.hash} / ${buyer.hash})`);
     }
@@ -357,10 +380,16 @@ export class MatchingEngine {
     (taker.fills ??= []).push(trade);
     events.push({ type: "trade", ...trade });
 
-    if (maker.remaining === 0n) {
+    // A buying maker left with a remainder that would pay 0 leaves the book with the fill (isDust).
+    const makerDust = maker.remaining > 0n && isDust(maker);
+    if (maker.remaining === 0n || makerDust) {
       level.remove(maker);
       maker.book.sideOf(maker.order.side).removeIfEmpty(level);
-      this.finish(maker);
+      if (makerDust) {
+        this.release(maker);
+        maker.status = "cancelled";
+        maker.reason = "dust";
+      } else this.finish(maker);
     } else maker.status = "partially_filled";
     events.push(levelEvent(market.id, maker.order.side, level), orderEvent(maker));
     if (taker.remaining === 0n) this.finish(taker);
@@ -445,6 +474,17 @@ export class MatchingEngine {
     if (now > this.clock) this.clock = now;
     return this.clock;
   }
+}
+
+/**
+ * Whether the order's remainder, resting as a maker, could only ever be filled for 0 quote: fills of
+ * a resting order are at its own price for at most its remainder, and a buying maker pays the floor.
+ * Only buys can be dust this way (a selling maker receives the ceiling, at least 1). Such an order is
+ * closed as `dust` instead of resting: it could never trade, yet it would hold a reservation and look
+ * like liquidity. It may still take as a taker (a selling maker's ceiling pays ≥ 1).
+ */
+function isDust(rec: OrderRecord): boolean {
+  return makerQuote(rec.order.side, rec.remaining, rec.price) === 0n;
 }
 
 /** A sell holds back its remaining base; a buy the most quote its remaining base can cost. */

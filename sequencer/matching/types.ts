@@ -85,6 +85,12 @@ export type CloseReason =
   | "self_trade"
   | "insufficient_balance"
   | "expired"
+  /**
+   * The remainder is worth less than one quote unit where it would trade, and a fill pays at least
+   * one (PROTOCOL.md §4.6): a buy whose remainder would pay 0 at its own price as a resting maker, or
+   * a sell taker whose remainder would get 0 at the best bid (every other crossing bid is lower).
+   */
+  | "dust"
   /** restore() could not re-insert the order: the check it failed. */
   | "order_id_used"
   | "order_filled"
