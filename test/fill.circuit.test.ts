@@ -253,6 +253,17 @@ describe("every trading rule is enforced by the circuit", () => {
     await expectRuleHeld(w, w.fill(sell, w.order(2, "buy", BASE, QUOTE, 100n, 100n), 0n, 0n), "amount_out_of_range", /FillSlot/);
   });
 
+  test("a fill that pays 0 quote for base (dust within both limits' rounding)", async () => {
+    const w = world();
+    // 100 base for 1 quote on both sides: floor(1·1/100) = 0 ≤ q ≤ ceil(1·1/100) = 1, so only the
+    // rule that a fill pays at least one quote unit (FillSlot zeroPay) refuses q = 0.
+    const sell = w.order(1, "sell", BASE, QUOTE, 100n, 1n);
+    const buy = w.order(2, "buy", BASE, QUOTE, 100n, 1n);
+    await expectRuleHeld(w, w.fill(sell, buy, 1n, 0n), "amount_out_of_range", /FillSlot/);
+    jest.restoreAllMocks();
+    await expectProvable(fillBatch(w, w.fill(sell, buy, 1n, 1n)));
+  });
+
   test("a fee in a token that is not one of the batch's fee tokens", async () => {
     const w = world();
     const sell = w.order(1, "sell", BASE, QUOTE, 10_000n, 10_000n);
