@@ -16,7 +16,7 @@ import { computeCircuitHash } from "../circuits/compile";
 import { proofFromSolidity, type SnarkjsProofJson } from "../contracts/proof";
 import type { RollupParams } from "../contracts/deploy";
 import {
-  CONFIGS, State, addCounts, decodePubdata, emptyCounts, publicInputOf, queueHashNext, replayBatch, ReplayError,
+  CONFIGS, State, addCounts, decodePubdata, pubdataFieldAt, emptyCounts, publicInputOf, queueHashNext, replayBatch, ReplayError,
   type Params, type QueueRecord, type ReplayCounts, type Withdrawal,
 } from "../core";
 import type { Groth16VerificationKey } from "../prover/keys";
@@ -165,21 +165,6 @@ export async function defaultVkey(params: Params, vkeyPath: string | undefined, 
 
 const dec = (x: bigint): string => x.toString();
 
-/** Which pubdata field a byte offset falls in (for mismatch messages). */
-function pubdataField(p: Params, offset: number): string {
-  const fields: [string, number][] = [["oldRoot", 32], ["newRoot", 32], ["queueHashBefore", 32], ["queueHashAfter", 32], ["chainId", 4], ["timestamp", 4], ["feeTokens", p.feeBuckets], ["withdrawBitmap", Math.ceil(p.l2Slots / 8)]];
-  let o = 0;
-  for (const [name, len] of fields) {
-    if (offset < o + len) return name;
-    o += len;
-  }
-  if (offset < o + p.l2Slots * 15) return `L2 chunk ${Math.floor((offset - o) / 15)}`;
-  o += p.l2Slots * 15;
-  if (offset < o + p.fillSlots * 51) return `fill chunk ${Math.floor((offset - o) / 51)}`;
-  o += p.fillSlots * 51;
-  if (offset < o + p.depositSlots * 16) return `forced exit of L1 slot ${Math.floor((offset - o) / 16)}`;
-  return "trailing bytes";
-}
 
 function firstDiff(a: Uint8Array, b: Uint8Array): number {
   const n = Math.min(a.length, b.length);
@@ -327,7 +312,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     if (records.length === call.depositCount && recomputed !== qAfter) here("queue", `queueHashAfter ${qAfter} (Enqueued) is not ${recomputed} recomputed from records ${consumed}..${consumed + call.depositCount - 1}`);
 
     // The pubdata and public input the contract verified the proof against.
-    const pubdata = contractPubdata({ oldRoot: ev.oldRoot, queueHashBefore: qBefore, queueHashAfter: qAfter, chainId: reader.chainId }, call);
+    const pubdata = contractPubdata({ oldRoot: ev.oldRoot, queueHashBefore: qBefore, queueHashAfter: qAfter, chainId: reader.chainId, rollup: reader.rollup }, call);
     const publicInput = publicInputOf(pubdata);
     const proof = proofFromSolidity(call.proof);
     if (verifier) {
@@ -360,7 +345,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
             live = false;
           }
           const d = firstDiff(r.pubdata, pubdata);
-          if (d >= 0) here("pubdata", `the replay's pubdata differs from the calldata's at byte ${d} (${pubdataField(params, d)})`);
+          if (d >= 0) here("pubdata", `the replay's pubdata differs from the calldata's at byte ${d} (${pubdataFieldAt(params, d)})`);
           if (r.publicInput !== publicInput) here("public-input", `the replay's public input ${r.publicInput} is not the calldata's ${publicInput}`);
           const w = sameWithdrawals(ev.withdrawals, r.withdrawals, owners);
           if (w) here("withdrawals", w);

@@ -141,11 +141,13 @@ export interface ContractHeader {
   readonly queueHashBefore: bigint;
   readonly queueHashAfter: bigint;
   readonly chainId: number;
+  /** The rollup itself (address(this)). */
+  readonly rollup: `0x${string}`;
 }
 
 /**
  * The pubdata the contract hashed for `call` (Rollup._pubdata): oldRoot ‖ newRoot ‖ queueHashBefore ‖
- * queueHashAfter ‖ chainId ‖ timestamp ‖ feeTokens ‖ withdrawBitmap ‖ chunks (‖ forcedExits, when submitBatch has it), with the calldata's
+ * queueHashAfter ‖ chainId ‖ timestamp ‖ rollup ‖ feeTokens ‖ withdrawBitmap ‖ chunks (‖ forcedExits, when submitBatch has it), with the calldata's
  * sections as sent (not recomputed), so the public input is the one the proof was checked against.
  */
 export function contractPubdata(h: ContractHeader, call: SubmitBatchCall): Uint8Array {
@@ -156,6 +158,7 @@ export function contractPubdata(h: ContractHeader, call: SubmitBatchCall): Uint8
     toBytesBE(h.queueHashAfter, 32),
     toBytesBE(BigInt(h.chainId), 4),
     toBytesBE(BigInt(call.timestamp), 4),
+    toBytesBE(BigInt(h.rollup), 20),
     call.feeTokens,
     call.withdrawBitmap,
     call.chunks,

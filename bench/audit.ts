@@ -73,7 +73,7 @@ export async function benchAudit(o: { batches?: number; proofs?: number; log?: (
     let consumed = 0;
     const submit = async (deposits: number, txs: L2Tx[], fills: FillOp[]) => {
       const block = await l1.publicClient.getBlock();
-      const b = buildBatch(state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: q, deposits: records.slice(consumed, consumed + deposits), txs, fills });
+      const b = buildBatch(state, { chainId: anvil.chainId, rollup: dep.rollup, timestamp: Number(block.timestamp), queueHashBefore: q, deposits: records.slice(consumed, consumed + deposits), txs, fills });
       q = b.queueHashAfter;
       consumed += deposits;
       const args = [b.newRoot, b.timestamp, b.depositCount, toHex(Uint8Array.from(b.feeTokens)), toHex(withdrawBitmap(b.chunks)), toHex(b.slotData), toHex(b.forcedExitData), new Array(8).fill(0n)] as const;
@@ -84,7 +84,7 @@ export async function benchAudit(o: { batches?: number; proofs?: number; log?: (
     const zero = { r8x: 0n, r8y: 0n, s: 0n };
     const VU = 2 ** 32 - 1;
     const nonces = [0n, 0n, 0n, 0n];
-    const signOrder = (ord: Omit<Order, "signature">, k: string): Order => ({ ...ord, signature: signMessage(k, orderMessage({ ...ord, signature: zero }, anvil.chainId)) });
+    const signOrder = (ord: Omit<Order, "signature">, k: string): Order => ({ ...ord, signature: signMessage(k, orderMessage({ ...ord, signature: zero }, { chainId: anvil.chainId, rollup: dep.rollup })) });
     // Account 1 sells ETH (token 0) to account 2 for test USDC (token 1), which account 2 deposits first.
     const usdc = 10n ** 15n;
     await mined(l1, await l1.walletClient.writeContract({ address: dep.tokens[0].address, abi: testTokenAbi, functionName: "mint", args: [l1.account.address, usdc] }));
@@ -102,7 +102,7 @@ export async function benchAudit(o: { batches?: number; proofs?: number; log?: (
       for (let s = 0; s < p.l2Slots; s++) {
         const from = 1 + ((i + s) % 3);
         const tx: L2Tx = { type: "transfer", from, to: 1 + ((i + s + 1) % 3), token: 0, amount: 1000n, fee: 10n, nonce: nonces[from]++, validUntil: VU, signature: zero };
-        txs.push({ ...tx, signature: signMessage(keys[from], txMessage(tx, anvil.chainId)) });
+        txs.push({ ...tx, signature: signMessage(keys[from], txMessage(tx, { chainId: anvil.chainId, rollup: dep.rollup })) });
       }
       const fills: FillOp[] = Array.from({ length: p.fillSlots }, () => ({ type: "fill" as const, sell, buy, baseAmount: 10n ** 14n, quoteAmount: 10n ** 8n, sellFee: 0n, buyFee: 0n }));
       await submit(i === 0 ? 2 : 1, txs, fills);

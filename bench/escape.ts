@@ -108,7 +108,7 @@ async function benchConfig(rpcUrl: string, chainId: number, name: keyof typeof C
   /** Builds and finalizes the next batch over `count` queued records. */
   const finalize = async (count: number): Promise<{ b: BatchResult; receipt: TransactionReceipt }> => {
     const block = await operator.publicClient.getBlock({ blockTag: "latest" });
-    const b = buildBatch(state, { chainId, timestamp: Number(block.timestamp), queueHashBefore: queueHash, deposits: records.slice(consumed, consumed + count), txs: [] });
+    const b = buildBatch(state, { chainId, rollup: d.rollup, timestamp: Number(block.timestamp), queueHashBefore: queueHash, deposits: records.slice(consumed, consumed + count), txs: [] });
     const args = [b.newRoot, b.timestamp, b.depositCount, toHex(Uint8Array.from(b.feeTokens)), toHex(withdrawBitmap(b.chunks)), toHex(b.slotData), toHex(b.forcedExitData), new Array(8).fill(0n)];
     const receipt = await write(operator, "submitBatch", args);
     queueHash = b.queueHashAfter;

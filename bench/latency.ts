@@ -115,7 +115,7 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
         const orderId = nextId.get(u.id) ?? 1n;
         nextId.set(u.id, orderId + 1n);
         const body = { account: u.id, orderId, base: 0, quote: 1, side, amount, quoteAmount, maxFeeBips: 30, validUntil: Number(MAX_U32) };
-        const order: Order = { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, dep.chainId)) };
+        const order: Order = { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, { chainId: dep.chainId, rollup: dep.rollup })) };
         bodies.push({ ...orderToWire(order), timeInForce: taker ? "ioc" : "gtc" });
       }
       const load = (file: string, rate: number) =>

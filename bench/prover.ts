@@ -39,6 +39,8 @@ const REPO = path.resolve(__dirname, "..");
 export function fullBatch(p: Params): BatchResult {
   const state = new State(p);
   const chainId = 31337;
+  // Proving does not depend on which contract: any address serves as the deployment.
+  const rollup = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
   const ts = 1_700_000_000;
   const keys = [0, 1, 2, 3].map(() => generatePrivateKey());
   let q = 0n;
@@ -47,7 +49,7 @@ export function fullBatch(p: Params): BatchResult {
   // Account 2 also holds token 2, the quote of the fills.
   regs.push({ kind: QUEUE_DEPOSIT, accountId: 2, token: 2, amount: 1_000_000n, ax: 0n, ay: 0n });
   for (let i = 0; i < regs.length; i += p.depositSlots) {
-    q = buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits: regs.slice(i, i + p.depositSlots), txs: [] }).queueHashAfter;
+    q = buildBatch(state, { chainId, rollup, timestamp: ts, queueHashBefore: q, deposits: regs.slice(i, i + p.depositSlots), txs: [] }).queueHashAfter;
   }
   const deposits: QueueRecord[] = Array.from({ length: p.depositSlots }, () => ({ kind: QUEUE_DEPOSIT, accountId: 1, token: 1, amount: 5n, ax: 0n, ay: 0n }));
   const zero = { r8x: 0n, r8y: 0n, s: 0n };
@@ -59,14 +61,14 @@ export function fullBatch(p: Params): BatchResult {
     const tx: L2Tx = i === p.l2Slots - 1
       ? { type: "withdraw", account: from, token: 1, amount: 100n, fee: 1n, nonce, validUntil: ts + 3600, signature: zero }
       : { type: "transfer", from, to: 1 + ((i + 1) % 3), token: 1, amount: 1000n, fee: 2n, nonce, validUntil: ts + 3600, signature: zero };
-    txs.push({ ...tx, signature: signMessage(keys[from], txMessage(tx, chainId)) });
+    txs.push({ ...tx, signature: signMessage(keys[from], txMessage(tx, { chainId, rollup })) });
   }
   // Account 1 sells token 1 for token 2 to account 3, one fill per slot, fees on both sides.
-  const signOrder = (o: Omit<Order, "signature">, key: string): Order => ({ ...o, signature: signMessage(key, orderMessage({ ...o, signature: zero }, chainId)) });
+  const signOrder = (o: Omit<Order, "signature">, key: string): Order => ({ ...o, signature: signMessage(key, orderMessage({ ...o, signature: zero }, { chainId, rollup })) });
   const sell = signOrder({ account: 1, orderId: 1n, base: 1, quote: 2, side: "sell", amount: 10_000n, quoteAmount: 20_000n, maxFeeBips: 50, validUntil: ts + 3600 }, keys[1]);
   const buy = signOrder({ account: 2, orderId: 1n, base: 1, quote: 2, side: "buy", amount: 10_000n, quoteAmount: 20_000n, maxFeeBips: 50, validUntil: ts + 3600 }, keys[2]);
   const fills: FillOp[] = Array.from({ length: p.fillSlots }, () => ({ type: "fill", sell, buy, baseAmount: 100n, quoteAmount: 200n, sellFee: 1n, buyFee: 0n }));
-  return buildBatch(state, { chainId, timestamp: ts, queueHashBefore: q, deposits, txs, fills, feeTokens: [1, 2, ...new Array<number>(Math.max(0, p.feeBuckets - 2)).fill(0)] });
+  return buildBatch(state, { chainId, rollup, timestamp: ts, queueHashBefore: q, deposits, txs, fills, feeTokens: [1, 2, ...new Array<number>(Math.max(0, p.feeBuckets - 2)).fill(0)] });
 }
 
 /** Operations one batch of `p` carries: L1 slots, L2 slots and fill slots. */

@@ -34,7 +34,7 @@ template UintBits(n) {
 // of hashing it, and publicInput is left unbound. Nothing proves with the model.
 template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots, fillSlots, feeBuckets, withDigest) {
     var bitmapBytes = (l2Slots + 7) \ 8;
-    var nBits = 8 * (32 * 4 + 4 + 4 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots + 16 * depositSlots);
+    var nBits = 8 * (32 * 4 + 4 + 4 + 20 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots + 16 * depositSlots);
     signal output pubdataModel[(1 - withDigest) * nBits];
     signal input publicInput;
 
@@ -42,6 +42,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     signal input queueHashBefore;
     signal input chainId;
     signal input timestamp;
+    signal input rollup;             // the Rollup contract's address: signatures are bound to it
     signal input feeTokens[feeBuckets];
 
     signal input dep_enabled[depositSlots];
@@ -147,6 +148,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     // Header fields as big-endian bits (this also range-checks them).
     signal chainIdBits[32] <== UintBits(32)(chainId);
     signal timestampBits[32] <== UintBits(32)(timestamp);
+    signal rollupBits[160] <== UintBits(160)(rollup);
     signal feeTokenBits[feeBuckets][8];
     for (var f = 0; f < feeBuckets; f++) feeTokenBits[f] <== UintBits(8)(feeTokens[f]);
 
@@ -174,7 +176,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     for (var i = 0; i < l2Slots; i++) {
         var r = depositSlots + i;
         (root[r + 1], fees[i + 1], chunkBits[i], isWithdraw[i]) <== L2Slot(accountLevels, balanceLevels, feeBuckets)(
-            root[r], timestamp, chainId, feeTokens, fees[i],
+            root[r], timestamp, chainId, rollup, feeTokens, fees[i],
             l2_opType[i], l2_from[i], l2_to[i], l2_token[i], l2_amountF[i], l2_feeF[i], l2_validUntil[i],
             l2_sigR8x[i], l2_sigR8y[i], l2_sigS[i], l2_feeSel[i],
             l2_a_ax[i], l2_a_ay[i], l2_a_nonce[i], l2_a_orderRoot[i], l2_a_balance[i], l2_a_balanceSiblings[i], l2_a_accountSiblings[i],
@@ -188,7 +190,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     for (var i = 0; i < fillSlots; i++) {
         var r = depositSlots + l2Slots + i;
         (root[r + 1], fillFees[i + 1], fillChunkBits[i]) <== FillSlot(accountLevels, balanceLevels, orderLevels, feeBuckets)(
-            root[r], timestamp, chainId, feeTokens, fillFees[i],
+            root[r], timestamp, chainId, rollup, feeTokens, fillFees[i],
             fill_isFill[i], fill_seller[i], fill_buyer[i], fill_base[i], fill_quote[i], fill_baseAmount[i], fill_quoteAmount[i],
             fill_sellFeeF[i], fill_buyFeeF[i], fill_sellFeeSel[i], fill_buyFeeSel[i],
             fill_so_orderId[i], fill_so_amountF[i], fill_so_quoteAmountF[i], fill_so_maxFeeBips[i], fill_so_validUntil[i],
@@ -208,7 +210,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
         root[depositSlots + l2Slots + fillSlots], feeTokens, fillFees[fillSlots],
         fee_ax, fee_ay, fee_nonce, fee_orderRoot, fee_balances, fee_balanceSiblings, fee_accountSiblings);
 
-    // 5. pubdata = oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ chainId ‖ timestamp
+    // 5. pubdata = oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ chainId ‖ timestamp ‖ rollup
     //              ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ fill chunks ‖ forced exits (u128 per L1 slot)
     signal pubdata[nBits];
     signal wordBits[4][256];
@@ -220,6 +222,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     for (var w = 0; w < 4; w++) for (var i = 0; i < 256; i++) { pubdata[o] <== wordBits[w][i]; o++; }
     for (var i = 0; i < 32; i++) { pubdata[o] <== chainIdBits[i]; o++; }
     for (var i = 0; i < 32; i++) { pubdata[o] <== timestampBits[i]; o++; }
+    for (var i = 0; i < 160; i++) { pubdata[o] <== rollupBits[i]; o++; }
     for (var f = 0; f < feeBuckets; f++) for (var i = 0; i < 8; i++) { pubdata[o] <== feeTokenBits[f][i]; o++; }
     for (var i = 0; i < 8 * bitmapBytes; i++) {
         if (i < l2Slots) { pubdata[o] <== isWithdraw[i]; } else { pubdata[o] <== 0; }

@@ -50,6 +50,7 @@ export const transfer: Command = {
       nonce: account.pendingNonce,
       validUntil: validUntilFrom(signingTime(ctx, status), common.validFor),
       chainId: status.chainId,
+      rollup: status.rollupAddress,
     });
     await submit(args, ctx, api, signed, common, [
       ["from", from],
@@ -83,6 +84,7 @@ export const withdraw: Command = {
       nonce: account.pendingNonce,
       validUntil: validUntilFrom(signingTime(ctx, status), common.validFor),
       chainId: status.chainId,
+      rollup: status.rollupAddress,
     });
     const final = await submit(args, ctx, api, signed, common, [["account", id]]);
     if (final?.status === "finalized") note(ctx, args, `claim it on L1 with: modex claim --token ${common.token} --l1-key <owner key>`);

@@ -192,6 +192,7 @@ export const order: Command = {
       maxFeeBips: p.maxFeeBips ?? Math.max(market.makerFeeBips, market.takerFeeBips),
       validUntil,
       chainId: status.chainId,
+      rollup: status.rollupAddress,
       timeInForce: p.timeInForce,
     });
     const accepted = await api.submitOrder(signed.body);
@@ -321,7 +322,7 @@ export const cancel: Command = {
     if (!isOpen(o)) throw new Error(`order ${hash} is ${o.status}${o.reason ? ` (${o.reason})` : ""}: only open orders can be cancelled`);
     const { status } = await chainAndAccount(api, o.account, key, str(args, "key"));
     const { signCancel } = lazy<typeof import("./order")>(() => require("./order"));
-    const { signature } = signCancel(key.privateKey, o.account, o.orderId, status.chainId);
+    const { signature } = signCancel(key.privateKey, o.account, o.orderId, { chainId: status.chainId, rollup: status.rollupAddress });
     const after = await api.cancelOrder(hash, signature);
     report(ctx, args, after, table([
       ["hash", after.hash],

@@ -5,6 +5,7 @@
 import { signMessage, type Signature } from "../core/eddsa";
 import { cancelMessage, orderHash, orderMessage } from "../core/ops/order";
 import type { Order, OrderSide } from "../core/ops/types";
+import type { Domain } from "../core/domain";
 import type { Hex, OrderBody, SignatureBody } from "./api-client";
 import { checkOrderAmount } from "./price";
 
@@ -24,6 +25,8 @@ export interface OrderParams {
   readonly maxFeeBips: number;
   readonly validUntil: number;
   readonly chainId: number;
+  /** The Rollup contract (GET /v1/status → rollupAddress): signatures are bound to the deployment. */
+  readonly rollup: `0x${string}`;
   readonly timeInForce: TimeInForce;
 }
 
@@ -56,7 +59,7 @@ export function buildSignedOrder(privateKey: string, p: OrderParams): SignedOrde
     validUntil: p.validUntil,
     signature: { r8x: 0n, r8y: 0n, s: 0n },
   };
-  const message = orderMessage(unsigned, p.chainId);
+  const message = orderMessage(unsigned, { chainId: p.chainId, rollup: p.rollup });
   const signature = signMessage(privateKey, message);
   const order: Order = { ...unsigned, signature };
   return {
@@ -73,14 +76,14 @@ export function buildSignedOrder(privateKey: string, p: OrderParams): SignedOrde
       signature: wireSignature(signature),
       timeInForce: p.timeInForce,
     },
-    hash: orderHash(order, p.chainId),
+    hash: orderHash(order, { chainId: p.chainId, rollup: p.rollup }),
     message,
     order,
   };
 }
 
-/** DELETE /v1/orders/:hash signature: over core's cancelMessage(account, orderId, chainId). */
-export function signCancel(privateKey: string, account: number, orderId: number, chainId: number): { signature: SignatureBody; message: bigint } {
-  const message = cancelMessage(account, BigInt(orderId), chainId);
+/** DELETE /v1/orders/:hash signature: over core's cancelMessage(account, orderId, domain). */
+export function signCancel(privateKey: string, account: number, orderId: number, domain: Domain): { signature: SignatureBody; message: bigint } {
+  const message = cancelMessage(account, BigInt(orderId), domain);
   return { signature: wireSignature(signMessage(privateKey, message)), message };
 }

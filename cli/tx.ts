@@ -5,6 +5,7 @@
 import { signMessage } from "../core/eddsa";
 import { txHash } from "../core/message";
 import { txMessage } from "../core/ops/signed";
+import type { Domain } from "../core/domain";
 import type { L2Tx, TransferTx, WithdrawTx } from "../core/ops/types";
 import { checkL2Amounts } from "./amounts";
 import type { Hex, TransferTxBody, TxBody, WithdrawTxBody } from "./api-client";
@@ -20,6 +21,8 @@ interface Common {
   /** Last batch timestamp (seconds) the transaction may be included in. */
   readonly validUntil: number;
   readonly chainId: number;
+  /** The Rollup contract (GET /v1/status → rollupAddress): signatures are bound to the deployment. */
+  readonly rollup: `0x${string}`;
 }
 
 export interface TransferParams extends Common {
@@ -41,9 +44,9 @@ export interface SignedTx<B extends TxBody = TxBody> {
   readonly tx: L2Tx;
 }
 
-function signed<B extends TxBody>(privateKey: string, tx: L2Tx, chainId: number, body: (sig: TxBody["signature"]) => B): SignedTx<B> {
+function signed<B extends TxBody>(privateKey: string, tx: L2Tx, domain: Domain, body: (sig: TxBody["signature"]) => B): SignedTx<B> {
   checkL2Amounts(tx.amount, tx.fee);
-  const message = txMessage(tx, chainId);
+  const message = txMessage(tx, domain);
   const sig = signMessage(privateKey, message);
   const withSig = { ...tx, signature: sig } as L2Tx;
   return {
@@ -58,7 +61,7 @@ const NO_SIGNATURE = { r8x: 0n, r8y: 0n, s: 0n };
 
 export function buildSignedTransfer(privateKey: string, p: TransferParams): SignedTx<TransferTxBody> {
   const tx: TransferTx = { type: "transfer", from: p.from, to: p.to, token: p.token, amount: p.amount, fee: p.fee, nonce: BigInt(p.nonce), validUntil: p.validUntil, signature: NO_SIGNATURE };
-  return signed(privateKey, tx, p.chainId, (signature) => ({
+  return signed(privateKey, tx, { chainId: p.chainId, rollup: p.rollup }, (signature) => ({
     type: "transfer",
     from: p.from,
     to: p.to,
@@ -73,7 +76,7 @@ export function buildSignedTransfer(privateKey: string, p: TransferParams): Sign
 
 export function buildSignedWithdraw(privateKey: string, p: WithdrawParams): SignedTx<WithdrawTxBody> {
   const tx: WithdrawTx = { type: "withdraw", account: p.account, token: p.token, amount: p.amount, fee: p.fee, nonce: BigInt(p.nonce), validUntil: p.validUntil, signature: NO_SIGNATURE };
-  return signed(privateKey, tx, p.chainId, (signature) => ({
+  return signed(privateKey, tx, { chainId: p.chainId, rollup: p.rollup }, (signature) => ({
     type: "withdraw",
     account: p.account,
     token: p.token,

@@ -485,7 +485,7 @@ contract Rollup {
         return _pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits);
     }
 
-    /// The first 136 bytes of pubdata (less the chain id), and the queue positions before and after the batch.
+    /// The first 156 bytes of pubdata (less the chain id and the rollup's address), and the queue positions before and after the batch.
     struct Header {
         uint256 oldRoot;
         uint256 newRoot;
@@ -531,8 +531,9 @@ contract Rollup {
         h.newConsumed = after_;
     }
 
-    /// oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ u32 chainId ‖ u32 timestamp
-    /// ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ forcedExits
+    /// oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ u32 chainId ‖ u32 timestamp ‖ address(this)
+    /// ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ forcedExits. The rollup's own address binds the proof, and
+    /// through it every signature in the batch, to this deployment (PROTOCOL.md §4.4).
     function _pubdata(
         Header memory h,
         bytes calldata feeTokens,
@@ -549,7 +550,8 @@ contract Rollup {
             mstore(add(p, 0x60), mload(add(h, 0x60))) // queueHashAfter
             // chainid < 2^32 (checked at construction); timestamp < 2^32 (a uint32 argument)
             mstore(add(p, 0x80), or(shl(224, chainid()), shl(192, mload(add(h, 0x80)))))
-            let o := add(p, 136)
+            mstore(add(p, 136), shl(96, address())) // 20 bytes; the 12 after are overwritten below
+            let o := add(p, 156)
             calldatacopy(o, feeTokens.offset, feeTokens.length)
             o := add(o, feeTokens.length)
             calldatacopy(o, withdrawBitmap.offset, withdrawBitmap.length)

@@ -14,9 +14,12 @@ import { applyNoop } from "./ops/noop";
 import { applyFill, fillFees, fillNoop, type FillSlotWitness } from "./ops/fill";
 import { QUEUE_FORCED_EXIT, QUEUE_REGISTER, type BatchContext, DepositSlotWitness, FillOp, L2SlotWitness, L2Tx, Order, QueueRecord, Withdrawal } from "./ops/types";
 import { encodePubdata, forcedExitData, publicInputOf, slotData, withdrawalsOf } from "./pubdata";
+import { rollupField } from "./domain";
 
 export interface BatchInput {
   readonly chainId: number;
+  /** The Rollup contract: signatures are bound to it and the pubdata names it (PROTOCOL.md §4.4, §5.2). */
+  readonly rollup: `0x${string}`;
   readonly timestamp: number;
   readonly queueHashBefore: bigint;
   /** Queue records to consume, in queue order (at most depositSlots). */
@@ -36,6 +39,7 @@ export interface BatchResult {
   readonly queueHashAfter: bigint;
   readonly depositCount: number;
   readonly chainId: number;
+  readonly rollup: `0x${string}`;
   readonly timestamp: number;
   readonly feeTokens: number[];
   readonly chunks: Uint8Array[];
@@ -74,7 +78,7 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
   if (fills.length > p.fillSlots) fail("batch_full", `at most ${p.fillSlots} fills per batch`);
   const feeTokens = input.feeTokens ? [...input.feeTokens] : feeTokensFor(p, input.txs, fills);
   if (feeTokens.length !== p.feeBuckets) fail("bad_request", `expected ${p.feeBuckets} fee tokens`);
-  const ctx: BatchContext = { chainId: input.chainId, timestamp: input.timestamp };
+  const ctx: BatchContext = { chainId: input.chainId, rollup: input.rollup, timestamp: input.timestamp };
   const oldRoot = state.root;
 
   state.begin();
@@ -141,7 +145,7 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
     const newRoot = state.root;
     const chunks = l2Slots.map((s) => s.chunk);
     const fillChunks = fillSlots.map((s) => s.chunk);
-    const header = { oldRoot, newRoot, queueHashBefore: input.queueHashBefore, queueHashAfter: queueHash, chainId: input.chainId, timestamp: input.timestamp, feeTokens };
+    const header = { oldRoot, newRoot, queueHashBefore: input.queueHashBefore, queueHashAfter: queueHash, chainId: input.chainId, timestamp: input.timestamp, rollup: input.rollup, feeTokens };
     const forcedExits = depositSlots.map((w) => w.exitAmount);
     const pubdata = encodePubdata(p, header, chunks, fillChunks, forcedExits);
     const publicInput = publicInputOf(pubdata);
@@ -203,6 +207,7 @@ function toCircuitInput(b: {
   queueHashBefore: bigint;
   chainId: number;
   timestamp: number;
+  rollup: `0x${string}`;
   feeTokens: number[];
   depositSlots: DepositSlotWitness[];
   l2Slots: L2SlotWitness[];
@@ -219,6 +224,7 @@ function toCircuitInput(b: {
     queueHashBefore: s(b.queueHashBefore),
     chainId: s(b.chainId),
     timestamp: s(b.timestamp),
+    rollup: s(rollupField(b)),
     feeTokens: b.feeTokens.map(s),
 
     ...depositSlotSignals(d),

@@ -9,6 +9,7 @@ export * from "./state";
 export * from "./errors";
 export * from "./eddsa";
 export * from "./message";
+export * from "./domain";
 export * from "./pubdata";
 export * from "./batch";
 export * from "./ops/types";

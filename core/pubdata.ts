@@ -1,6 +1,7 @@
 /** A batch's public data and its single public input (PROTOCOL.md §5.2). */
 import { sha256 } from "@noble/hashes/sha256";
-import { concatBytes, fromBytesBE, toBytesBE } from "./field";
+import { concatBytes, fromBytesBE, toBytesBE, toHex } from "./field";
+import { rollupField } from "./domain";
 import { CHUNK_BYTES, FILL_CHUNK_BYTES, FORCED_EXIT_BYTES, type Params } from "./params";
 import { OP_WITHDRAW } from "./message";
 import { FLOAT40, decodeFloat } from "./float";
@@ -13,6 +14,8 @@ export interface BatchHeader {
   readonly queueHashAfter: bigint;
   readonly chainId: number;
   readonly timestamp: number;
+  /** The Rollup contract the batch is for (address(this) in the contract's pubdata). */
+  readonly rollup: `0x${string}`;
   readonly feeTokens: readonly number[];
 }
 
@@ -55,6 +58,7 @@ export function encodePubdata(
     toBytesBE(h.queueHashAfter, 32),
     toBytesBE(BigInt(h.chainId), 4),
     toBytesBE(BigInt(h.timestamp), 4),
+    toBytesBE(rollupField(h), 20),
     Uint8Array.from(h.feeTokens),
     withdrawBitmap(chunks),
     slots,
@@ -68,9 +72,28 @@ export function publicInputOf(pubdata: Uint8Array): bigint {
   return fromBytesBE(sha256(pubdata)) & PUBLIC_INPUT_MASK;
 }
 
+/** Byte offset of the fee tokens: after the roots, queue hashes, chain id, timestamp and rollup. */
+export const FEE_TOKENS_AT = 32 * 4 + 4 + 4 + 20;
+
 /** Header byte length before the chunks. */
 export function headerBytes(p: Params): number {
-  return 32 * 4 + 4 + 4 + p.feeBuckets + Math.ceil(p.l2Slots / 8);
+  return FEE_TOKENS_AT + p.feeBuckets + Math.ceil(p.l2Slots / 8);
+}
+
+/** Which pubdata field a byte offset falls in (PROTOCOL.md §5.2), for mismatch messages. */
+export function pubdataFieldAt(p: Params, offset: number): string {
+  const fields: [string, number][] = [["oldRoot", 32], ["newRoot", 32], ["queueHashBefore", 32], ["queueHashAfter", 32], ["chainId", 4], ["timestamp", 4], ["rollup", 20], ["feeTokens", p.feeBuckets], ["withdrawBitmap", Math.ceil(p.l2Slots / 8)]];
+  let o = 0;
+  for (const [name, len] of fields) {
+    if (offset < o + len) return name;
+    o += len;
+  }
+  if (offset < o + p.l2Slots * CHUNK_BYTES) return `L2 chunk ${Math.floor((offset - o) / CHUNK_BYTES)}`;
+  o += p.l2Slots * CHUNK_BYTES;
+  if (offset < o + p.fillSlots * FILL_CHUNK_BYTES) return `fill chunk ${Math.floor((offset - o) / FILL_CHUNK_BYTES)}`;
+  o += p.fillSlots * FILL_CHUNK_BYTES;
+  if (offset < o + p.depositSlots * FORCED_EXIT_BYTES) return `forced exit of L1 slot ${Math.floor((offset - o) / FORCED_EXIT_BYTES)}`;
+  return "trailing bytes";
 }
 
 export interface DecodedPubdata extends BatchHeader {
@@ -88,7 +111,7 @@ export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
   if (data.length !== expected) throw new Error(`pubdata is ${data.length} bytes, expected ${expected}`);
   const word = (o: number) => fromBytesBE(data.subarray(o, o + 32));
   const u32 = (o: number) => Number(fromBytesBE(data.subarray(o, o + 4)));
-  const feeTokens = [...data.subarray(136, 136 + p.feeBuckets)];
+  const feeTokens = [...data.subarray(FEE_TOKENS_AT, FEE_TOKENS_AT + p.feeBuckets)];
   const chunksAt = headerBytes(p);
   const chunks: Uint8Array[] = [];
   for (let i = 0; i < p.l2Slots; i++) chunks.push(data.slice(chunksAt + i * CHUNK_BYTES, chunksAt + (i + 1) * CHUNK_BYTES));
@@ -105,6 +128,7 @@ export function decodePubdata(p: Params, data: Uint8Array): DecodedPubdata {
     queueHashAfter: word(96),
     chainId: u32(128),
     timestamp: u32(132),
+    rollup: toHex(data.subarray(136, 156)),
     feeTokens,
     chunks,
     fillChunks,

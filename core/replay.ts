@@ -191,7 +191,7 @@ export function replayBatch(state: State, input: ReplayInput, options: ReplayOpt
   if (pd.chunks.length !== p.l2Slots || pd.fillChunks.length !== p.fillSlots || pd.feeTokens.length !== p.feeBuckets) {
     throw new ReplayError("pubdata", null, "bad_pubdata", "pubdata does not have this deployment's slot counts");
   }
-  const ctx = { chainId: pd.chainId, timestamp: pd.timestamp };
+  const ctx = { chainId: pd.chainId, rollup: pd.rollup, timestamp: pd.timestamp };
   const rules = options.rules ?? true;
   const feeTokens = [...pd.feeTokens];
   const counts = emptyCounts();
@@ -292,7 +292,7 @@ export function replayBatch(state: State, input: ReplayInput, options: ReplayOpt
       protocolError("fee", 0, e);
     }
 
-    const header: BatchHeader = { oldRoot, newRoot: state.root, queueHashBefore: pd.queueHashBefore, queueHashAfter: queueHash, chainId: pd.chainId, timestamp: pd.timestamp, feeTokens };
+    const header: BatchHeader = { oldRoot, newRoot: state.root, queueHashBefore: pd.queueHashBefore, queueHashAfter: queueHash, chainId: pd.chainId, timestamp: pd.timestamp, rollup: pd.rollup, feeTokens };
     const pubdata = replayPubdata(p, header, chunks, fillChunks, forcedExits);
     if (options.dryRun) state.rollback();
     else state.commit();

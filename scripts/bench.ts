@@ -160,7 +160,7 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
     const submitMs: number[] = [];
     const submit = async (deposits: QueueRecord[], txs: L2Tx[], fills: FillOp[] = []) => {
       const block = await l1.publicClient.getBlock();
-      const b = buildBatch(state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: q, deposits, txs, fills });
+      const b = buildBatch(state, { chainId: anvil.chainId, rollup: dep.rollup, timestamp: Number(block.timestamp), queueHashBefore: q, deposits, txs, fills });
       const w: { type: "mem"; data?: Uint8Array } = { type: "mem" };
       await snarkjs.wtns.calculate(b.circuitInput, wasmPath, w);
       const { proof } = await snarkjs.groth16.prove(keys.zkeyPath, w);
@@ -182,7 +182,7 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
     await submit([records[3]], []);
     const empty = await submit([], []);
     gas.emptyBatch = empty.gas;
-    const sign = (tx: L2Tx, key: string): L2Tx => ({ ...tx, signature: signMessage(key, txMessage(tx, anvil.chainId)) });
+    const sign = (tx: L2Tx, key: string): L2Tx => ({ ...tx, signature: signMessage(key, txMessage(tx, { chainId: anvil.chainId, rollup: dep.rollup })) });
     const zero = { r8x: 0n, r8y: 0n, s: 0n };
     const vu = 2 ** 32 - 1;
     const transfers = await submit([], [
@@ -195,7 +195,7 @@ async function gasSection(keys: Awaited<ReturnType<typeof ensureKeys>>, wasmPath
     ]);
     gas.batchWithOneWithdrawal = withdrawal.gas;
     // One fill: account 1 sells 0.01 ETH for 20 USDC to account 2, fees on both sides.
-    const signOrder = (o: Omit<Order, "signature">, key: string): Order => ({ ...o, signature: signMessage(key, orderMessage({ ...o, signature: zero }, anvil.chainId)) });
+    const signOrder = (o: Omit<Order, "signature">, key: string): Order => ({ ...o, signature: signMessage(key, orderMessage({ ...o, signature: zero }, { chainId: anvil.chainId, rollup: dep.rollup })) });
     const sell = signOrder({ account: 1, orderId: 1n, base: 0, quote: 1, side: "sell", amount: 10n ** 16n, quoteAmount: 20_000_000n, maxFeeBips: 30, validUntil: vu }, keysById[1]);
     const buy = signOrder({ account: 2, orderId: 1n, base: 0, quote: 1, side: "buy", amount: 10n ** 16n, quoteAmount: 20_000_000n, maxFeeBips: 30, validUntil: vu }, keysById[2]);
     const fill = await submit([], [], [{ type: "fill", sell, buy, baseAmount: 10n ** 16n, quoteAmount: 20_000_000n, sellFee: 20_000n, buyFee: 2n * 10n ** 13n }]);

@@ -76,6 +76,7 @@ async function main(): Promise<void> {
   const status0 = await client.status();
   const chainId = status0.chainId;
   const rollup = status0.rollupAddress;
+  const domain = { chainId, rollup };
   if (status0.halted) throw new Error(`the sequencer is halted: ${status0.halted.reason}`);
   say(`devnet: chain ${chainId}, rollup ${rollup}, API ${client.baseUrl}, finalized batch ${status0.finalizedBatch}`);
 
@@ -179,7 +180,7 @@ async function main(): Promise<void> {
   const withdrawn: Record<number, bigint> = { [ETH]: 0n, [USDC]: 0n };
   const transfer = async (from: User, to: User, token: number, amount: bigint, fee: bigint) => {
     const body = { type: "transfer" as const, from: from.id, to: to.id, token, amount: float40("amount", amount), fee: float16("fee", fee), nonce: await nextNonce(from), validUntil };
-    const tx: TransferTx = { ...body, signature: signMessage(from.priv, txMessage({ ...body, signature: NO_SIG }, chainId)) };
+    const tx: TransferTx = { ...body, signature: signMessage(from.priv, txMessage({ ...body, signature: NO_SIG }, domain)) };
     const { hash } = await client.submitTx(txToWire(tx));
     const what = `${from.name} → ${to.name} ${fmt(token, amount)}`;
     labels.set(hash, what);
@@ -188,7 +189,7 @@ async function main(): Promise<void> {
   };
   const withdraw = async (u: User, token: number, amount: bigint, fee: bigint) => {
     const body = { type: "withdraw" as const, account: u.id, token, amount: float40(`${u.name}'s withdrawal`, amount), fee: float16("fee", fee), nonce: await nextNonce(u), validUntil };
-    const tx: WithdrawTx = { ...body, signature: signMessage(u.priv, txMessage({ ...body, signature: NO_SIG }, chainId)) };
+    const tx: WithdrawTx = { ...body, signature: signMessage(u.priv, txMessage({ ...body, signature: NO_SIG }, domain)) };
     const { hash } = await client.submitTx(txToWire(tx));
     const what = `${u.name} withdraws ${fmt(token, amount)}`;
     labels.set(hash, what);
@@ -210,7 +211,7 @@ async function main(): Promise<void> {
     const orderId = (orderIds.get(u.id) ?? 0n) + 1n;
     orderIds.set(u.id, orderId);
     const body = { account: u.id, orderId, base: market.base, quote: market.quote, side, amount: float40("order amount", amount), quoteAmount: float40("order quoteAmount", quoteAmount), maxFeeBips, validUntil };
-    return { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: NO_SIG }, chainId)) };
+    return { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: NO_SIG }, domain)) };
   };
   const showBook = (b: BookResponse) => {
     const side = (ls: BookResponse["asks"]) => (ls.length ? ls.map((l) => `${fmt(ETH, BigInt(l.amount))} @ ${price(BigInt(l.priceNum), BigInt(l.priceDen))} (${l.orders} order${l.orders === 1 ? "" : "s"})`).join(", ") : "none");
@@ -257,7 +258,7 @@ async function main(): Promise<void> {
   }
   if (ours.length !== 2) throw new Error(`GET /v1/markets/${MARKET}/trades shows ${ours.length} trades against alice's order, expected 2`);
 
-  const cancelSig = signMessage(alice.priv, cancelMessage(alice.id, sellOrder.orderId, chainId));
+  const cancelSig = signMessage(alice.priv, cancelMessage(alice.id, sellOrder.orderId, domain));
   const cancelled = await client.cancelOrder(sell.hash, sigBody(cancelSig));
   if (cancelled.status !== "cancelled") throw new Error(`cancel: alice's order is ${cancelled.status}`);
   say(`alice cancels the rest (${fmt(ETH, BigInt(cancelled.remaining))}): ${cancelled.status}`);

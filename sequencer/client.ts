@@ -4,6 +4,7 @@
  */
 import { signMessage } from "../core/eddsa";
 import { txMessage } from "../core/ops/signed";
+import type { Domain } from "../core/domain";
 import type { TransferTx, WithdrawTx } from "../core/ops/types";
 import type { Hex } from "./store";
 import type { AccountInfo, BatchInfo, StatusView, TxAccepted, TxInfo } from "./views";
@@ -11,11 +12,11 @@ import { txToWire, type WireTx } from "./wire";
 
 export type UnsignedTx = Omit<TransferTx, "signature"> | Omit<WithdrawTx, "signature">;
 
-/** Signs `tx` for `chainId` with an EdDSA-Poseidon private key (32-byte hex); needs `await initCrypto()` once. */
-export function signTx(privateKey: string, tx: UnsignedTx, chainId: number): WireTx {
+/** Signs `tx` for a deployment with an EdDSA-Poseidon private key (32-byte hex); needs `await initCrypto()` once. */
+export function signTx(privateKey: string, tx: UnsignedTx, domain: Domain): WireTx {
   const placeholder = { r8x: 0n, r8y: 0n, s: 0n };
   const full = { ...tx, signature: placeholder } as TransferTx | WithdrawTx;
-  return txToWire({ ...full, signature: signMessage(privateKey, txMessage(full, chainId)) });
+  return txToWire({ ...full, signature: signMessage(privateKey, txMessage(full, domain)) });
 }
 
 export class ApiClientError extends Error {

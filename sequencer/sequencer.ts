@@ -16,7 +16,7 @@
  */
 import type { Address } from "viem";
 import { buildBatch, type BatchResult, type CircuitInput } from "../core/batch";
-import { QUEUE_FORCED_EXIT } from "../core/ops/types";
+import { QUEUE_FORCED_EXIT, type BatchContext } from "../core/ops/types";
 import { ProtocolError } from "../core/errors";
 import { initCrypto } from "../core/eddsa";
 import { fieldToHex, toHex } from "../core/field";
@@ -290,7 +290,7 @@ class SequencerImpl implements Sequencer {
     this.scannedBlock = scanned !== null ? BigInt(scanned) : (opts.l1.fromBlock ?? 0n) - 1n;
     this.desk = new TradingDesk({
       params: this.params,
-      chainId: this.chainId,
+      domain: { chainId: this.chainId, rollup: this.rollup },
       markets: opts.markets === "auto" || !opts.markets ? [] : opts.markets,
       expiryMarginS: opts.expiryMarginS ?? DEFAULTS.expiryMarginS,
       store,
@@ -326,8 +326,8 @@ class SequencerImpl implements Sequencer {
   }
 
   /** Core's checks for an operation accepted now: the earliest batch it can land in is dated by the clock. */
-  private acceptanceContext(): { chainId: number; timestamp: number } {
-    return { chainId: this.chainId, timestamp: this.clock() };
+  private acceptanceContext(): BatchContext {
+    return { chainId: this.chainId, rollup: this.rollup, timestamp: this.clock() };
   }
 
   /** An operation is accepted only while it stays valid for the acceptance margin (orders: the engine's same rule). */
@@ -425,6 +425,7 @@ class SequencerImpl implements Sequencer {
       if (BigInt(row.queueHashBefore) !== this.consumedHash) throw new Error(`batch ${row.number}: queueHashBefore mismatch`);
       const r = buildBatch(this.state, {
         chainId: this.chainId,
+        rollup: this.rollup,
         timestamp: row.timestamp,
         queueHashBefore: this.consumedHash,
         deposits: deposits.map((d) => d.record),
@@ -564,7 +565,7 @@ class SequencerImpl implements Sequencer {
   async submitTx(body: unknown): Promise<TxAccepted> {
     this.admitTx();
     const tx = parseTx(body, this.params);
-    const message = txMessage(tx, this.chainId);
+    const message = txMessage(tx, { chainId: this.chainId, rollup: this.rollup });
     const hash = txHash(message);
     this.admitTxHash(hash);
     const verified = await this.preverify(signerOf(tx), () => message, tx.signature);
@@ -752,7 +753,7 @@ class SequencerImpl implements Sequencer {
     // Dated by the clock (≥ the previous batch's timestamp, as the contract requires); the submission
     // waits, if it must, until the chain's block.timestamp reaches it (submitOne).
     const timestamp = this.clock();
-    const ctx = { chainId: this.chainId, timestamp };
+    const ctx: BatchContext = { chainId: this.chainId, rollup: this.rollup, timestamp };
     const rejections: Rejection[] = [];
     const drop = (dropped: readonly Rejection[]): void => {
       // Whatever came after a dropped tx may have depended on it: re-check what it touched.
@@ -780,6 +781,7 @@ class SequencerImpl implements Sequencer {
       try {
         result = buildBatch(this.state, {
           chainId: this.chainId,
+          rollup: this.rollup,
           timestamp,
           queueHashBefore: this.consumedHash,
           deposits: deposits.map((d) => d.record),

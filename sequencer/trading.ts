@@ -13,6 +13,7 @@ import { verifySignature, type Signature } from "../core/eddsa";
 import { cancelMessage, checkOrder, orderHash, orderMessage } from "../core/ops/order";
 import { ORDER_ARITY, maxTokens, type Params } from "../core/params";
 import type { BatchContext, FillOp, Order } from "../core/ops/types";
+import type { Domain } from "../core/domain";
 import { MatchingEngine, type EngineEvent, type EngineSnapshot, type Ledger, type MarketConfig, type OrderEvent, type TradeEvent } from "./matching";
 import { ApiError, badRequest, fromProtocolError, notFound } from "./errors";
 import type { LogFn } from "./log";
@@ -26,7 +27,8 @@ import { orderInfo, tradeInfo, type BookInfo, type MarketInfo, type OrderAccepte
 
 export interface DeskOptions {
   readonly params: Params;
-  readonly chainId: number;
+  /** The deployment orders and cancels are signed for. */
+  readonly domain: Domain;
   readonly markets: readonly MarketConfig[];
   /** An order is matchable only while now + expiryMarginS ≤ validUntil, so every fill fits a batch in time. */
   readonly expiryMarginS: number;
@@ -160,9 +162,9 @@ export class TradingDesk {
     const { order, timeInForce } = parseOrderRequest(body, this.o.params);
     const market = this.byPair.get(`${order.base}/${order.quote}`);
     if (!market) throw badRequest(`no market trades base ${order.base} against quote ${order.quote}`, "unknown_market");
-    const hash = orderHash(order, this.o.chainId);
+    const hash = orderHash(order, this.o.domain);
     if (this.o.store.getOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
-    const verified = this.o.preverify ? await this.o.preverify(order.account, () => orderMessage(order, this.o.chainId), order.signature) : null;
+    const verified = this.o.preverify ? await this.o.preverify(order.account, () => orderMessage(order, this.o.domain), order.signature) : null;
     // From here on synchronous: an order request is atomic with respect to batch cuts and other requests.
     admit();
     this.admitOrder();
@@ -223,13 +225,13 @@ export class TradingDesk {
     return { hash, status: r.order.status, filled: r.order.filled.toString(), remaining: r.order.remaining.toString(), fills: fills.map((f) => f.hash) };
   }
 
-  /** A signed cancel of an open order: the signature is over core's cancelMessage(account, orderId, chainId). */
+  /** A signed cancel of an open order: the signature is over core's cancelMessage(account, orderId, domain). */
   cancelOrder(hash: Hex, body: unknown): OrderInfo {
     const row = this.o.store.getOrder(hash);
     if (!row) throw notFound(`order ${hash} not found`);
     const signature = parseCancelRequest(body);
     const acc = this.o.view().account(row.account);
-    if (!verifySignature(cancelMessage(row.account, BigInt(row.body.orderId), this.o.chainId), signature, { ax: acc.ax, ay: acc.ay })) {
+    if (!verifySignature(cancelMessage(row.account, BigInt(row.body.orderId), this.o.domain), signature, { ax: acc.ax, ay: acc.ay })) {
       throw new ApiError(422, "bad_signature", "cancel signature does not verify under the order owner's key");
     }
     const r = this.engine.cancel(hash);

@@ -81,7 +81,7 @@ class Rollup {
   /** Builds the next batch with core (records consumed in order). */
   async build(depositCount: number, txs: L2Tx[] = [], fills: FillOp[] = []): Promise<BatchResult> {
     const block = await l1.publicClient.getBlock();
-    const b = buildBatch(this.state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: this.queueHash, deposits: this.records.slice(this.consumed, this.consumed + depositCount), txs, fills });
+    const b = buildBatch(this.state, { chainId: anvil.chainId, rollup: this.dep.rollup, timestamp: Number(block.timestamp), queueHashBefore: this.queueHash, deposits: this.records.slice(this.consumed, this.consumed + depositCount), txs, fills });
     this.queueHash = b.queueHashAfter;
     this.consumed += depositCount;
     return b;
@@ -101,8 +101,9 @@ async function prove(b: BatchResult): Promise<readonly bigint[]> {
   return proofToSolidity(proof);
 }
 
-const sign = (tx: L2Tx, k: string): L2Tx => ({ ...tx, signature: signMessage(k, txMessage(tx, anvil.chainId)) });
-const signOrder = (o: Omit<Order, "signature">, k: string): Order => ({ ...o, signature: signMessage(k, orderMessage({ ...o, signature: zero }, anvil.chainId)) });
+/** Signatures for rollup A unless another is named (they are bound to the deployment). */
+const sign = (tx: L2Tx, k: string, r: Rollup = A): L2Tx => ({ ...tx, signature: signMessage(k, txMessage(tx, { chainId: anvil.chainId, rollup: r.dep.rollup })) });
+const signOrder = (o: Omit<Order, "signature">, k: string): Order => ({ ...o, signature: signMessage(k, orderMessage({ ...o, signature: zero }, { chainId: anvil.chainId, rollup: A.dep.rollup })) });
 
 let A: Rollup;
 const proofsA: (readonly bigint[])[] = [];
@@ -312,7 +313,7 @@ describe("a batch the chain accepted in bytes core never publishes", () => {
     const alice = await D.register(3, 10n ** 18n);
     await D.submit(await D.build(1), new Array(8).fill(0n));
     const amount = 5n * 10n ** 17n;
-    const tx = sign({ type: "transfer", from: alice.id, to: 0, token: 0, amount, fee: 0n, nonce: 0n, validUntil: VU, signature: zero }, alice.priv);
+    const tx = sign({ type: "transfer", from: alice.id, to: 0, token: 0, amount, fee: 0n, nonce: 0n, validUntil: VU, signature: zero }, alice.priv, D);
     const b = await D.build(0, [tx]);
     const canonical = encodeFloat(FLOAT40, amount);
     const other = ((canonical >> 35n) + 1n) << 35n | ((canonical & (2n ** 35n - 1n)) / 10n);

@@ -38,6 +38,9 @@ const REPO = path.resolve(__dirname, "..");
 const BIN = path.join(REPO, (JSON.parse(readFileSync(path.join(REPO, "package.json"), "utf8")) as { bin: { modex: string } }).bin.modex);
 const PRIV = "0x0001020304050607080910111213141516171819202122232425262728293031";
 const CHAIN_ID = 31337;
+/** The rollup the fake API reports (GET /v1/status rollupAddress): what the CLI signs for. */
+const ROLLUP_ADDR = `0x${"ab".repeat(20)}` as const;
+const DOMAIN = { chainId: CHAIN_ID, rollup: ROLLUP_ADDR } as const;
 
 
 interface Captured {
@@ -128,7 +131,7 @@ describe("build + sign (pure)", () => {
   const pub = (): { ax: bigint; ay: bigint } => publicKeyOf(PRIV);
 
   test("a transfer body is signed over the protocol message and parses as the sequencer parses it", () => {
-    const s = buildSignedTransfer(PRIV, { from: 3, to: 7, token: 0, amount: 1_230_000_000_000_000_000n, fee: 20n, nonce: 4, validUntil: 1_900_000_000, chainId: CHAIN_ID });
+    const s = buildSignedTransfer(PRIV, { from: 3, to: 7, token: 0, amount: 1_230_000_000_000_000_000n, fee: 20n, nonce: 4, validUntil: 1_900_000_000, chainId: CHAIN_ID, rollup: ROLLUP_ADDR });
     expect(s.body).toEqual({
       type: "transfer",
       from: 3,
@@ -143,23 +146,25 @@ describe("build + sign (pure)", () => {
     const sig = { r8x: BigInt(s.body.signature.r8x), r8y: BigInt(s.body.signature.r8y), s: BigInt(s.body.signature.s) };
     const parsed = parseTx(JSON.parse(JSON.stringify(s.body)), CONFIGS.default);
     expect(parsed).toEqual(s.tx);
-    expect(txMessage(parsed, CHAIN_ID)).toBe(s.message);
+    expect(txMessage(parsed, DOMAIN)).toBe(s.message);
     expect(verifySignature(s.message, sig, pub())).toBe(true);
     expect(s.hash).toBe(txHash(s.message));
     // Bound to the chain, the nonce and every field.
-    expect(verifySignature(txMessage(parsed, CHAIN_ID + 1), sig, pub())).toBe(false);
-    expect(verifySignature(txMessage({ ...parsed, nonce: 5n }, CHAIN_ID), sig, pub())).toBe(false);
-    expect(verifySignature(txMessage({ ...parsed, amount: 1_240_000_000_000_000_000n }, CHAIN_ID), sig, pub())).toBe(false);
+    expect(verifySignature(txMessage(parsed, { ...DOMAIN, chainId: CHAIN_ID + 1 }), sig, pub())).toBe(false);
+    // Another deployment on the same chain: the signature does not carry over (PROTOCOL.md §4.4).
+    expect(verifySignature(txMessage(parsed, { ...DOMAIN, rollup: `0x${"cd".repeat(20)}` }), sig, pub())).toBe(false);
+    expect(verifySignature(txMessage({ ...parsed, nonce: 5n }, DOMAIN), sig, pub())).toBe(false);
+    expect(verifySignature(txMessage({ ...parsed, amount: 1_240_000_000_000_000_000n }, DOMAIN), sig, pub())).toBe(false);
     expect(verifySignature(s.message, sig, publicKeyOf("0x" + "11".repeat(32)))).toBe(false);
   });
 
   test("a withdraw body verifies likewise", () => {
-    const s = buildSignedWithdraw(PRIV, { account: 3, token: 1, amount: 5_000_000n, fee: 0n, nonce: 0, validUntil: 100, chainId: CHAIN_ID });
+    const s = buildSignedWithdraw(PRIV, { account: 3, token: 1, amount: 5_000_000n, fee: 0n, nonce: 0, validUntil: 100, chainId: CHAIN_ID, rollup: ROLLUP_ADDR });
     expect(s.body).toMatchObject({ type: "withdraw", account: 3, token: 1, amount: "5000000", fee: "0", nonce: 0, validUntil: 100 });
     expect(Object.keys(s.body)).not.toContain("to");
     const parsed = parseTx(JSON.parse(JSON.stringify(s.body)), CONFIGS.default);
     expect(parsed).toEqual(s.tx);
-    expect(verifySignature(txMessage(parsed, CHAIN_ID), s.tx.signature, pub())).toBe(true);
+    expect(verifySignature(txMessage(parsed, DOMAIN), s.tx.signature, pub())).toBe(true);
   });
 
   test("amounts a float cannot represent are refused with the nearest lower one", () => {
@@ -171,7 +176,7 @@ describe("build + sign (pure)", () => {
       expect((e as Error).message).toMatch(/amount 123456789012345678901 is not representable .* nearest lower representable amount is 123456789010000000000/);
     }
     expect(() => checkL2Amounts(100n, 2049n)).toThrow(/fee 2049 .* nearest lower representable fee is 2040/);
-    expect(() => buildSignedTransfer(PRIV, { from: 0, to: 1, token: 0, amount: 34_359_738_369n, fee: 0n, nonce: 0, validUntil: 1, chainId: 1 })).toThrow(/nearest lower representable amount is 34359738360/);
+    expect(() => buildSignedTransfer(PRIV, { from: 0, to: 1, token: 0, amount: 34_359_738_369n, fee: 0n, nonce: 0, validUntil: 1, chainId: 1, rollup: ROLLUP_ADDR })).toThrow(/nearest lower representable amount is 34359738360/);
     expect(() => checkL2Amounts(34_359_738_367n, 2047n)).not.toThrow();
     expect(() => checkL2Amounts(1n << 128n, 0n)).toThrow(/outside 0\.\.2\^128-1/);
   });
@@ -266,8 +271,8 @@ class FakeApi {
       this.orderBodies.push(body);
       if (this.orderError) return err(this.orderError.status, this.orderError.code, this.orderError.message);
       if (!this.markets.some((m) => m.base === order.base && m.quote === order.quote)) return err(400, "unknown_market", `no market trades base ${order.base} against quote ${order.quote}`);
-      if (!verifySignature(orderMessage(order, CHAIN_ID), order.signature, this.pub)) return err(422, "bad_signature", "order signature does not verify");
-      this.json(res, 201, { hash: orderHash(order, CHAIN_ID), status: "open", filled: "0", remaining: body.amount, fills: [], ...this.orderReply });
+      if (!verifySignature(orderMessage(order, DOMAIN), order.signature, this.pub)) return err(422, "bad_signature", "order signature does not verify");
+      this.json(res, 201, { hash: orderHash(order, DOMAIN), status: "open", filled: "0", remaining: body.amount, fills: [], ...this.orderReply });
       return true;
     }
     const oh = /^\/v1\/orders\/(0x[0-9a-f]{64})$/.exec(u.pathname);
@@ -287,7 +292,7 @@ class FakeApi {
         return err(400, "bad_request", (e as Error).message);
       }
       this.cancels.push({ hash: oh[1], signature });
-      if (!verifySignature(cancelMessage(o.account, BigInt(o.orderId), CHAIN_ID), signature, this.pub)) return err(422, "bad_signature", "cancel signature does not verify");
+      if (!verifySignature(cancelMessage(o.account, BigInt(o.orderId), DOMAIN), signature, this.pub)) return err(422, "bad_signature", "cancel signature does not verify");
       this.json(res, 200, { ...o, status: "cancelled" });
       return true;
     }
@@ -314,7 +319,7 @@ class FakeApi {
     const url = req.url ?? "";
     if (await this.trading(req, res)) return;
     if (req.method === "GET" && url === "/v1/status") {
-      return this.json(res, 200, { chainId: CHAIN_ID, rollupAddress: "0x" + "ab".repeat(20), stateRoot: "0x" + "00".repeat(32), latestBatch: 3, finalizedBatch: 2, finalizedRoot: "0x" + "00".repeat(32), pendingTxs: 0, queue: { length: 2, consumed: 2 }, params: CONFIGS.default, prover: { pending: 0, proving: [] }, l1: { block: "12", timestamp: 2_000_000_000 }, halted: null });
+      return this.json(res, 200, { chainId: CHAIN_ID, rollupAddress: ROLLUP_ADDR, stateRoot: "0x" + "00".repeat(32), latestBatch: 3, finalizedBatch: 2, finalizedRoot: "0x" + "00".repeat(32), pendingTxs: 0, queue: { length: 2, consumed: 2 }, params: CONFIGS.default, prover: { pending: 0, proving: [] }, l1: { block: "12", timestamp: 2_000_000_000 }, halted: null });
     }
     const acc = /^\/v1\/accounts\/(\d+)$/.exec(url);
     if (req.method === "GET" && acc) {
@@ -336,7 +341,7 @@ class FakeApi {
       }
       this.received.push(body);
       if (this.postError) return this.json(res, this.postError.status, { error: { code: this.postError.code, message: this.postError.message } });
-      const msg = txMessage(tx, CHAIN_ID);
+      const msg = txMessage(tx, DOMAIN);
       if (!verifySignature(msg, tx.signature, this.pub)) return this.json(res, 422, { error: { code: "bad_signature", message: "signature does not verify" } });
       return this.json(res, 202, { hash: txHash(msg), status: "accepted" });
     }
@@ -373,8 +378,8 @@ describe("transfer and withdraw commands (stand-in API)", () => {
     const body = api.received[api.received.length - 1] as Extract<TxBody, { type: "transfer" }>;
     expect(body).toMatchObject({ type: "transfer", from: 3, to: 5, token: 0, amount: "250", fee: "10", nonce: 4, validUntil: 2_000_000_600 });
     const tx = parseTx(body, CONFIGS.default);
-    expect(verifySignature(txMessage(tx, CHAIN_ID), tx.signature, publicKeyOf(PRIV))).toBe(true);
-    expect(out).toMatchObject({ hash: txHash(txMessage(tx, CHAIN_ID)), status: "finalized", nonce: 4, validUntil: 2_000_000_600, batch: 4 });
+    expect(verifySignature(txMessage(tx, DOMAIN), tx.signature, publicKeyOf(PRIV))).toBe(true);
+    expect(out).toMatchObject({ hash: txHash(txMessage(tx, DOMAIN)), status: "finalized", nonce: 4, validUntil: 2_000_000_600, batch: 4 });
   });
 
   test("human output and progress", async () => {
@@ -471,19 +476,20 @@ describe("order prices and signing (pure)", () => {
   });
 
   test("an order body is signed over core's order message and parses as the sequencer parses it", () => {
-    const s = buildSignedOrder(PRIV, { account: 3, orderId: 9, base: 0, quote: 1, side: "sell", amount: 10n ** 18n, quoteAmount: 2_000_000_000n, maxFeeBips: 20, validUntil: 1_900_000_000, chainId: CHAIN_ID, timeInForce: "ioc" });
+    const s = buildSignedOrder(PRIV, { account: 3, orderId: 9, base: 0, quote: 1, side: "sell", amount: 10n ** 18n, quoteAmount: 2_000_000_000n, maxFeeBips: 20, validUntil: 1_900_000_000, chainId: CHAIN_ID, rollup: ROLLUP_ADDR, timeInForce: "ioc" });
     const { order, timeInForce } = parseOrderRequest(JSON.parse(JSON.stringify(s.body)), CONFIGS.default);
     expect(timeInForce).toBe("ioc");
     expect(order).toEqual(s.order);
-    expect(orderMessage(order, CHAIN_ID)).toBe(s.message);
-    expect(orderHash(order, CHAIN_ID)).toBe(s.hash);
+    expect(orderMessage(order, DOMAIN)).toBe(s.message);
+    expect(orderHash(order, DOMAIN)).toBe(s.hash);
     expect(verifySignature(s.message, order.signature, publicKeyOf(PRIV))).toBe(true);
-    expect(verifySignature(orderMessage({ ...order, side: "buy" }, CHAIN_ID), order.signature, publicKeyOf(PRIV))).toBe(false);
-    expect(verifySignature(orderMessage(order, CHAIN_ID + 1), order.signature, publicKeyOf(PRIV))).toBe(false);
-    const c = signCancel(PRIV, 3, 9, CHAIN_ID);
-    expect(c.message).toBe(cancelMessage(3, 9n, CHAIN_ID));
+    expect(verifySignature(orderMessage({ ...order, side: "buy" }, DOMAIN), order.signature, publicKeyOf(PRIV))).toBe(false);
+    expect(verifySignature(orderMessage(order, { ...DOMAIN, chainId: CHAIN_ID + 1 }), order.signature, publicKeyOf(PRIV))).toBe(false);
+    expect(verifySignature(orderMessage(order, { ...DOMAIN, rollup: `0x${"cd".repeat(20)}` }), order.signature, publicKeyOf(PRIV))).toBe(false);
+    const c = signCancel(PRIV, 3, 9, DOMAIN);
+    expect(c.message).toBe(cancelMessage(3, 9n, DOMAIN));
     expect(verifySignature(c.message, parseCancelRequest({ signature: c.signature }), publicKeyOf(PRIV))).toBe(true);
-    expect(() => buildSignedOrder(PRIV, { account: 3, orderId: 9, base: 0, quote: 1, side: "sell", amount: 34_359_738_369n, quoteAmount: 1n, maxFeeBips: 0, validUntil: 1, chainId: 1, timeInForce: "gtc" })).toThrow(
+    expect(() => buildSignedOrder(PRIV, { account: 3, orderId: 9, base: 0, quote: 1, side: "sell", amount: 34_359_738_369n, quoteAmount: 1n, maxFeeBips: 0, validUntil: 1, chainId: 1, rollup: ROLLUP_ADDR, timeInForce: "gtc" })).toThrow(
       /--amount 34359738369 is not representable on L2 .* nearest representable values are 34359738360 and 34359738370/,
     );
   });
@@ -557,9 +563,9 @@ describe("trading commands (stand-in API)", () => {
     // The signature verifies against the key file's own public key, over core's order message.
     const file = JSON.parse(readFileSync(keyFile, "utf8")) as { ax: string; ay: string };
     const { order } = parseOrderRequest(body, CONFIGS.default);
-    expect(verifySignature(orderMessage(order, CHAIN_ID), order.signature, { ax: BigInt(file.ax), ay: BigInt(file.ay) })).toBe(true);
+    expect(verifySignature(orderMessage(order, DOMAIN), order.signature, { ax: BigInt(file.ax), ay: BigInt(file.ay) })).toBe(true);
     expect(JSON.parse(r.stdout)).toEqual({
-      hash: orderHash(order, CHAIN_ID),
+      hash: orderHash(order, DOMAIN),
       status: "open",
       market: "ETH-USDC",
       side: "buy",
@@ -595,7 +601,7 @@ describe("trading commands (stand-in API)", () => {
     expect(api.queries.filter((q) => q.includes("/orders"))).toEqual([]);
     expect(lastBody()).toMatchObject({ account: 3, orderId: 42, side: "sell", amount: "5000000000000000000", quoteAmount: "10000000000", maxFeeBips: 5, validUntil: 2_100_000_000, timeInForce: "post_only" });
     const { order } = parseOrderRequest(lastBody(), CONFIGS.default);
-    expect(verifySignature(orderMessage(order, CHAIN_ID), order.signature, publicKeyOf(PRIV))).toBe(true);
+    expect(verifySignature(orderMessage(order, DOMAIN), order.signature, publicKeyOf(PRIV))).toBe(true);
     expect(JSON.parse(r.stdout)).toMatchObject({ orderId: 42, price: "0.000000002", timeInForce: "post_only" });
   });
 
@@ -644,9 +650,9 @@ describe("trading commands (stand-in API)", () => {
     expect(JSON.parse(r.stdout)).toMatchObject({ hash: HASH_A, status: "cancelled", orderId: 8 });
     const c = api.cancels[before];
     expect(c.hash).toBe(HASH_A);
-    expect(verifySignature(cancelMessage(3, 8n, CHAIN_ID), c.signature, publicKeyOf(PRIV))).toBe(true);
-    expect(verifySignature(cancelMessage(3, 9n, CHAIN_ID), c.signature, publicKeyOf(PRIV))).toBe(false);
-    expect(verifySignature(cancelMessage(3, 8n, CHAIN_ID + 1), c.signature, publicKeyOf(PRIV))).toBe(false);
+    expect(verifySignature(cancelMessage(3, 8n, DOMAIN), c.signature, publicKeyOf(PRIV))).toBe(true);
+    expect(verifySignature(cancelMessage(3, 9n, DOMAIN), c.signature, publicKeyOf(PRIV))).toBe(false);
+    expect(verifySignature(cancelMessage(3, 8n, { ...DOMAIN, chainId: CHAIN_ID + 1 }), c.signature, publicKeyOf(PRIV))).toBe(false);
     const human = await run(["cancel", "--api", api.url, "--key", keyFile, HASH_A.toUpperCase().replace("0X", "0x")]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^hash +0xa1a1.*\nstatus +cancelled\nmarket +ETH-USDC\naccount +3\norder id +8\nside +buy\nprice +0\.000000002\nfilled +1 of 1000000000000000000\n$/);

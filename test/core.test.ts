@@ -5,7 +5,7 @@ import {
   SparseMerkleTree, rootFromProof, packMessage, unpackMessage, txHash,
   transferChunk, withdrawChunk, encodePubdata, decodePubdata, publicInputOf, headerBytes, pubdataBytes, withdrawalsOf,
   queueHashNext, packQueueRecord, QUEUE_REGISTER, QUEUE_FORCED_EXIT, ProtocolError, toHex,
-  orderMessage, orderHash, cancelMessage, fillChunk, encodeFees, sellerLimitHolds, buyerLimitHolds, feeWithinLimit,
+  orderMessage, orderHash, cancelMessage, orderFields, packOrderMessage, fillChunk, encodeFees, sellerLimitHolds, buyerLimitHolds, feeWithinLimit,
   type Order, type FillOp,
 } from "../core";
 import { World } from "./helpers/world";
@@ -97,15 +97,16 @@ describe("encodings", () => {
   test("pubdata layout, public input, withdrawals", () => {
     const p = CONFIGS.test;
     const chunks = [withdrawChunk(3, 1, 100n, 0n), transferChunk(1, 2, 1, 5n, 0n)];
-    const h = { oldRoot: 1n, newRoot: 2n, queueHashBefore: 3n, queueHashAfter: 4n, chainId: 31337, timestamp: 99, feeTokens: [1, 0] };
+    const h = { oldRoot: 1n, newRoot: 2n, queueHashBefore: 3n, queueHashAfter: 4n, chainId: 31337, timestamp: 99, rollup: "0x00000000000000000000000000000000000000a1" as const, feeTokens: [1, 0] };
     const fillChunks = [new Uint8Array(51).fill(7)];
     const forcedExits = [0x0102n];
     const data = encodePubdata(p, h, chunks, fillChunks, forcedExits);
     expect(data.length).toBe(headerBytes(p) + 30 + 51 + 16);
     expect(data.length).toBe(pubdataBytes(p));
-    expect(data[136]).toBe(1); // fee tokens
-    expect(data[137]).toBe(0);
-    expect(data[138]).toBe(0x80); // slot 0 is a withdrawal
+    expect(toHex(data.subarray(136, 156))).toBe(h.rollup); // the rollup, after the timestamp
+    expect(data[156]).toBe(1); // fee tokens
+    expect(data[157]).toBe(0);
+    expect(data[158]).toBe(0x80); // slot 0 is a withdrawal
     expect(data.subarray(headerBytes(p) + 30, headerBytes(p) + 81)).toEqual(fillChunks[0]); // fill chunks follow the L2 chunks
     expect(toHex(data.subarray(headerBytes(p) + 81))).toBe("0x" + "0102".padStart(32, "0")); // forced exits last, u128 big-endian
     expect(decodePubdata(p, data)).toEqual({ ...h, chunks, fillChunks, forcedExits });
@@ -217,15 +218,19 @@ describe("orders and fills", () => {
     account: 0x010203, orderId: 0x04050607n, base: 8, quote: 9, side: "sell", amount: 10n, quoteAmount: 11n, maxFeeBips: 12, validUntil: 13, signature: sig, ...o,
   });
 
-  test("order message packs every field at its place (known answer)", () => {
-    const m = orderMessage(order(), 0x0e);
+  test("order message packs every field at its place (known answer), bound to the deployment", () => {
+    const m = packOrderMessage(orderFields(order(), 0x0e));
     const field = (lo: number, bits: number): bigint => (m >> BigInt(lo)) & ((1n << BigInt(bits)) - 1n);
     expect([field(0, 8), field(8, 32), field(40, 32), field(72, 8), field(80, 8), field(88, 1)]).toEqual([4n, 0x010203n, 0x04050607n, 8n, 9n, 1n]);
     expect([field(89, 40), field(129, 40), field(169, 16), field(185, 32), field(217, 32)]).toEqual([10n, 11n, 12n, 13n, 14n]);
     expect(m < 1n << 249n).toBe(true);
-    expect(orderMessage(order({ side: "buy" }), 14) ^ m).toBe(1n << 88n);
-    expect(orderHash(order(), 14)).toMatch(/^0x[0-9a-f]{64}$/);
-    expect(cancelMessage(3, 7n, 31337)).toBe(5n + (3n << 8n) + (7n << 40n) + (31337n << 72n));
+    expect(packOrderMessage(orderFields(order({ side: "buy" }), 14)) ^ m).toBe(1n << 88n);
+    // What the owner signs: Poseidon(packed, rollup address).
+    const domain = { chainId: 14, rollup: "0x00000000000000000000000000000000000000a1" } as const;
+    expect(orderMessage(order(), domain)).toBe(poseidon([m, 0xa1n]));
+    expect(orderMessage(order(), { ...domain, rollup: "0x00000000000000000000000000000000000000a2" })).not.toBe(orderMessage(order(), domain));
+    expect(orderHash(order(), domain)).toMatch(/^0x[0-9a-f]{64}$/);
+    expect(cancelMessage(3, 7n, { chainId: 31337, rollup: domain.rollup })).toBe(poseidon([5n + (3n << 8n) + (7n << 40n) + (31337n << 72n), 0xa1n]));
   });
 
   test("fill chunk layout (known answer)", () => {

@@ -73,7 +73,7 @@ const usdcBalance = (c: L1Clients) => operator.publicClient.readContract({ addre
 
 async function build(count: number): Promise<BatchResult> {
   const block = await operator.publicClient.getBlock({ blockTag: "latest" });
-  return buildBatch(state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: queueHash, deposits: records.slice(consumed, consumed + count), txs: [] });
+  return buildBatch(state, { chainId: anvil.chainId, rollup: dep.rollup, timestamp: Number(block.timestamp), queueHashBefore: queueHash, deposits: records.slice(consumed, consumed + count), txs: [] });
 }
 
 async function prove(b: BatchResult) {

@@ -91,6 +91,7 @@ async function setup(p: Params, forcedDeadlineBlocks = DEADLINE) {
     const block = await operator.publicClient.getBlock();
     return buildBatch(state, {
       chainId: anvil.chainId,
+      rollup: d.rollup,
       timestamp: Number(block.timestamp),
       queueHashBefore: queueHash,
       deposits: records.slice(consumed, consumed + count),

@@ -90,6 +90,7 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   const client = createApiClient({ baseUrl: api.url });
   await seq.start();
   const chainId = anvil.chainId;
+  const domain = { chainId, rollup: dep.rollup };
   const { trader: alice } = await registerTrader(anvil.rpcUrl, chainId, dep, 1, 0, 2n * ETHER);
   const { trader: bob } = await registerTrader(anvil.rpcUrl, chainId, dep, 2, 1, 5_000n * 10n ** 6n);
   const aliceOwner = alice.l1.account.address;
@@ -98,11 +99,11 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   const bobKey = ANVIL_DEV_PRIVATE_KEYS[2];
   await until("registrations consumed", async () => (await client.status()).queue.consumed === 3, 480_000);
 
-  const signer = new OrderSigner(chainId);
+  const signer = new OrderSigner(domain);
   expect((await client.submitOrder(orderToWire(signer.order(alice, market, "sell", 10n ** 17n, 200n * 10n ** 6n)))).status).toBe("open");
   const take = await client.submitOrder(orderToWire(signer.order(bob, market, "buy", 10n ** 17n, 200n * 10n ** 6n)));
   expect(take.status).toBe("filled");
-  const signed = (tx: L2Tx, k: string): L2Tx => ({ ...tx, signature: signMessage(k, txMessage(tx, chainId)) });
+  const signed = (tx: L2Tx, k: string): L2Tx => ({ ...tx, signature: signMessage(k, txMessage(tx, domain)) });
   const t = await client.submitTx(txToWire(signed({ type: "transfer", from: alice.id, to: bob.id, token: 0, amount: 10n ** 16n, fee: 0n, nonce: 0n, validUntil: Number(MAX_U32), signature: zero }, alice.priv)));
   const w = await client.submitTx(txToWire(signed({ type: "withdraw", account: alice.id, token: 0, amount: 10n ** 16n, fee: 0n, nonce: 1n, validUntil: Number(MAX_U32), signature: zero }, alice.priv)));
   await allFinalized(client, [take.fills[0], t.hash, w.hash], 480_000);

@@ -6,7 +6,7 @@
  * The named cases are holes found by review; the fuzzer run is what finds the next one
  * (`npm run bench -- --only fuzz` runs 10,000 mutants).
  */
-import { FLOAT16, initCrypto, QUEUE_FORCED_EXIT, type CircuitInput } from "../core";
+import { FLOAT16, initCrypto, packMessage, poseidon, signMessage, QUEUE_FORCED_EXIT, type CircuitInput } from "../core";
 import { PubdataModel } from "./fuzz/witness-model";
 import { FuzzScenario, Rng, type BaseBatch } from "./fuzz/scenario";
 import { l1Signals, reencodeFloat } from "./fuzz/mutators";
@@ -53,6 +53,29 @@ describe("holes found by review, each refused at a named constraint", () => {
     (input.fill_sellFeeF as string[])[0] = String(other(base));
     // Without the rule: the same state, but bytes core never publishes (the auditor and the exit tool's rebuild re-encode).
     expect(await judge(model, w.shadow, base, input)).toEqual({ kind: "rejected-circuit", template: "DecodeFloat" });
+  });
+});
+
+describe("signatures are bound to the deployment (PROTOCOL.md §4.4)", () => {
+  test("a transfer signed for another rollup on the same chain: refused by the signature check; a witness naming that rollup: not the contract's pubdata", async () => {
+    const w = scenario(13);
+    const base = w.nextWith((b) => (b.batch.circuitInput.l2_opType as string[])[0] === "2");
+    const i = base.batch.circuitInput;
+    const at = (name: string): string => (i[name] as string[])[0];
+    const packed = packMessage({
+      type: 2, from: Number(at("l2_from")), to: Number(at("l2_to")), token: Number(at("l2_token")), amountF: BigInt(at("l2_amountF")),
+      feeF: BigInt(at("l2_feeF")), nonce: BigInt(at("l2_a_nonce")), validUntil: Number(at("l2_validUntil")), chainId: Number(i.chainId),
+    });
+    const other = 0xcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdn;
+    const sig = signMessage(w.keys[Number(at("l2_from"))], poseidon([packed, other]));
+    const forged = structuredClone(i);
+    (forged.l2_sigR8x as string[])[0] = String(sig.r8x);
+    (forged.l2_sigR8y as string[])[0] = String(sig.r8y);
+    (forged.l2_sigS as string[])[0] = String(sig.s);
+    expect(await judge(model, w.shadow, base, forged)).toEqual({ kind: "rejected-circuit", template: "ForceEqualIfEnabled" });
+    // The prover names the other deployment so that the signature verifies: the pubdata then carries
+    // that address, and this contract hashes its own (address(this)).
+    expect(await judge(model, w.shadow, base, { ...forged, rollup: String(other) })).toMatchObject({ kind: "rejected-contract" });
   });
 });
 

@@ -4,6 +4,7 @@ import {
   QUEUE_DEPOSIT, QUEUE_REGISTER, ReplayError, transferChunk, encodeFloat, FLOAT40, type L2Tx, type Order, type QueueRecord,
 } from "../core";
 import { proofFromSolidity, proofToSolidity } from "../contracts/proof";
+import { DOMAIN, ROLLUP } from "./helpers/world";
 
 const P = CONFIGS.test;
 const zero = { r8x: 0n, r8y: 0n, s: 0n };
@@ -18,8 +19,8 @@ test("replay matches buildBatch for registrations, deposits, transfers, a withdr
     { kind: QUEUE_REGISTER, accountId: 2, token: 0, amount: 10n ** 18n, ...publicKeyOf(keys[2]) },
     { kind: QUEUE_DEPOSIT, accountId: 2, token: 1, amount: 10n ** 9n, ax: 0n, ay: 0n },
   ];
-  const sign = (tx: L2Tx, k: string): L2Tx => ({ ...tx, signature: signMessage(k, txMessage(tx, 31337)) });
-  const signOrder = (o: Omit<Order, "signature">, k: string): Order => ({ ...o, signature: signMessage(k, orderMessage({ ...o, signature: zero }, 31337)) });
+  const sign = (tx: L2Tx, k: string): L2Tx => ({ ...tx, signature: signMessage(k, txMessage(tx, DOMAIN)) });
+  const signOrder = (o: Omit<Order, "signature">, k: string): Order => ({ ...o, signature: signMessage(k, orderMessage({ ...o, signature: zero }, DOMAIN)) });
   const sell = signOrder({ account: 1, orderId: 1n, base: 0, quote: 1, side: "sell", amount: 10n ** 16n, quoteAmount: 20_000_000n, maxFeeBips: 30, validUntil: vu }, keys[1]);
   const buy = signOrder({ account: 2, orderId: 1n, base: 0, quote: 1, side: "buy", amount: 10n ** 16n, quoteAmount: 20_000_000n, maxFeeBips: 30, validUntil: vu }, keys[2]);
   const batches = [
@@ -36,7 +37,7 @@ test("replay matches buildBatch for registrations, deposits, transfers, a withdr
   const replayed = new State(P);
   let q = 0n;
   for (const b of batches) {
-    const r = buildBatch(built, { chainId: 31337, timestamp: 1000, queueHashBefore: q, ...b });
+    const r = buildBatch(built, { chainId: 31337, rollup: ROLLUP, timestamp: 1000, queueHashBefore: q, ...b });
     const out = replayBatch(replayed, { pubdata: decodePubdata(P, r.pubdata), records: b.deposits });
     expect(out.newRoot).toBe(r.newRoot);
     expect(Buffer.from(out.pubdata).equals(Buffer.from(r.pubdata))).toBe(true);
@@ -45,7 +46,7 @@ test("replay matches buildBatch for registrations, deposits, transfers, a withdr
     q = r.queueHashAfter;
   }
   // A second fill of the same orders continues their counters.
-  const r5 = buildBatch(built, { chainId: 31337, timestamp: 1000, queueHashBefore: q, deposits: [], txs: [], fills: [{ type: "fill", sell, buy, baseAmount: 5n * 10n ** 15n, quoteAmount: 10_000_000n, sellFee: 0n, buyFee: 0n }] });
+  const r5 = buildBatch(built, { chainId: 31337, rollup: ROLLUP, timestamp: 1000, queueHashBefore: q, deposits: [], txs: [], fills: [{ type: "fill", sell, buy, baseAmount: 5n * 10n ** 15n, quoteAmount: 10_000_000n, sellFee: 0n, buyFee: 0n }] });
   const out5 = replayBatch(replayed, { pubdata: decodePubdata(P, r5.pubdata), records: [] });
   expect(out5.newRoot).toBe(r5.newRoot);
   expect(out5.counts).toEqual({ registrations: 0, deposits: 0, forcedExits: 0, transfers: 0, withdrawals: 0, fills: 1 });

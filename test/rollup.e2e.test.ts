@@ -52,7 +52,7 @@ test("a valid batch finalizes; replays, foreign proofs and tampered pubdata are 
   const block = await l1.publicClient.getBlock();
   // Batch 1 consumes queue record 0: the operator's registration by the constructor.
   const b1 = buildBatch(state, {
-    chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: 0n, txs: [],
+    chainId: anvil.chainId, rollup: dep.rollup, timestamp: Number(block.timestamp), queueHashBefore: 0n, txs: [],
     deposits: [{ kind: QUEUE_REGISTER, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(operatorKey) }],
   });
   const proof1 = await prove(b1);
@@ -72,7 +72,7 @@ test("a valid batch finalizes; replays, foreign proofs and tampered pubdata are 
   await expect(submit(b1, proof1)).rejects.toThrow(/DepositsNotQueued|InvalidProof/);
 
   // Batch 2 (empty) proven against the new root finalizes; its proof is useless for anything else.
-  const b2 = buildBatch(state, { chainId: anvil.chainId, timestamp: Number(block.timestamp), queueHashBefore: b1.queueHashAfter, txs: [], deposits: [] });
+  const b2 = buildBatch(state, { chainId: anvil.chainId, rollup: dep.rollup, timestamp: Number(block.timestamp), queueHashBefore: b1.queueHashAfter, txs: [], deposits: [] });
   const proof2 = await prove(b2);
   await expect(submit({ ...b2, newRoot: b2.newRoot + 1n }, proof2)).rejects.toThrow(/InvalidProof/);
   await l1.publicClient.waitForTransactionReceipt({ hash: await submit(b2, proof2) });

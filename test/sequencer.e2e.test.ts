@@ -154,7 +154,7 @@ describe("sequencer end to end (real proofs on anvil)", () => {
       (tx.type === "transfer"
         ? { token: 0, amount: 0n, fee: 0n, nonce: BigInt(nonce), validUntil: MAX_U32, from: u.id, to: 0, ...tx }
         : { token: 0, amount: 0n, fee: 0n, nonce: BigInt(nonce), validUntil: MAX_U32, account: u.id, ...tx }) as UnsignedTx,
-      dep.chainId,
+      { chainId: dep.chainId, rollup: dep.rollup },
     );
 
   test("HTTP → batch → proof → submitBatch → finalized on L1, withdrawal credited", async () => {

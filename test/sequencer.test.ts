@@ -47,6 +47,7 @@ import { createSequencer, type Sequencer, type SequencerOptions } from "../seque
 import type { BatchInfo } from "../sequencer/views";
 import { shouldCut, takeBatchTxs, type PendingTx } from "../sequencer/plan";
 import { parseTx, txToWire, type WireTx } from "../sequencer/wire";
+import type { Domain } from "../core/domain";
 
 /** The test config with one fee bucket, so the fee-bucket cut rule shows with the two tokens deployed here (no proofs are made). */
 const P = { ...CONFIGS.test, feeBuckets: 1 };
@@ -100,7 +101,7 @@ class Model {
   }
 
   /** Replays the sequencer's batch `b` with core and checks root and public input. */
-  check(b: BatchInfo, chainId: number): void {
+  check(b: BatchInfo, domain: Domain): void {
     expect(b.queueStart).toBe(this.consumed);
     const deposits = this.queue.slice(this.consumed, this.consumed + b.depositCount);
     expect(deposits).toHaveLength(b.depositCount);
@@ -110,7 +111,7 @@ class Model {
       return tx;
     });
     expect(fieldToHex(this.state.root)).toBe(b.oldRoot);
-    const r = buildBatch(this.state, { chainId, timestamp: b.timestamp, queueHashBefore: this.queueHash, deposits, txs, feeTokens: b.feeTokens });
+    const r = buildBatch(this.state, { ...domain, timestamp: b.timestamp, queueHashBefore: this.queueHash, deposits, txs, feeTokens: b.feeTokens });
     expect(fieldToHex(r.newRoot)).toBe(b.newRoot);
     expect(fieldToHex(r.publicInput)).toBe(b.publicInput);
     expect(fieldToHex(r.queueHashAfter)).toBe(b.queueHashAfter);
@@ -260,7 +261,7 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
   let alice: User;
   let bob: User;
   let carol: User;
-  let chainId: number;
+  let domain: Domain;
   const nonces = new Map<number, number>();
   /** Hashes of accepted txs, in acceptance order. */
   const accepted: Hex[] = [];
@@ -269,8 +270,8 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
   function sign(u: User, tx: Partial<UnsignedTx> & { type: "transfer" | "withdraw" }): WireTx {
     const base = { token: 0, amount: 0n, fee: 0n, nonce: BigInt(nonces.get(u.id) ?? 0), validUntil: MAX_U32 };
     const full = (tx.type === "transfer" ? { ...base, from: u.id, to: 0, ...tx } : { ...base, account: u.id, ...tx }) as UnsignedTx;
-    const wire = signTx(u.priv, full, chainId);
-    model.sent.set(txHash(txMessage(parseTx(wire, P), chainId)), parseTx(wire, P));
+    const wire = signTx(u.priv, full, domain);
+    model.sent.set(txHash(txMessage(parseTx(wire, P), domain)), parseTx(wire, P));
     return wire;
   }
 
@@ -287,14 +288,14 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     const n = await node.seq.cutBatch();
     if (n === null) throw new Error("expected a batch");
     const b = await node.client.batch(n);
-    model.check(b, chainId);
+    model.check(b, domain);
     return b;
   }
 
   beforeAll(async () => {
     model = new Model();
     dep = await deploy(publicKeyOf(opPriv));
-    chainId = dep.chainId;
+    domain = { chainId: dep.chainId, rollup: dep.rollup };
     model.enqueue({ kind: 2, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opPriv) });
     [alice, bob, carol] = await Promise.all([newUser(1), newUser(2), newUser(3)]);
     await register(dep, model, alice, 0, 10n * ETHER);
@@ -310,7 +311,7 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     const s0 = await node.client.status();
     expect(s0.queue).toEqual({ length: 4, consumed: 0 });
     expect(s0.latestBatch).toBe(0);
-    expect(s0.chainId).toBe(chainId);
+    expect(s0.chainId).toBe(domain.chainId);
     expect(s0.rollupAddress.toLowerCase()).toBe(dep.rollup.toLowerCase());
     expect(s0.stateRoot).toBe(fieldToHex(new State(P).root));
     expect(s0.finalizedRoot).toBe(s0.stateRoot);
@@ -345,7 +346,7 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     const wire = sign(alice, { type: "transfer", to: bob.id, amount: ETHER / 10n });
     const r = await postJson(node.api, wire);
     expect(r.status).toBe(202);
-    const expectedHash = txHash(txMessage(parseTx(wire, P), chainId));
+    const expectedHash = txHash(txMessage(parseTx(wire, P), domain));
     expect(r.json).toEqual({ hash: expectedHash, status: "accepted" });
     nonces.set(alice.id, 1);
     accepted.push(expectedHash);
@@ -410,9 +411,10 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
       ["signature not an object", () => postJson(node.api, { ...g, signature: "0x00" }), 400, "bad_request"],
       ["signature extra field", () => postJson(node.api, { ...g, signature: { ...(g.signature as object), v: "1" } }), 400, "bad_request"],
       ["signature.s ≥ field", () => postJson(node.api, { ...g, signature: { ...(g.signature as object), s: (1n << 254n).toString() } }), 400, "bad_request"],
-      ["wrong key", () => postJson(node.api, signTx(other, parseTxUnsigned(g), chainId)), 422, "bad_signature"],
+      ["wrong key", () => postJson(node.api, signTx(other, parseTxUnsigned(g), domain)), 422, "bad_signature"],
       ["tampered amount", () => postJson(node.api, { ...g, amount: "2000" }), 422, "bad_signature"],
-      ["other chain id", () => postJson(node.api, signTx(alice.priv, parseTxUnsigned(g), chainId + 1)), 422, "bad_signature"],
+      ["other chain id", () => postJson(node.api, signTx(alice.priv, parseTxUnsigned(g), { ...domain, chainId: domain.chainId + 1 })), 422, "bad_signature"],
+      ["other rollup on this chain", () => postJson(node.api, signTx(alice.priv, parseTxUnsigned(g), { ...domain, rollup: `0x${"cd".repeat(20)}` })), 422, "bad_signature"],
       ["stale nonce", () => postJson(node.api, sign(alice, { type: "transfer", to: bob.id, amount: 7n, nonce: 0n })), 422, "bad_nonce"],
       ["future nonce", () => postJson(node.api, sign(alice, { type: "transfer", to: bob.id, amount: 7n, nonce: 5n })), 422, "bad_nonce"],
       // Alice has 10 ETH batched and 9.9 ETH pending.
@@ -533,7 +535,7 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     const batch = await node.client.batch(8);
     model.sent.delete(expiring);
     model.sent.delete(dependent);
-    model.check(batch, chainId);
+    model.check(batch, domain);
     expect(batch.txs).toEqual([independent]);
     expect(batch.timestamp).toBeGreaterThanOrEqual(now + 3600);
     expect(await node.client.tx(expiring)).toMatchObject({ status: "rejected", reason: { code: "expired" } });
@@ -578,7 +580,7 @@ describe("sequencer driven step by step (pollL1 / cutBatch, no proofs)", () => {
     // written behind the sequencer's back. The cut must drop it, not stall or halt.
     await node.close();
     const forged = { ...sign(alice, { type: "transfer", to: bob.id, amount: 3n }), signature: { r8x: "1", r8y: "2", s: "3" } };
-    const forgedHash = txHash(txMessage(parseTx(forged, P), chainId));
+    const forgedHash = txHash(txMessage(parseTx(forged, P), domain));
     const d = new Database(db);
     d.prepare("INSERT INTO txs (hash, type, body, status, accepted_at) VALUES (?, 'transfer', ?, 'accepted', ?)").run(forgedHash, JSON.stringify(forged), Date.now());
     d.close();
@@ -689,11 +691,11 @@ describe("running sequencer (start/stop), no proofs", () => {
   let alice: User;
   let bob: User;
   const model = new Model();
-  let chainId: number;
+  let domain: Domain;
 
   beforeAll(async () => {
     dep = await deploy(publicKeyOf(opPriv));
-    chainId = dep.chainId;
+    domain = { chainId: dep.chainId, rollup: dep.rollup };
     model.enqueue({ kind: 2, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opPriv) });
     [alice, bob] = await Promise.all([newUser(1), newUser(2)]);
     await register(dep, model, alice, 0, ETHER);
@@ -729,7 +731,7 @@ describe("running sequencer (start/stop), no proofs", () => {
     expect(s.prover.proving).toEqual([1, 2, 3]);
     for (const n of [1, 2, 3]) {
       const b = await node.client.batch(n);
-      model.check(b, chainId);
+      model.check(b, domain);
       expect(b.status).toBe("proving");
       expect(b.timings.provingAt).toBeGreaterThanOrEqual(b.timings.builtAt);
       const job = prover.jobs[n - 1];
@@ -740,7 +742,7 @@ describe("running sequencer (start/stop), no proofs", () => {
 
     // At the limit: txs are accepted but no batch is cut.
     const sign = (nonce: number, amount: bigint): WireTx =>
-      signTx(alice.priv, { type: "transfer", from: alice.id, to: bob.id, token: 0, amount, fee: 0n, nonce: BigInt(nonce), validUntil: MAX_U32 }, chainId);
+      signTx(alice.priv, { type: "transfer", from: alice.id, to: bob.id, token: 0, amount, fee: 0n, nonce: BigInt(nonce), validUntil: MAX_U32 }, domain);
     const bodies = [sign(0, 1n), sign(1, 2n), sign(2, 3n)];
     const hashes: Hex[] = [];
     for (const b of bodies) {
@@ -761,8 +763,8 @@ describe("running sequencer (start/stop), no proofs", () => {
     await until("5 batches", async () => (await node.client.status()).latestBatch === 5);
     const b4 = await node.client.batch(4);
     const b5 = await node.client.batch(5);
-    model.check(b4, chainId);
-    model.check(b5, chainId);
+    model.check(b4, domain);
+    model.check(b5, domain);
     expect(b4.txs).toEqual(hashes.slice(0, 2));
     expect(b5.txs).toEqual(hashes.slice(2));
 
@@ -774,7 +776,7 @@ describe("running sequencer (start/stop), no proofs", () => {
     const loneTx = await node.client.tx(lone.hash);
     expect(b6.txs).toEqual([lone.hash]);
     expect(b6.timings.builtAt - loneTx.timestamps.acceptedAt).toBeGreaterThanOrEqual(1_500);
-    model.check(b6, chainId);
+    model.check(b6, domain);
 
     // ...two fill a batch (l2Slots = 2) and are cut right away.
     const pair = [sign(4, 5n), sign(5, 6n)];
@@ -788,7 +790,7 @@ describe("running sequencer (start/stop), no proofs", () => {
     const b7 = await node.client.batch(7);
     expect(b7.txs).toEqual(pairHashes);
     expect(b7.timings.builtAt - (await node.client.tx(pairHashes[0])).timestamps.acceptedAt).toBeLessThan(1_500);
-    model.check(b7, chainId);
+    model.check(b7, domain);
 
     const st = await node.client.status();
     expect(st).toMatchObject({ latestBatch: 7, finalizedBatch: 0, pendingTxs: 0, halted: null, prover: { pending: 7, proving: [1, 2, 3, 4, 5, 6, 7] } });
@@ -856,10 +858,10 @@ describe("crash", () => {
       const PER_USER = 20;
       const bodies = users.map((u) =>
         Array.from({ length: PER_USER }, (_, i) =>
-          signTx(u.priv, { type: "transfer", from: u.id, to: 0, token: 0, amount: BigInt(i + 1), fee: 0n, nonce: BigInt(i), validUntil: MAX_U32 }, dep.chainId),
+          signTx(u.priv, { type: "transfer", from: u.id, to: 0, token: 0, amount: BigInt(i + 1), fee: 0n, nonce: BigInt(i), validUntil: MAX_U32 }, { chainId: dep.chainId, rollup: dep.rollup }),
         ),
       );
-      for (const w of bodies.flat()) model.sent.set(txHash(txMessage(parseTx(w, P), dep.chainId)), parseTx(w, P));
+      for (const w of bodies.flat()) model.sent.set(txHash(txMessage(parseTx(w, P), { chainId: dep.chainId, rollup: dep.rollup })), parseTx(w, P));
       const acked: Hex[] = [];
       const sender = async (list: WireTx[]): Promise<void> => {
         for (const body of list) {
@@ -887,14 +889,14 @@ describe("crash", () => {
       for (const u of users) {
         const a = await node.client.account(u.id);
         for (let i = 0; i < a.pendingNonce; i++) {
-          const h = txHash(txMessage(parseTx(bodies[users.indexOf(u)][i], P), dep.chainId));
+          const h = txHash(txMessage(parseTx(bodies[users.indexOf(u)][i], P), { chainId: dep.chainId, rollup: dep.rollup }));
           expect(["accepted", "batched"]).toContain((await node.client.tx(h)).status);
         }
       }
       while ((await node.seq.cutBatch()) !== null);
       const s = await node.client.status();
       expect(s.pendingTxs).toBe(0);
-      for (let n = 1; n <= s.latestBatch; n++) model.check(await node.client.batch(n), dep.chainId);
+      for (let n = 1; n <= s.latestBatch; n++) model.check(await node.client.batch(n), { chainId: dep.chainId, rollup: dep.rollup });
       expect(s.stateRoot).toBe(fieldToHex(model.state.root));
       await node.close();
     } finally {

@@ -81,11 +81,11 @@ afterAll(async () => {
 });
 
 test("deposit, trade with partial fills over two batches, cancel, withdraw: every fill finalized, roots equal core's, balances add up", async () => {
-  const chainId = dep.chainId;
+  const domain = { chainId: dep.chainId, rollup: dep.rollup };
   const operatorRecord = { kind: 2 as const, accountId: 0, token: 0, amount: 0n, ...(await seqOperatorKey()) };
-  const model = new BatchModel(P, client, chainId);
+  const model = new BatchModel(P, client, domain);
   model.queue.push(operatorRecord);
-  const signer = new OrderSigner(chainId);
+  const signer = new OrderSigner(domain);
   const a = await registerTrader(anvil.rpcUrl, anvil.chainId, dep, 1, 0, 2n * ETHER);
   const b = await registerTrader(anvil.rpcUrl, anvil.chainId, dep, 2, 1, 5_000n * USDC);
   model.queue.push(a.record, b.record);
@@ -105,7 +105,7 @@ test("deposit, trade with partial fills over two batches, cancel, withdraw: ever
 
   // alice cancels the rest; then both withdraw what they received.
   const open = await client.order(sell.hash);
-  const cs = signMessage(alice.priv, cancelMessage(alice.id, BigInt(open.orderId), chainId));
+  const cs = signMessage(alice.priv, cancelMessage(alice.id, BigInt(open.orderId), domain));
   expect(await client.cancelOrder(sell.hash, { r8x: cs.r8x.toString(), r8y: cs.r8y.toString(), s: cs.s.toString() })).toMatchObject({ status: "cancelled" });
   const fills = await Promise.all([take1.fills[0], take2.fills[0]].map((h) => client.tx(h)));
   const got = (f: (typeof fills)[number], k: "quote" | "base") => (f.type !== "fill" ? 0n : k === "quote" ? BigInt(f.quoteAmount) - BigInt(f.sellFee) : BigInt(f.baseAmount) - BigInt(f.buyFee));
@@ -113,7 +113,7 @@ test("deposit, trade with partial fills over two batches, cancel, withdraw: ever
   const bobEth = fills.reduce((s, f) => s + got(f, "base"), 0n);
   const withdraw = (u: Trader, token: number, amount: bigint): WithdrawTx => {
     const body = { type: "withdraw" as const, account: u.id, token, amount, fee: 0n, nonce: 0n, validUntil: Number(MAX_U32) };
-    return { ...body, signature: signMessage(u.priv, txMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, chainId)) };
+    return { ...body, signature: signMessage(u.priv, txMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, domain)) };
   };
   // Both amounts must be float40 values: 999.5 USDC and 0.499 ETH are.
   const w1 = await client.submitTx(txToWire(withdraw(alice, 1, aliceUsdc)));

@@ -22,6 +22,7 @@ import { silentLogger } from "../sequencer/log";
 import { createSequencer, type Sequencer } from "../sequencer/sequencer";
 import type { BatchInfo } from "../sequencer/views";
 import { orderToWire, txToWire } from "../sequencer/wire";
+import type { Domain } from "../core/domain";
 
 const P = CONFIGS.test;
 const ETHER = 10n ** 18n;
@@ -52,7 +53,7 @@ describe("trading through the sequencer (no proofs)", () => {
   let model: BatchModel;
   let alice: Trader;
   let bob: Trader;
-  let chainId: number;
+  let domain: Domain;
   let signer: OrderSigner;
   const db = () => join(tmp, "trading.sqlite");
 
@@ -111,10 +112,10 @@ describe("trading through the sequencer (no proofs)", () => {
       genesisRoot: new State(P).root,
       operatorKey: publicKeyOf(opPriv),
     });
-    chainId = dep.chainId;
-    signer = new OrderSigner(chainId);
+    domain = { chainId: dep.chainId, rollup: dep.rollup };
+    signer = new OrderSigner(domain);
     await open();
-    model = new BatchModel(P, client, chainId);
+    model = new BatchModel(P, client, domain);
     model.queue.push({ kind: 2, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opPriv) });
     alice = await user(1, 0, 10n * ETHER);
     bob = await user(2, 1, 100_000n * USDC);
@@ -179,7 +180,7 @@ describe("trading through the sequencer (no proofs)", () => {
   test("open orders reserve funds: a transfer cannot spend them; post-only that would cross is refused", async () => {
     // alice has 9.6 ETH, 0.6 of it reserved by her open sell.
     const transfer = { type: "transfer" as const, from: alice.id, to: bob.id, token: 0, amount: 9_500_000_000_000_000_000n, fee: 0n, nonce: 0n, validUntil: Number(MAX_U32) };
-    const signed = { ...transfer, signature: signMessage(alice.priv, txMessage({ ...transfer, signature: { r8x: 0n, r8y: 0n, s: 0n } }, chainId)) };
+    const signed = { ...transfer, signature: signMessage(alice.priv, txMessage({ ...transfer, signature: { r8x: 0n, r8y: 0n, s: 0n } }, domain)) };
     const r = await post("/v1/txs", txToWire(signed));
     expect(r.status).toBe(422);
     expect(r.json.error.code).toBe("insufficient_balance");
@@ -217,13 +218,13 @@ describe("trading through the sequencer (no proofs)", () => {
     const busy = new Set((await client.accountOrders(bob.id)).orders.filter((o) => o.status === "open" || o.status === "partially_filled").map((o) => BigInt(o.orderId) % 4n));
     let raceId = 1000n;
     while (busy.has(raceId % 4n)) raceId++;
-    const race = orderToWire(new OrderSigner(chainId).order(bob, MARKET, "buy", ETHER / 100n, 1n * USDC, { orderId: raceId }));
+    const race = orderToWire(new OrderSigner(domain).order(bob, MARKET, "buy", ETHER / 100n, 1n * USDC, { orderId: raceId }));
     // Called in one tick, both pass the first look before either reaches the synchronous step.
     const [first, second] = await Promise.allSettled([seq.submitOrder(race), seq.submitOrder(race)]);
     expect(first).toMatchObject({ status: "fulfilled", value: { status: "open" } });
     expect(second).toMatchObject({ status: "rejected", reason: { status: 409, code: "duplicate" } });
     expect((await post("/v1/orders", race)).status).toBe(409);
-    const cancel = signMessage(bob.priv, cancelMessage(bob.id, BigInt(race.orderId), chainId)); // frees its order slot again
+    const cancel = signMessage(bob.priv, cancelMessage(bob.id, BigInt(race.orderId), domain)); // frees its order slot again
     const cancelled = await post(`/v1/orders/${(first as PromiseFulfilledResult<{ hash: string }>).value.hash}`, { signature: { r8x: cancel.r8x.toString(), r8y: cancel.r8y.toString(), s: cancel.s.toString() } }, "DELETE");
     expect(cancelled.json).toMatchObject({ status: "cancelled" });
     const res = await post(`/v1/orders/0x${"00".repeat(32)}`, { signature: good.signature }, "DELETE");
@@ -233,15 +234,15 @@ describe("trading through the sequencer (no proofs)", () => {
 
   test("cancel: needs the owner's signature; releases the reservation", async () => {
     const open = (await client.accountOrders(alice.id)).orders.find((o) => o.status === "partially_filled")!;
-    const wrong = signMessage(bob.priv, cancelMessage(alice.id, BigInt(open.orderId), chainId));
+    const wrong = signMessage(bob.priv, cancelMessage(alice.id, BigInt(open.orderId), domain));
     const sig = (s: typeof wrong) => ({ r8x: s.r8x.toString(), r8y: s.r8y.toString(), s: s.s.toString() });
     const bad = await post(`/v1/orders/${open.hash}`, { signature: sig(wrong) }, "DELETE");
     expect(bad.status).toBe(422);
-    const ok = await post(`/v1/orders/${open.hash}`, { signature: sig(signMessage(alice.priv, cancelMessage(alice.id, BigInt(open.orderId), chainId))) }, "DELETE");
+    const ok = await post(`/v1/orders/${open.hash}`, { signature: sig(signMessage(alice.priv, cancelMessage(alice.id, BigInt(open.orderId), domain))) }, "DELETE");
     expect(ok.status).toBe(200);
     expect(ok.json).toMatchObject({ status: "cancelled", reason: "user_cancel" });
     expect((await client.book("ETH-USDC")).asks).toEqual([]);
-    const again = await post(`/v1/orders/${open.hash}`, { signature: sig(signMessage(alice.priv, cancelMessage(alice.id, BigInt(open.orderId), chainId))) }, "DELETE");
+    const again = await post(`/v1/orders/${open.hash}`, { signature: sig(signMessage(alice.priv, cancelMessage(alice.id, BigInt(open.orderId), domain))) }, "DELETE");
     expect(again.status).toBe(409);
   });
 

@@ -3,6 +3,7 @@ pragma circom 2.1.0;
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/eddsaposeidon.circom";
+include "circomlib/circuits/poseidon.circom";
 include "../lib/account.circom";
 include "../lib/float.circom";
 
@@ -15,6 +16,7 @@ template SignedOrder(side) {
     signal input quote;              // range-checked by the caller
     signal input timestamp;          // range-checked by the batch
     signal input chainId;            // range-checked by the batch
+    signal input rollup;             // range-checked by the batch (160 bits)
     signal input ax;
     signal input ay;
     signal input orderId;
@@ -53,14 +55,16 @@ template SignedOrder(side) {
     signal inTime <== LessEqThan(32)([timestamp, validUntil]);
     enabled * (1 - inTime) === 0;
 
-    // The owner is registered (key != (0, 0)) and signed every field.
+    // The owner is registered (key != (0, 0)) and signed every field, bound to the deployment:
+    // the signed element is Poseidon(packed, rollup) (PROTOCOL.md §4.5).
     signal zeroX <== IsZero()(ax);
     signal zeroY <== IsZero()(ay);
     signal unregistered <== zeroX * zeroY;
     enabled * unregistered === 0;
-    signal message <== 4 + account * (1 << 8) + orderId * (1 << 40) + base * (1 << 72) + quote * (1 << 80)
+    signal packed <== 4 + account * (1 << 8) + orderId * (1 << 40) + base * (1 << 72) + quote * (1 << 80)
         + side * (1 << 88) + amountF * (1 << 89) + quoteAmountF * (1 << 129) + maxFeeBips * (1 << 169)
         + validUntil * (1 << 185) + chainId * (1 << 217);
+    signal message <== Poseidon(2)([packed, rollup]);
     EdDSAPoseidonVerifier()(enabled, ax, ay, sigS, sigR8x, sigR8y, message);
 }
 
@@ -158,6 +162,7 @@ template FillSlot(accountLevels, balanceLevels, orderLevels, feeBuckets) {
     signal output rootOut;
     signal input timestamp;
     signal input chainId;
+    signal input rollup;
     signal input feeTokens[feeBuckets];
     signal input feeIn[feeBuckets];
     signal output feeOut[feeBuckets];
@@ -262,12 +267,12 @@ template FillSlot(accountLevels, balanceLevels, orderLevels, feeBuckets) {
     signal sellAmount;
     signal sellQuoteAmount;
     signal sellOrderIdBits[32];
-    (sellAmount, sellQuoteAmount, sellOrderIdBits) <== SignedOrder(1)(isFill, seller, base, quote, timestamp, chainId,
+    (sellAmount, sellQuoteAmount, sellOrderIdBits) <== SignedOrder(1)(isFill, seller, base, quote, timestamp, chainId, rollup,
         sa_ax, sa_ay, so_orderId, so_amountF, so_quoteAmountF, so_maxFeeBips, so_validUntil, so_sigR8x, so_sigR8y, so_sigS);
     signal buyAmount;
     signal buyQuoteAmount;
     signal buyOrderIdBits[32];
-    (buyAmount, buyQuoteAmount, buyOrderIdBits) <== SignedOrder(0)(isFill, buyer, base, quote, timestamp, chainId,
+    (buyAmount, buyQuoteAmount, buyOrderIdBits) <== SignedOrder(0)(isFill, buyer, base, quote, timestamp, chainId, rollup,
         ba_ax, ba_ay, bo_orderId, bo_amountF, bo_quoteAmountF, bo_maxFeeBips, bo_validUntil, bo_sigR8x, bo_sigR8y, bo_sigS);
 
     // Limit prices, exact (products < 2^240): the seller gets at least floor(b·Qs/Bs),

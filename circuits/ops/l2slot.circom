@@ -3,6 +3,7 @@ pragma circom 2.1.0;
 include "circomlib/circuits/bitify.circom";
 include "circomlib/circuits/comparators.circom";
 include "circomlib/circuits/eddsaposeidon.circom";
+include "circomlib/circuits/poseidon.circom";
 include "../lib/account.circom";
 include "../lib/float.circom";
 
@@ -13,6 +14,7 @@ template L2Slot(accountLevels, balanceLevels, feeBuckets) {
     signal output rootOut;
     signal input timestamp;          // range-checked by the batch
     signal input chainId;            // range-checked by the batch
+    signal input rollup;             // range-checked by the batch (160 bits)
     signal input feeTokens[feeBuckets];
     signal input feeIn[feeBuckets];
     signal output feeOut[feeBuckets];
@@ -81,12 +83,14 @@ template L2Slot(accountLevels, balanceLevels, feeBuckets) {
     signal inTime <== LessEqThan(32)([timestamp, validUntil]);
     isSigned * (1 - inTime) === 0;
 
-    // Signature over the packed message (PROTOCOL.md §4.4). Every field is range-bound,
-    // so the message determines the operation; the signed nonce is the account's nonce.
+    // Signature over the packed message bound to the deployment, Poseidon(packed, rollup)
+    // (PROTOCOL.md §4.4). Every field is range-bound, so the message determines the operation;
+    // the signed nonce is the account's nonce.
     signal toSigned <== isTransfer * to;
-    signal message <== opType + from * (1 << 8) + toSigned * (1 << 40) + token * (1 << 72)
+    signal packed <== opType + from * (1 << 8) + toSigned * (1 << 40) + token * (1 << 72)
         + amountF * (1 << 80) + feeF * (1 << 120) + a_nonce * (1 << 136)
         + validUntil * (1 << 168) + chainId * (1 << 200);
+    signal message <== Poseidon(2)([packed, rollup]);
     EdDSAPoseidonVerifier()(isSigned, a_ax, a_ay, sigS, sigR8x, sigR8y, message);
 
     // A pays amount + fee; its balance stays a uint128 (no underflow) and its nonce a uint32.

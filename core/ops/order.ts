@@ -10,6 +10,7 @@ import { verifySignature, type SignatureCheck } from "../eddsa";
 import { AMOUNT_BITS, MAX_FEE_BIPS, MAX_ORDER_AMOUNT, ORDER_ARITY } from "../params";
 import type { State } from "../state";
 import type { BatchContext, Order } from "./types";
+import { signedMessage, type Domain } from "../domain";
 
 /** Type byte of an order message (PROTOCOL.md §4.4 numbering). */
 export const MSG_ORDER = 4;
@@ -66,9 +67,10 @@ export function encodeOrderAmounts(order: Order): { amountF: bigint; quoteAmount
   return { amountF, quoteAmountF };
 }
 
-export function orderMessage(order: Order, chainId: number): bigint {
+/** An order's message fields (amounts float40-encoded) for a chain. */
+export function orderFields(order: Order, chainId: number): OrderMessageFields {
   const { amountF, quoteAmountF } = encodeOrderAmounts(order);
-  return packOrderMessage({
+  return {
     account: order.account,
     orderId: order.orderId,
     base: order.base,
@@ -79,12 +81,17 @@ export function orderMessage(order: Order, chainId: number): bigint {
     maxFeeBips: order.maxFeeBips,
     validUntil: order.validUntil,
     chainId,
-  });
+  };
+}
+
+/** The field element an order's owner signs: its packed fields bound to the deployment. */
+export function orderMessage(order: Order, domain: Domain): bigint {
+  return signedMessage(packOrderMessage(orderFields(order, domain.chainId)), domain);
 }
 
 /** The API's order id: sha256 of the signed message as 32 bytes (as for transactions). */
-export function orderHash(order: Order, chainId: number): `0x${string}` {
-  return toHex(sha256(toBytesBE(orderMessage(order, chainId), 32)));
+export function orderHash(order: Order, domain: Domain): `0x${string}` {
+  return toHex(sha256(toBytesBE(orderMessage(order, domain), 32)));
 }
 
 export function orderSlotIndex(p: State["params"], orderId: bigint): number {
@@ -141,7 +148,7 @@ export function checkOrder(state: OrderStateReader, order: Order, ctx: BatchCont
   const acc = state.account(order.account);
   if (!acc.registered) fail("unregistered_account", `account ${order.account} is not registered`);
   if (ctx.timestamp > order.validUntil) fail("expired", `order expired at ${order.validUntil}, batch time ${ctx.timestamp}`);
-  if (!verify(orderMessage(order, ctx.chainId), order.signature, { ax: acc.ax, ay: acc.ay })) fail("bad_signature", "order signature does not verify under the account's key");
+  if (!verify(orderMessage(order, ctx), order.signature, { ax: acc.ax, ay: acc.ay })) fail("bad_signature", "order signature does not verify under the account's key");
   const filled = filledOf(order, state.orderSlot(order.account, orderSlotIndex(p, order.orderId)));
   if (filled >= order.amount) fail("order_filled", `order ${order.orderId} is already filled`);
   return filled;
@@ -167,13 +174,14 @@ export const MSG_CANCEL = 5;
 
 /**
  * The field element a trader signs to cancel an open order in the sequencer's book:
- * type 5 (8 bits) ‖ account (32) ‖ orderId (32) ‖ chainId (32), least significant first.
- * It binds one order id of one account on one chain; it is not a protocol operation (the
- * protocol's cancellation is expiry or a later order id in the slot, PROTOCOL.md §4.5).
+ * Poseidon(type 5 (8 bits) ‖ account (32) ‖ orderId (32) ‖ chainId (32), least significant first;
+ * the rollup's address). It binds one order id of one account in one deployment; it is not a
+ * protocol operation (the protocol's cancellation is expiry or a later order id in the slot, §4.5).
  */
-export function cancelMessage(account: number, orderId: bigint, chainId: number): bigint {
+export function cancelMessage(account: number, orderId: bigint, domain: Domain): bigint {
+  const { chainId } = domain;
   if (!Number.isInteger(account) || account < 0 || BigInt(account) > MAX_U32) throw new RangeError("account must be a uint32");
   if (orderId < 0n || orderId > MAX_U32) throw new RangeError("orderId must be a uint32");
   if (!Number.isInteger(chainId) || chainId < 0 || BigInt(chainId) > MAX_U32) throw new RangeError("chainId must be a uint32");
-  return BigInt(MSG_CANCEL) | (BigInt(account) << 8n) | (orderId << 40n) | (BigInt(chainId) << 72n);
+  return signedMessage(BigInt(MSG_CANCEL) | (BigInt(account) << 8n) | (orderId << 40n) | (BigInt(chainId) << 72n), domain);
 }

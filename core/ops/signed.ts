@@ -3,6 +3,7 @@ import { MAX_U128, MAX_U32 } from "../field";
 import { fail } from "../errors";
 import { FLOAT16, FLOAT40, tryEncodeFloat } from "../float";
 import { packMessage, type MessageFields } from "../message";
+import { signedMessage, type Domain } from "../domain";
 import { verifySignature, type SignatureCheck } from "../eddsa";
 import type { State } from "../state";
 import type { BatchContext, L2Tx } from "./types";
@@ -41,8 +42,9 @@ export function messageFields(tx: L2Tx, chainId: number): MessageFields {
   };
 }
 
-export function txMessage(tx: L2Tx, chainId: number): bigint {
-  return packMessage(messageFields(tx, chainId));
+/** The field element a transaction's owner signs: its packed fields bound to the deployment. */
+export function txMessage(tx: L2Tx, domain: Domain): bigint {
+  return signedMessage(packMessage(messageFields(tx, domain.chainId)), domain);
 }
 
 /**
@@ -63,7 +65,7 @@ export function checkSignedDebit(state: State, tx: L2Tx, ctx: BatchContext, veri
   if (tx.nonce !== acc.nonce) fail("bad_nonce", `nonce ${tx.nonce} does not match account nonce ${acc.nonce}`);
   if (acc.nonce >= MAX_U32) fail("nonce_overflow", "account nonce exhausted");
   if (ctx.timestamp > tx.validUntil) fail("expired", `operation expired at ${tx.validUntil}, batch time ${ctx.timestamp}`);
-  const msg = txMessage(tx, ctx.chainId);
+  const msg = txMessage(tx, ctx);
   if (!verify(msg, tx.signature, { ax: acc.ax, ay: acc.ay })) fail("bad_signature", "signature does not verify under the account's key");
   const balance = state.balance(signer, tx.token);
   if (balance < tx.amount + tx.fee) fail("insufficient_balance", `balance ${balance} < amount ${tx.amount} + fee ${tx.fee}`);

@@ -1,6 +1,7 @@
 /** Operation and witness types shared by the op modules. */
 import type { Signature } from "../eddsa";
 import type { AccountWitness } from "../state";
+import type { Domain } from "../domain";
 
 export interface TransferTx {
   readonly type: "transfer";
@@ -87,9 +88,8 @@ export interface QueueRecord {
   readonly ay: bigint;
 }
 
-/** Context every L2 rule is checked in. */
-export interface BatchContext {
-  readonly chainId: number;
+/** Context every L2 rule is checked in: the deployment (signatures are bound to it) and the batch's time. */
+export interface BatchContext extends Domain {
   readonly timestamp: number;
 }
 

@@ -7,11 +7,11 @@
  * transition the proof allows and core does not, the kind of hole this fuzzer hunts.
  */
 import {
-  FLOAT40, OP_WITHDRAW, QUEUE_FORCED_EXIT, ReplayError, ProtocolError, decodeFloat, decodePubdata, fromBytesBE, replayBatch,
-  type CircuitInput, type Params, type State, type Withdrawal,
+  FEE_TOKENS_AT, FLOAT40, OP_WITHDRAW, pubdataFieldAt, QUEUE_FORCED_EXIT, ReplayError, ProtocolError, decodeFloat, decodePubdata, fromBytesBE, replayBatch,
+  type CircuitInput, type State, type Withdrawal,
 } from "../../core";
 import type { PubdataModel } from "./witness-model";
-import { FUZZ_CHAIN_ID, type BaseBatch } from "./scenario";
+import { FUZZ_CHAIN_ID, FUZZ_ROLLUP, type BaseBatch } from "./scenario";
 
 export type Verdict =
   | { readonly kind: "rejected-circuit"; readonly template: string }
@@ -30,6 +30,7 @@ export async function judge(model: PubdataModel, shadow: State, base: BaseBatch,
   if (pd.oldRoot !== base.batch.oldRoot) return reject("oldRoot is not the last finalized root");
   if (pd.queueHashBefore !== base.queueHashes[base.consumed]) return reject("queueHashBefore is not the queue hash at `consumed`");
   if (pd.chainId !== FUZZ_CHAIN_ID) return reject("chain id");
+  if (BigInt(pd.rollup) !== BigInt(FUZZ_ROLLUP)) return reject("rollup is not the contract's address");
   if (pd.timestamp < base.lastTimestamp) return reject("timestamp before the previous batch");
   // The chain's clock: an hour after the base batch was dated.
   if (pd.timestamp > base.batch.timestamp + 3600) return reject("timestamp in the future");
@@ -42,7 +43,7 @@ export async function judge(model: PubdataModel, shadow: State, base: BaseBatch,
   // _creditWithdrawals: every flagged slot must hold a withdraw chunk of a known account.
   const credits: Withdrawal[] = [];
   for (let slot = 0; slot < 8 * Math.ceil(p.l2Slots / 8); slot++) {
-    const bitmapAt = 136 + p.feeBuckets;
+    const bitmapAt = FEE_TOKENS_AT + p.feeBuckets;
     if ((out.pubdata[bitmapAt + (slot >> 3)] & (0x80 >> (slot & 7))) === 0) continue;
     if (slot >= p.l2Slots) return reject("bitmap bit out of range");
     const c = pd.chunks[slot];
@@ -69,7 +70,7 @@ export async function judge(model: PubdataModel, shadow: State, base: BaseBatch,
   if (replay.newRoot !== pd.newRoot) return diverge(`new root ${pd.newRoot} but core's replay gives ${replay.newRoot}`);
   if (Buffer.compare(Buffer.from(replay.pubdata), Buffer.from(out.pubdata)) !== 0) {
     const at = replay.pubdata.findIndex((b, i) => b !== out.pubdata[i]);
-    return diverge(`pubdata differs from core's replay at byte ${at} (${layoutName(p, at)})`);
+    return diverge(`pubdata differs from core's replay at byte ${at} (${pubdataFieldAt(p, at)})`);
   }
   const same = replay.withdrawals.length === credits.length && replay.withdrawals.every((w, i) => {
     const c = credits[i];
@@ -80,17 +81,3 @@ export async function judge(model: PubdataModel, shadow: State, base: BaseBatch,
 }
 
 const fmt = (ws: readonly Withdrawal[]): string => `[${ws.map((w) => `${w.accountId}/${w.token}:${w.amount}`).join(", ")}]`;
-
-/** Which part of the pubdata layout (PROTOCOL.md §5.2) a byte offset falls in. */
-function layoutName(p: Params, at: number): string {
-  const header = 136 + p.feeBuckets + Math.ceil(p.l2Slots / 8);
-  if (at < 128) return ["oldRoot", "newRoot", "queueHashBefore", "queueHashAfter"][at >> 5];
-  if (at < 136) return at < 132 ? "chainId" : "timestamp";
-  if (at < 136 + p.feeBuckets) return "feeTokens";
-  if (at < header) return "withdrawBitmap";
-  const l2End = header + 15 * p.l2Slots;
-  if (at < l2End) return `l2 chunk ${Math.floor((at - header) / 15)}`;
-  const fillEnd = l2End + 51 * p.fillSlots;
-  if (at < fillEnd) return `fill chunk ${Math.floor((at - l2End) / 51)}`;
-  return `forced exit ${Math.floor((at - fillEnd) / 16)}`;
-}

@@ -15,6 +15,9 @@ import {
 } from "../../core";
 
 export const FUZZ_CHAIN_ID = 31337;
+/** The deployment the fuzzer's batches and signatures are for. */
+export const FUZZ_ROLLUP = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
+const DOMAIN = { chainId: FUZZ_CHAIN_ID, rollup: FUZZ_ROLLUP } as const;
 
 /** mulberry32: a small seeded generator, so a run is reproduced from its seed. */
 export class Rng {
@@ -162,7 +165,7 @@ export class FuzzScenario {
     for (;;) {
       try {
         const batch = buildBatch(this.state, {
-          chainId: FUZZ_CHAIN_ID, timestamp: this.timestamp, queueHashBefore: this.queueHashes[this.consumed], deposits, txs, fills,
+          chainId: FUZZ_CHAIN_ID, rollup: FUZZ_ROLLUP, timestamp: this.timestamp, queueHashBefore: this.queueHashes[this.consumed], deposits, txs, fills,
         });
         const base: BaseBatch = {
           batch, queue: [...this.queue], queueHashes: [...this.queueHashes], consumed: this.consumed, lastTimestamp: this.lastTimestamp,
@@ -219,17 +222,17 @@ export class FuzzScenario {
       let to = 1 + r.int(this.nextAccountId - 1);
       if (to === from) to = (to % (this.nextAccountId - 1)) + 1;
       const body = { type: "transfer" as const, from, to, token, amount, fee, nonce, validUntil };
-      return { ...body, signature: signMessage(this.keys[from], txMessage({ ...body, signature: sig }, FUZZ_CHAIN_ID)) };
+      return { ...body, signature: signMessage(this.keys[from], txMessage({ ...body, signature: sig }, DOMAIN)) };
     }
     const body = { type: "withdraw" as const, account: from, token, amount, fee, nonce, validUntil };
-    return { ...body, signature: signMessage(this.keys[from], txMessage({ ...body, signature: sig }, FUZZ_CHAIN_ID)) };
+    return { ...body, signature: signMessage(this.keys[from], txMessage({ ...body, signature: sig }, DOMAIN)) };
   }
 
   private order(account: number, side: OrderSide, base: number, quote: number, amount: bigint, quoteAmount: bigint): Order {
     const orderId = this.nextOrderId.get(account) ?? 1n;
     this.nextOrderId.set(account, orderId + 1n);
     const body = { account, side, base, quote, amount, quoteAmount, orderId, maxFeeBips: 10 + this.rng.int(90), validUntil: this.timestamp + 3600 };
-    return { ...body, signature: signMessage(this.keys[account], orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, FUZZ_CHAIN_ID)) };
+    return { ...body, signature: signMessage(this.keys[account], orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, DOMAIN)) };
   }
 
   /** A fill at one price: continues an open order now and then (its counter), else two new orders. */

@@ -101,7 +101,7 @@ export async function openNode(chain: DevChain, db: string, extra: Partial<Seque
 
 /** A signed transfer of `amount` wei from `from` to `to`, using and advancing from's nonce. */
 export function transferBody(chain: DevChain, from: ChainUser, to: ChainUser, amount: bigint): ReturnType<typeof buildSignedTransfer> {
-  return buildSignedTransfer(from.priv, { from: from.id, to: to.id, token: 0, amount, fee: 0n, nonce: from.nonce++, validUntil: 2 ** 32 - 1, chainId: chain.anvil.chainId });
+  return buildSignedTransfer(from.priv, { from: from.id, to: to.id, token: 0, amount, fee: 0n, nonce: from.nonce++, validUntil: 2 ** 32 - 1, chainId: chain.anvil.chainId, rollup: chain.dep.rollup });
 }
 
 export async function until<T>(what: string, fn: () => Promise<T | null | undefined | false>, timeoutMs = 300_000, everyMs = 200): Promise<T> {

@@ -12,6 +12,7 @@ import {
   State, type FillOp, type L2Tx, type Order, type Params, type PublicKey, type QueueRecord,
 } from "../../core";
 import { MAX_U32 } from "../../core/field";
+import type { Domain } from "../../core/domain";
 import type { ModexApiClient } from "../../cli/api-client";
 import type { BatchInfo } from "../../sequencer/views";
 import { parseStoredFill, parseTx, type WireOp } from "../../sequencer/wire";
@@ -45,13 +46,13 @@ export async function registerTrader(rpcUrl: string, chainId: number, dep: Modex
 /** Signs orders with increasing order ids per account. */
 export class OrderSigner {
   private readonly next = new Map<number, bigint>();
-  constructor(private readonly chainId: number) {}
+  constructor(private readonly domain: Domain) {}
 
   order(u: Trader, market: { base: number; quote: number }, side: "buy" | "sell", amount: bigint, quoteAmount: bigint, o: Partial<Order> = {}): Order {
     const orderId = o.orderId ?? this.next.get(u.id) ?? 1n;
     this.next.set(u.id, orderId + 1n);
     const body = { account: u.id, orderId, base: market.base, quote: market.quote, side, amount, quoteAmount, maxFeeBips: 30, validUntil: Number(MAX_U32), ...o };
-    return { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, this.chainId)) };
+    return { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, this.domain)) };
   }
 }
 
@@ -69,7 +70,7 @@ export class BatchModel {
   private queueHash = 0n;
   client: ModexApiClient;
 
-  constructor(private readonly params: Params, client: ModexApiClient, private readonly chainId: number) {
+  constructor(private readonly params: Params, client: ModexApiClient, private readonly domain: Domain) {
     this.state = new State(params);
     this.client = client;
   }
@@ -85,7 +86,7 @@ export class BatchModel {
       else txs.push(parseTx(stripInfo(body as unknown as Record<string, unknown>), this.params));
     }
     expect(fieldToHex(this.state.root)).toBe(b.oldRoot);
-    const r = buildBatch(this.state, { chainId: this.chainId, timestamp: b.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens: b.feeTokens });
+    const r = buildBatch(this.state, { chainId: this.domain.chainId, rollup: this.domain.rollup, timestamp: b.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens: b.feeTokens });
     expect(fieldToHex(r.newRoot)).toBe(b.newRoot);
     expect(fieldToHex(r.publicInput)).toBe(b.publicInput);
     this.consumed += b.depositCount;

@@ -14,6 +14,9 @@ export interface OrderOptions {
 }
 
 export const CHAIN_ID = 31337;
+/** The deployment core-only tests sign for (no contract needs to exist at this address). */
+export const ROLLUP = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
+export const DOMAIN = { chainId: CHAIN_ID, rollup: ROLLUP } as const;
 export const T0 = 1_700_000_000;
 
 export class World {
@@ -46,13 +49,13 @@ export class World {
 
   transfer(from: number, to: number, token: number, amount: bigint, fee = 0n, o: { nonce?: bigint; validUntil?: number; signer?: number } = {}): TransferTx {
     const body = { type: "transfer" as const, from, to, token, amount, fee, nonce: o.nonce ?? this.state.account(from).nonce, validUntil: o.validUntil ?? this.timestamp + 3600 };
-    const sig = signMessage(this.keys[o.signer ?? from], txMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, CHAIN_ID));
+    const sig = signMessage(this.keys[o.signer ?? from], txMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, DOMAIN));
     return { ...body, signature: sig };
   }
 
   withdraw(account: number, token: number, amount: bigint, fee = 0n, o: { nonce?: bigint; validUntil?: number } = {}): WithdrawTx {
     const body = { type: "withdraw" as const, account, token, amount, fee, nonce: o.nonce ?? this.state.account(account).nonce, validUntil: o.validUntil ?? this.timestamp + 3600 };
-    const sig = signMessage(this.keys[account], txMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, CHAIN_ID));
+    const sig = signMessage(this.keys[account], txMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, DOMAIN));
     return { ...body, signature: sig };
   }
 
@@ -64,7 +67,7 @@ export class World {
       maxFeeBips: o.maxFeeBips ?? 30,
       validUntil: o.validUntil ?? this.timestamp + 3600,
     };
-    const signature = signMessage(this.keys[o.signer ?? account], orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, CHAIN_ID));
+    const signature = signMessage(this.keys[o.signer ?? account], orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, DOMAIN));
     return { ...body, signature };
   }
 
@@ -73,7 +76,7 @@ export class World {
   }
 
   batch(deposits: QueueRecord[], txs: L2Tx[], feeTokens?: number[], fills: FillOp[] = []): BatchResult {
-    const b = buildBatch(this.state, { chainId: CHAIN_ID, timestamp: this.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens });
+    const b = buildBatch(this.state, { chainId: CHAIN_ID, rollup: ROLLUP, timestamp: this.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens });
     this.queueHash = b.queueHashAfter;
     return b;
   }
