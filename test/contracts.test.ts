@@ -108,6 +108,8 @@ interface PubdataHeader {
   readonly queueHashAfter: bigint;
   readonly chainId: number;
   readonly timestamp: number;
+  /** The rollup's own address (address(this)). */
+  readonly rollup: Address;
 }
 
 function buildPubdata(h: PubdataHeader, feeTokens: Uint8Array, bitmap: Uint8Array, chunks: Uint8Array, forcedExits: Uint8Array): Uint8Array {
@@ -118,6 +120,7 @@ function buildPubdata(h: PubdataHeader, feeTokens: Uint8Array, bitmap: Uint8Arra
     be(h.queueHashAfter, 32),
     be(BigInt(h.chainId), 4),
     be(BigInt(h.timestamp), 4),
+    be(BigInt(h.rollup), 20),
     feeTokens,
     bitmap,
     chunks,
@@ -463,6 +466,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
         queueHashAfter: await read<bigint>("queueHash", [consumed + BigInt(b.depositCount)]),
         chainId: anvil.chainId,
         timestamp: b.timestamp,
+        rollup: d.rollup,
       },
       b.feeTokens,
       b.bitmap,
@@ -755,6 +759,7 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
             queueHashAfter: await read<bigint>("queueHash", [consumed + BigInt(b.depositCount)]),
             chainId: anvil.chainId,
             timestamp: b.timestamp,
+            rollup: d.rollup,
           },
           b.feeTokens,
           b.bitmap,
