@@ -18,8 +18,8 @@
  *   GET    /metrics              → Prometheus text format 0.0.4 (sequencer/metrics.ts)
  *   WebSocket /v1/stream         book levels, trades, order and fill status (sequencer/stream.ts)
  */
-import type { Server } from "node:http";
-import type { AddressInfo } from "node:net";
+import { STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo, Socket } from "node:net";
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from "express";
 import { ApiError, badRequest, notFound } from "./errors";
 import { errorMessage, jsonLogger, type LogFn } from "./log";
@@ -177,6 +177,58 @@ function errorHandler(log: LogFn): ErrorRequestHandler {
   };
 }
 
+/**
+ * Requests Node's HTTP parser refuses before express sees them (a malformed request line or header,
+ * a request line or headers over the 16 KiB limit, bad chunked framing) get the JSON error shape too,
+ * instead of Node's bare `400`/`431` without a body: 431 header_too_large, 408 request_timeout, else
+ * 400 malformed_http; then the connection closes. A response already being written on the connection
+ * (an earlier pipelined request's) is finished first; one not yet started is abandoned, as Node does.
+ */
+function answerClientErrors(server: Server): void {
+  const conns = new WeakMap<Socket, { responses: Set<ServerResponse>; onIdle?: () => void }>();
+  const conn = (s: Socket) => {
+    let c = conns.get(s);
+    if (!c) conns.set(s, (c = { responses: new Set() }));
+    return c;
+  };
+  // Before the app's listener, so that a response finished synchronously is still seen.
+  server.prependListener("request", (req, res) => {
+    const c = conn(req.socket);
+    c.responses.add(res);
+    const finish = (): void => {
+      if (!c.responses.delete(res) || c.responses.size > 0 || !c.onIdle) return;
+      const f = c.onIdle;
+      c.onIdle = undefined;
+      f();
+    };
+    res.once("finish", finish);
+    res.once("close", finish);
+  });
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    const e =
+      err.code === "HPE_HEADER_OVERFLOW"
+        ? new ApiError(431, "header_too_large", "request line or headers exceed the server's limit")
+        : err.code === "ERR_HTTP_REQUEST_TIMEOUT"
+          ? new ApiError(408, "request_timeout", "request not received in time")
+          : new ApiError(400, "malformed_http", `malformed HTTP request (${err.code ?? "parse error"})`);
+    const answer = (): void => {
+      if (err.code === "ECONNRESET" || !socket.writable) {
+        socket.destroy();
+        return;
+      }
+      const body = JSON.stringify(e.toJSON());
+      socket.end(
+        `HTTP/1.1 ${e.status} ${STATUS_CODES[e.status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
+          `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+        () => socket.destroy(),
+      );
+    };
+    const c = conn(socket);
+    if ([...c.responses].some((r) => r.headersSent)) c.onIdle = answer;
+    else answer();
+  });
+}
+
 export interface RunningApi {
   readonly url: string;
   /** ws:// URL of the live stream. */
@@ -198,6 +250,7 @@ export function serve(seq: Sequencer, port: number, opts: { host?: string; log?:
       server.off("error", reject);
       // Clients keep connections alive; close() must not wait for them to go idle.
       server.keepAliveTimeout = 5_000;
+      answerClientErrors(server);
       const actual = (server.address() as AddressInfo).port;
       const url = `http://${host}:${actual}`;
       const stream = attachStream(server, seq.stream, { log });

@@ -11,6 +11,8 @@
  *   409  the transaction or order (same hash = same signed message) was already received; an order
  *        slot already holds an open order (slot_in_use); a cancel of an order that is closed.
  *   413  body too large; 415 body is not application/json.
+ *   400 malformed_http, 431 header_too_large, 408 request_timeout: what Node's HTTP parser refuses
+ *        before routing (bad request line, headers or framing; request line and headers over 16 KiB).
  *   422  well-formed, but breaks a protocol rule against the pending state: bad_signature, bad_nonce,
  *        insufficient_balance, unregistered_account, expired, balance_overflow, nonce_overflow.
  *   429  too many transactions waiting for a batch (back-pressure).
@@ -25,6 +27,9 @@ export type ApiErrorCode =
   | "malformed_json"
   | "unsupported_media_type"
   | "payload_too_large"
+  | "malformed_http"
+  | "header_too_large"
+  | "request_timeout"
   | "too_many_pending"
   | "internal"
   // trading (the matching engine's codes)
@@ -37,7 +42,7 @@ export type ApiErrorCode =
   | "unknown_order"
   | "order_closed";
 
-export type ApiErrorStatus = 400 | 404 | 409 | 413 | 415 | 422 | 429 | 500;
+export type ApiErrorStatus = 400 | 404 | 408 | 409 | 413 | 415 | 422 | 429 | 431 | 500;
 
 export class ApiError extends Error {
   readonly status: ApiErrorStatus;
