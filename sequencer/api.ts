@@ -250,6 +250,10 @@ export function serve(seq: Sequencer, port: number, opts: { host?: string; log?:
       server.off("error", reject);
       // Clients keep connections alive; close() must not wait for them to go idle.
       server.keepAliveTimeout = 5_000;
+      // A client may half-close after its request (shutdown(SHUT_WR)); by default Node then ends the
+      // connection before an asynchronous handler (signature verification) answers, and the client never
+      // learns whether its transaction was accepted. Keep it writable until the response (then it closes).
+      (server as Server & { httpAllowHalfOpen: boolean }).httpAllowHalfOpen = true;
       answerClientErrors(server);
       const actual = (server.address() as AddressInfo).port;
       const url = `http://${host}:${actual}`;

@@ -159,7 +159,7 @@ async function send(r: Req): Promise<Res> {
 }
 
 /** Bytes straight onto a socket, for what fetch cannot send (malformed HTTP). */
-function sendRaw(bytes: string): Promise<Res> {
+function sendRaw(bytes: string, halfClose = false): Promise<Res> {
   const t0 = Date.now();
   return new Promise((resolve, reject) => {
     const sock = connect(api.port, "127.0.0.1");
@@ -179,8 +179,9 @@ function sendRaw(bytes: string): Promise<Res> {
       const text = Buffer.from(rest.join("\r\n\r\n"), "latin1").toString("utf8");
       resolve({ status: m ? Number(m[1]) : 0, ms: Date.now() - t0, contentType: ct ? ct[1] : null, text, json: parseJson(text) });
     });
-    // No half-close: Node's server ends a connection on the client's FIN before an asynchronous handler answers.
-    sock.write(bytes, "latin1");
+    sock.write(bytes, "latin1", () => {
+      if (halfClose) sock.end();
+    });
   });
 }
 
@@ -931,6 +932,12 @@ describe("regressions", () => {
     expectJsonError(await sendRaw("POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\nzz\r\n{}\r\n0\r\n\r\n"), 400, "malformed_http");
     expectJsonError(await sendRaw("GET /v1/status HTTP/1.1\r\nHost: x\r\nConnection: close\r\nNoColonHere\r\n\r\n"), 400, "malformed_http");
     expectJsonError(await sendRaw("POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\nContent-Length: 3\r\nConnection: close\r\n\r\n{}"), 400, "malformed_http");
+  });
+
+  test("a client that half-closes after its request still gets the answer of an asynchronous handler (was: connection ended, no answer)", async () => {
+    const body = JSON.stringify({ type: "withdraw", account: 0, token: 0, amount: "1", fee: "0", nonce: 0, validUntil: MAX_U32, signature: { r8x: "0", r8y: "1", s: "5" } });
+    const r = await sendRaw(`POST /v1/txs HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`, true);
+    expectJsonError(r, 422, "bad_signature");
   });
 
   test("a malformed request after an answered one on a kept-alive connection gets its own JSON error", async () => {
