@@ -7,7 +7,7 @@ import { rollupAbi } from "../contracts/abi";
 import { connectL1, type L1Clients } from "../contracts/clients";
 import { proofToSolidity, type SolidityProof } from "../contracts/proof";
 import { fromHex, toHex } from "../core/field";
-import { headerBytes } from "../core/pubdata";
+import { FEE_TOKENS_AT, headerBytes } from "../core/pubdata";
 import type { Params } from "../core/params";
 import type { QueueRecord } from "../core/ops/types";
 import { queueRecordOf } from "../core/ops/deposit";
@@ -169,7 +169,7 @@ export type SubmitBatchCallArgs = readonly [bigint, number, number, Hex, Hex, He
  */
 export function submitBatchArgs(p: Params, a: SubmitArgs): SubmitBatchCallArgs {
   const pd = fromHex(a.pubdata);
-  const feeAt = 32 * 4 + 4 + 4;
+  const feeAt = FEE_TOKENS_AT;
   const bitmapAt = feeAt + p.feeBuckets;
   const chunksAt = headerBytes(p);
   const forcedAt = pd.length - 16 * p.depositSlots;

@@ -29,6 +29,7 @@ import { proofToSolidity } from "../contracts/proof";
 import { releaseSnarkjsCurve } from "../prover/keys";
 import { testCircuitKeys } from "./helpers/keys";
 import { exitArgs, expectRevert, mineBlocks, mined } from "./helpers/escape";
+import { checkInvariants } from "./helpers/invariants";
 
 jest.setTimeout(600_000);
 
@@ -181,4 +182,6 @@ test("forced withdrawal in time, then one ignored: refused batch, freeze, exits,
   expect(await ethBalance(user2)).toBe(eth2 + 2n * ETHER + ETHER / 2n);
   expect(await usdcBalance(user2)).toBe(usdc2 + USDC);
   expect(await operator.publicClient.getBalance({ address: dep.rollup })).toBe(0n);
+  // And at every batch before the freeze, the contract held exactly what it owed.
+  expect(await checkInvariants({ rpcUrl: anvil.rpcUrl, rollup: dep.rollup })).toMatchObject({ violations: [] });
 });

@@ -29,6 +29,7 @@ import { mineBlocks } from "./helpers/escape";
 import { stalledProver } from "./helpers/provers";
 import { OrderSigner, registerTrader } from "./helpers/trading";
 import { allFinalized, until } from "./helpers/devchain";
+import { checkInvariants } from "./helpers/invariants";
 
 jest.setTimeout(900_000);
 
@@ -187,6 +188,10 @@ test("trade, force a withdrawal through the sequencer, audit, then exit without 
   expect(again.code).toBe(1);
   expect(again.stderr).toMatch(/nothing to exit for account \d+: token 0 already exited; token 1 already exited; token 0 already refunded/);
   expect((await ethOf(aliceOwner)) - eth0).toBe(aliceEth + refund + unclaimed);
+
+  // After every batch of this history (trades, a forced exit, a withdrawal): the contract held exactly
+  // what it owed, and every credit went to its account's owner.
+  expect(await checkInvariants({ rpcUrl: anvil.rpcUrl, rollup: dep.rollup })).toMatchObject({ violations: [] });
 
   // The operator comes back: its sequencer sees the freeze and stops with the reason.
   seq = await createSequencer({
