@@ -30,7 +30,7 @@ import { parseArgs } from "node:util";
 import * as snarkjs from "snarkjs";
 import { encodeFunctionData, decodeEventLog, toHex as viemHex } from "viem";
 import {
-  CONFIGS, initCrypto, generatePrivateKey, publicKeyOf, signMessage, txMessage, State, buildBatch,
+  CONFIGS, FEE_TOKENS_AT, initCrypto, generatePrivateKey, publicKeyOf, signMessage, txMessage, State, buildBatch,
   QUEUE_REGISTER, QUEUE_DEPOSIT, type QueueRecord, type L2Tx, paramsKey, withdrawBitmap,
   orderMessage, type Order, type FillOp,
 } from "../core";
@@ -85,7 +85,8 @@ async function constraintsSection() {
       perBlock: shaPerBlock,
       perL2Chunk: Math.round((shaPerBlock * 15) / 64),
       perFillChunk: Math.round((shaPerBlock * 51) / 64),
-      perHeaderAt: Math.round((shaPerBlock * 136) / 64),
+      // The fixed header (roots, queue hashes, chain id, timestamp, rollup) before the fee tokens.
+      perHeader: Math.round((shaPerBlock * FEE_TOKENS_AT) / 64),
     },
     note: "An L2 slot (transfer, withdraw or noop) has one template, so each costs the same; a fill slot (fill or noop fill) likewise. The SHA-256 share is per 15-byte L2 chunk and per 51-byte fill chunk.",
   };
