@@ -20,10 +20,10 @@ import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain/anvil";
-import { deployModex, type ModexDeployment } from "../contracts/deploy";
+import type { ModexDeployment } from "../contracts/deploy";
 import {
   cancelMessage, CONFIGS, FIELD_MODULUS, generatePrivateKey, initCrypto, MAX_ORDER_AMOUNT, orderMessage, publicKeyOf, signMessage,
-  State, txHash, txMessage, type L2Tx, type Order, type Signature,
+  txHash, txMessage, type L2Tx, type Order, type Signature,
 } from "../core";
 import { SUBGROUP_ORDER } from "../core/eddsa-fast";
 import { serve, type RunningApi } from "../sequencer/api";
@@ -32,6 +32,8 @@ import { createSequencer, type Sequencer } from "../sequencer/sequencer";
 import { orderToWire, txToWire } from "../sequencer/wire";
 import { stalledProver } from "./helpers/provers";
 import { registerTrader, type Trader } from "./helpers/trading";
+import { Rng } from "./helpers/rng";
+import { deployAccepting } from "./helpers/devchain";
 
 const P = CONFIGS.test;
 const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBips: 20 };
@@ -97,15 +99,7 @@ beforeAll(async () => {
   await initCrypto();
   anvil = await startAnvil({ port: 0 });
   tmp = mkdtempSync(join(tmpdir(), "modex-api-fuzz-"));
-  dep = await deployModex({
-    rpcUrl: anvil.rpcUrl,
-    privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
-    verifierSource: join(__dirname, "fixtures", "contracts", "AcceptingVerifier.sol"),
-    verifierContract: "AcceptingVerifier",
-    params: P,
-    genesisRoot: new State(P).root,
-    operatorKey: publicKeyOf(opPriv),
-  });
+  dep = await deployAccepting(anvil.rpcUrl, P, publicKeyOf(opPriv));
   chainId = dep.chainId;
   await openSequencer();
 });
@@ -199,37 +193,6 @@ function shapeProblem(r: Res): string {
     if (!r.contentType?.startsWith("application/json")) return `error content type ${r.contentType}`;
   }
   return "";
-}
-
-// ------------------------------------------------------------------ random
-
-class Rng {
-  private a: number;
-  constructor(seed: number) {
-    this.a = seed >>> 0;
-  }
-  /** mulberry32 */
-  next(): number {
-    this.a = (this.a + 0x6d2b79f5) >>> 0;
-    let t = this.a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  hex(bytes: number): string {
-    let s = "0x";
-    for (let i = 0; i < bytes; i++) s += this.int(256).toString(16).padStart(2, "0");
-    return s;
-  }
 }
 
 // ------------------------------------------------------------------ the fuzzer

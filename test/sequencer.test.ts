@@ -48,6 +48,7 @@ import type { BatchInfo } from "../sequencer/views";
 import { shouldCut, takeBatchTxs, type PendingTx } from "../sequencer/plan";
 import { parseTx, txToWire, type WireTx } from "../sequencer/wire";
 import type { Domain } from "../core/domain";
+import { deployAccepting } from "./helpers/devchain";
 
 /** The test config with one fee bucket, so the fee-bucket cut rule shows with the two tokens deployed here (no proofs are made). */
 const P = { ...CONFIGS.test, feeBuckets: 1 };
@@ -73,16 +74,8 @@ async function mined(c: L1Clients, hash: Hex): Promise<void> {
   if (r.status !== "success") throw new Error(`L1 tx ${hash} reverted`);
 }
 
-async function deploy(operatorKey: PublicKey, params: Params = P): Promise<ModexDeployment> {
-  return deployModex({
-    rpcUrl: anvil.rpcUrl,
-    privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
-    verifierSource: join(__dirname, "fixtures", "contracts", "AcceptingVerifier.sol"),
-    verifierContract: "AcceptingVerifier",
-    params,
-    genesisRoot: new State(params).root,
-    operatorKey,
-  });
+function deploy(operatorKey: PublicKey, params: Params = P): Promise<ModexDeployment> {
+  return deployAccepting(anvil.rpcUrl, params, operatorKey);
 }
 
 /** A tiny model of the L1 queue and the L2 state, built with core only. */

@@ -9,9 +9,9 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain/anvil";
-import { deployModex, type ModexDeployment } from "../contracts/deploy";
+import type { ModexDeployment } from "../contracts/deploy";
 import {
-  cancelMessage, CONFIGS, fieldToHex, generatePrivateKey, initCrypto, publicKeyOf, signMessage, State, txMessage, type Order,
+  cancelMessage, CONFIGS, fieldToHex, generatePrivateKey, initCrypto, publicKeyOf, signMessage, txMessage, type Order,
 } from "../core";
 import { BatchModel, OrderSigner, registerTrader, type Trader } from "./helpers/trading";
 import { MAX_U32 } from "../core/field";
@@ -23,6 +23,7 @@ import { createSequencer, type Sequencer } from "../sequencer/sequencer";
 import type { BatchInfo } from "../sequencer/views";
 import { orderToWire, txToWire } from "../sequencer/wire";
 import type { Domain } from "../core/domain";
+import { deployAccepting } from "./helpers/devchain";
 
 const P = CONFIGS.test;
 const ETHER = 10n ** 18n;
@@ -103,15 +104,7 @@ describe("trading through the sequencer (no proofs)", () => {
   }
 
   beforeAll(async () => {
-    dep = await deployModex({
-      rpcUrl: anvil.rpcUrl,
-      privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
-      verifierSource: join(__dirname, "fixtures", "contracts", "AcceptingVerifier.sol"),
-      verifierContract: "AcceptingVerifier",
-      params: P,
-      genesisRoot: new State(P).root,
-      operatorKey: publicKeyOf(opPriv),
-    });
+    dep = await deployAccepting(anvil.rpcUrl, P, publicKeyOf(opPriv));
     domain = { chainId: dep.chainId, rollup: dep.rollup };
     signer = new OrderSigner(domain);
     await open();

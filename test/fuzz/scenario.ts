@@ -13,40 +13,14 @@ import {
   floorToFloat, generatePrivateKey, publicKeyOf, queueHashNext, replayBatch, signMessage, txMessage, orderMessage,
   maxAccounts, maxTokens, type BatchResult, type FillOp, type L2Tx, type Order, type OrderSide, type Params, type QueueRecord,
 } from "../../core";
+import { Rng } from "../helpers/rng";
+
+export { Rng };
 
 export const FUZZ_CHAIN_ID = 31337;
 /** The deployment the fuzzer's batches and signatures are for. */
 export const FUZZ_ROLLUP = "0x5FbDB2315678afecb367f032d93F642f64180aa3" as const;
 const DOMAIN = { chainId: FUZZ_CHAIN_ID, rollup: FUZZ_ROLLUP } as const;
-
-/** mulberry32: a small seeded generator, so a run is reproduced from its seed. */
-export class Rng {
-  private s: number;
-  constructor(seed: number) {
-    this.s = seed >>> 0;
-  }
-  next(): number {
-    this.s = (this.s + 0x6d2b79f5) >>> 0;
-    let t = this.s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  }
-  int(n: number): number {
-    return Math.floor(this.next() * n);
-  }
-  pick<T>(xs: readonly T[]): T {
-    return xs[this.int(xs.length)];
-  }
-  chance(p: number): boolean {
-    return this.next() < p;
-  }
-  /** A random amount below 10^digits, often a round number (so float encodings have exponents). */
-  amount(digits: number): bigint {
-    const v = BigInt(1 + this.int(10 ** Math.min(digits, 9)));
-    return this.chance(0.3) ? v * 10n ** BigInt(this.int(4)) : v;
-  }
-}
 
 /** A base batch and what a mutant of it is judged against. */
 export interface BaseBatch {

@@ -2,6 +2,7 @@
  * A real chain for end-to-end tests: anvil, the contracts deployed with the test circuit's
  * verifier, users registered on L1, and sequencer nodes (sequencer + HTTP API) on a database.
  */
+import * as path from "node:path";
 import type { Hex } from "viem";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../../chain/anvil";
 import { batchCircuitName, batchCircuitSource } from "../../circuits/batch";
@@ -11,12 +12,28 @@ import { buildSignedTransfer } from "../../cli/tx";
 import { rollupAbi } from "../../contracts/abi";
 import { connectL1, type L1Clients } from "../../contracts/clients";
 import { deployModex, type ModexDeployment } from "../../contracts/deploy";
-import { generatePrivateKey, publicKeyOf, State, type Params } from "../../core";
+import { generatePrivateKey, publicKeyOf, State, type Params, type PublicKey } from "../../core";
 import { ensureKeys } from "../../prover/keys";
 import type { CircuitArtifacts } from "../../prover/types";
 import { serve, type RunningApi } from "../../sequencer/api";
 import { silentLogger } from "../../sequencer/log";
 import { createSequencer, type Sequencer, type SequencerOptions } from "../../sequencer/sequencer";
+
+/**
+ * A rollup whose verifier accepts the public input it is told to (test/fixtures/contracts/AcceptingVerifier.sol,
+ * TEST ONLY): for tests of the contract, the API and the sequencer that need no proofs.
+ */
+export function deployAccepting(rpcUrl: string, params: Params, operatorKey: PublicKey): Promise<ModexDeployment> {
+  return deployModex({
+    rpcUrl,
+    privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
+    verifierSource: path.join(__dirname, "..", "fixtures", "contracts", "AcceptingVerifier.sol"),
+    verifierContract: "AcceptingVerifier",
+    params,
+    genesisRoot: new State(params).root,
+    operatorKey,
+  });
+}
 
 export interface ChainUser {
   readonly priv: string;
