@@ -18,7 +18,22 @@ export function rollupField(d: Pick<Domain, "rollup">): bigint {
   return BigInt(d.rollup);
 }
 
+/**
+ * Recent signed messages by (packed, rollup). One operation's message is needed several times on its
+ * way (its hash at acceptance, the signature check, the pending view, the batch cut) and a Poseidon
+ * hash costs about 0.25 ms here, so each is computed once. Bounded: the oldest entry goes first.
+ */
+const MESSAGE_CACHE_SIZE = 8192;
+const messageCache = new Map<string, bigint>();
+
 /** What an owner signs: Poseidon(packed message, rollup address). */
 export function signedMessage(packed: bigint, d: Pick<Domain, "rollup">): bigint {
-  return poseidon([packed, rollupField(d)]);
+  const rollup = rollupField(d);
+  const key = `${packed.toString(16)}:${rollup.toString(16)}`;
+  const cached = messageCache.get(key);
+  if (cached !== undefined) return cached;
+  const message = poseidon([packed, rollup]);
+  if (messageCache.size >= MESSAGE_CACHE_SIZE) messageCache.delete(messageCache.keys().next().value as string);
+  messageCache.set(key, message);
+  return message;
 }
