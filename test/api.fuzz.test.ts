@@ -19,21 +19,19 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain/anvil";
+import { startAnvil, type AnvilInstance } from "../chain/anvil";
 import type { ModexDeployment } from "../contracts/deploy";
 import {
   cancelMessage, CONFIGS, FIELD_MODULUS, generatePrivateKey, initCrypto, MAX_ORDER_AMOUNT, orderMessage, publicKeyOf, signMessage,
   txHash, txMessage, type L2Tx, type Order, type Signature,
 } from "../core";
 import { SUBGROUP_ORDER } from "../core/eddsa-fast";
-import { serve, type RunningApi } from "../sequencer/api";
-import { silentLogger } from "../sequencer/log";
-import { createSequencer, type Sequencer } from "../sequencer/sequencer";
+import type { RunningApi } from "../sequencer/api";
+import type { Sequencer } from "../sequencer/sequencer";
 import { orderToWire, txToWire } from "../sequencer/wire";
-import { stalledProver } from "./helpers/provers";
 import { registerTrader, type Trader } from "./helpers/trading";
 import { Rng } from "./helpers/rng";
-import { deployAccepting } from "./helpers/devchain";
+import { deployAccepting, openUnprovenSequencer } from "./helpers/devchain";
 
 const P = CONFIGS.test;
 const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBips: 20 };
@@ -71,16 +69,7 @@ function messageOf(s: Signable, chain = chainId): bigint {
 const sign = (priv: string, s: Signable, chain?: number): Signature => signMessage(priv, messageOf(s, chain));
 
 async function openSequencer(): Promise<void> {
-  seq = await createSequencer({
-    params: P,
-    db: join(tmp, "fuzz.sqlite"),
-    l1: { rpcUrl: anvil.rpcUrl, rollup: dep.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: dep.deployBlock, pollIntervalMs: 100 },
-    prover: stalledProver(),
-    proving: false,
-    markets: [MARKET],
-    log: silentLogger,
-  });
-  api = await serve(seq, 0, { log: silentLogger });
+  ({ seq, api } = await openUnprovenSequencer({ rpcUrl: anvil.rpcUrl, dep, params: P, db: join(tmp, "fuzz.sqlite"), markets: [MARKET] }));
 }
 
 async function closeSequencer(): Promise<void> {

@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import WebSocket from "ws";
-import { ANVIL_DEV_PRIVATE_KEYS, startAnvil, type AnvilInstance } from "../chain/anvil";
+import { startAnvil, type AnvilInstance } from "../chain/anvil";
 import type { ModexDeployment } from "../contracts/deploy";
 import {
   cancelMessage, CONFIGS, fieldToHex, generatePrivateKey, initCrypto, publicKeyOf, signMessage, txMessage, type Order,
@@ -16,14 +16,12 @@ import {
 import { BatchModel, OrderSigner, registerTrader, type Trader } from "./helpers/trading";
 import { MAX_U32 } from "../core/field";
 import { createApiClient, type ModexApiClient } from "../cli/api-client";
-import { stalledProver } from "./helpers/provers";
-import { serve, type RunningApi } from "../sequencer/api";
-import { silentLogger } from "../sequencer/log";
-import { createSequencer, type Sequencer } from "../sequencer/sequencer";
+import type { RunningApi } from "../sequencer/api";
+import type { Sequencer } from "../sequencer/sequencer";
 import type { BatchInfo } from "../sequencer/views";
 import { orderToWire, txToWire } from "../sequencer/wire";
 import type { Domain } from "../core/domain";
-import { deployAccepting } from "./helpers/devchain";
+import { deployAccepting, openUnprovenSequencer } from "./helpers/devchain";
 
 const P = CONFIGS.test;
 const ETHER = 10n ** 18n;
@@ -59,16 +57,7 @@ describe("trading through the sequencer (no proofs)", () => {
   const db = () => join(tmp, "trading.sqlite");
 
   async function open(): Promise<void> {
-    seq = await createSequencer({
-      params: P,
-      db: db(),
-      l1: { rpcUrl: anvil.rpcUrl, rollup: dep.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: dep.deployBlock, pollIntervalMs: 100 },
-      prover: stalledProver(),
-      proving: false,
-      markets: [MARKET],
-      log: silentLogger,
-    });
-    api = await serve(seq, 0, { log: silentLogger });
+    ({ seq, api } = await openUnprovenSequencer({ rpcUrl: anvil.rpcUrl, dep, params: P, db: db(), markets: [MARKET] }));
     client = createApiClient({ baseUrl: api.url });
   }
 

@@ -18,6 +18,8 @@ import type { CircuitArtifacts } from "../../prover/types";
 import { serve, type RunningApi } from "../../sequencer/api";
 import { silentLogger } from "../../sequencer/log";
 import { createSequencer, type Sequencer, type SequencerOptions } from "../../sequencer/sequencer";
+import type { MarketConfig } from "../../sequencer/matching/types";
+import { stalledProver } from "./provers";
 
 /**
  * A rollup whose verifier accepts the public input it is told to (test/fixtures/contracts/AcceptingVerifier.sol,
@@ -33,6 +35,23 @@ export function deployAccepting(rpcUrl: string, params: Params, operatorKey: Pub
     genesisRoot: new State(params).root,
     operatorKey,
   });
+}
+
+/**
+ * A sequencer behind real HTTP that accepts, matches and cuts batches but proves nothing (its prover
+ * never answers): for API, book and acceptance tests against a deployAccepting rollup.
+ */
+export async function openUnprovenSequencer(o: { rpcUrl: string; dep: ModexDeployment; params: Params; db: string; markets: readonly MarketConfig[] }): Promise<{ seq: Sequencer; api: RunningApi }> {
+  const seq = await createSequencer({
+    params: o.params,
+    db: o.db,
+    l1: { rpcUrl: o.rpcUrl, rollup: o.dep.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: o.dep.deployBlock, pollIntervalMs: 100 },
+    prover: stalledProver(),
+    proving: false,
+    markets: [...o.markets],
+    log: silentLogger,
+  });
+  return { seq, api: await serve(seq, 0, { log: silentLogger }) };
 }
 
 export interface ChainUser {
