@@ -95,7 +95,7 @@ export interface ProofTimeResult {
   readonly config: string;
   readonly params: string;
   readonly constraints: number;
-  readonly backend: "snarkjs" | "command";
+  readonly backend: ProverBackend["kind"];
   readonly backendCommand: string;
   /** Pool creation to its worker ready (artifacts loaded, curve built). */
   readonly poolStartMs: number;

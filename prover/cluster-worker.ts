@@ -7,7 +7,7 @@
  * loses its lock; another worker's stalled check puts the job back and someone else proves it.
  *
  *   modex prover worker --redis URL [--concurrency N] [--config test|default|production]
- *     [--keys-dir DIR] [--backend snarkjs|command] [--prover-command "CMD ARGS"] [--lock-ms N]
+ *     [--keys-dir DIR] [--backend native|snarkjs|command] [--prover-threads N] [--prover-command "CMD ARGS"] [--lock-ms N]
  *     [--drain-timeout-s N] [--circuit-wasm F --zkey F --vkey F --circuit-hash H]
  *
  * SIGTERM/SIGINT drain: no new jobs, running jobs finish, then exit 0. After --drain-timeout-s, or on
@@ -39,7 +39,8 @@ import {
   type ClusterJobData,
   type ClusterProgress,
 } from "./redis-queue";
-import { backendLabel, SNARKJS_BACKEND, type CircuitArtifacts, type ProofResult, type ProverBackend, type ProverWorkerStatus } from "./types";
+import { backendLabel, type CircuitArtifacts, type ProofResult, type ProverBackend, type ProverWorkerStatus } from "./types";
+import { defaultBackend } from "./backend";
 
 export type LogFn = (o: object) => void;
 
@@ -81,7 +82,7 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const lockMs = opts.lockMs ?? 30_000;
   if (!Number.isInteger(lockMs) || lockMs < 1000) throw new RangeError(`lockMs must be an integer ≥ 1000, got ${lockMs}`);
-  const backend = opts.backend ?? SNARKJS_BACKEND;
+  const backend = opts.backend ?? defaultBackend(log);
   const { artifacts } = opts;
   const host = os.hostname();
   const id = `${host}/${process.pid}`;
@@ -319,7 +320,8 @@ SIGTERM/SIGINT drains: no new job, running ones finish, then exit 0 (a second si
   --keys-dir DIR          where the keys are (default .modex/keys)
   --circuit-wasm F --zkey F --vkey F --circuit-hash H
                           the artifacts as files instead of --config
-  --backend snarkjs|command   the Groth16 step (default snarkjs)
+  --backend native|snarkjs|command  the Groth16 step (default native when built, else snarkjs)
+  --prover-threads N          with native: threads per proof (default 0 = every core)
   --prover-command "CMD ARGS" with --backend command: called as CMD ARGS <zkey> <witness.wtns> <proof.json> <public.json>
   --lock-ms N             lease: a worker silent this long loses its job to another (default 30000)
   --drain-timeout-s N     on SIGTERM, wait at most this long for running jobs, then abandon them (default: no limit)
@@ -352,6 +354,7 @@ function parseWorkerCli(argv: readonly string[]): WorkerCli | "help" {
         "keys-dir": { type: "string" },
         backend: { type: "string" },
         "prover-command": { type: "string" },
+        "prover-threads": { type: "string" },
         "lock-ms": { type: "string" },
         "drain-timeout-s": { type: "string" },
         "circuit-wasm": { type: "string" },
@@ -378,7 +381,7 @@ function parseWorkerCli(argv: readonly string[]): WorkerCli | "help" {
 
   let backend: ProverBackend;
   try {
-    backend = parseBackend(str("backend"), str("prover-command"));
+    backend = parseBackend(str("backend"), str("prover-command"), str("prover-threads"));
   } catch (e) {
     throw new UsageError(errorText(e));
   }

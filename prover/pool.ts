@@ -19,7 +19,6 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   backendLabel,
-  SNARKJS_BACKEND,
   type CircuitArtifacts,
   type ProofJob,
   type ProofResult,
@@ -31,6 +30,7 @@ import {
   type ProverWorkerStatus,
 } from "./types";
 import type { FromWorker, ToWorker, WireError } from "./worker";
+import { defaultBackend, threadsPerWorker } from "./backend";
 import { stderrJsonLog } from "../circuits/compile";
 
 export type LogFn = (o: object) => void;
@@ -49,7 +49,7 @@ export interface ProverPoolOptions {
   readonly startTimeoutMs?: number;
   /** After close(), how long an idle worker gets to exit by itself before SIGKILL (default 5 s). */
   readonly closeGraceMs?: number;
-  /** How workers run the Groth16 step (default: in-process snarkjs). */
+  /** How workers run the Groth16 step (default: the native prover when built, else in-process snarkjs; prover/backend.ts). */
   readonly backend?: ProverBackend;
 }
 
@@ -176,6 +176,10 @@ function workerTempPrefix(pid: number): string {
 /** A command backend must name a program; fail at creation rather than in every worker. */
 function checkBackend(b: ProverBackend): void {
   if (b.kind === "snarkjs") return;
+  if (b.kind === "native") {
+    if (!Number.isInteger(b.threads) || b.threads < 0) throw new RangeError(`native prover threads must be a non-negative integer, got ${JSON.stringify(b.threads)}`);
+    return;
+  }
   if (b.kind !== "command" || !Array.isArray(b.command) || typeof b.command[0] !== "string" || b.command[0] === "" || b.command.some((a) => typeof a !== "string")) {
     throw new RangeError(`prover backend must be {kind:"snarkjs"} or {kind:"command", command:[exe, ...args]}, got ${JSON.stringify(b)}`);
   }
@@ -189,8 +193,10 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
   const log = opts.log ?? stderrJsonLog;
   const startTimeoutMs = opts.startTimeoutMs ?? 120_000;
   const closeGraceMs = opts.closeGraceMs ?? 5_000;
-  const backend = opts.backend ?? SNARKJS_BACKEND;
-  checkBackend(backend);
+  const requested = opts.backend ?? defaultBackend(opts.log);
+  checkBackend(requested);
+  // Native workers asked for every core share the cores out, so that several workers on one machine do not oversubscribe it.
+  const backend: ProverBackend = requested.kind === "native" && requested.threads === 0 && size > 1 ? { kind: "native", threads: threadsPerWorker(os.availableParallelism?.() ?? os.cpus().length, size) } : requested;
   const backendName = backendLabel(backend);
   const entry = workerEntry();
 

@@ -8,6 +8,7 @@ import { constants as fsConstants, promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import type { Readable } from "node:stream";
+import { nativeAddon, nativeStatus, type NativeAddon } from "../core/native";
 import { SNARKJS_BACKEND, type CircuitArtifacts, type Groth16Proof, type ProofJob, type ProofResult, type ProverBackend } from "./types";
 
 // snarkjs ships no types (see types/untyped.d.ts).
@@ -90,6 +91,7 @@ export async function loadArtifacts(artifacts: CircuitArtifacts, setup: ProveSet
   });
   // A misconfigured prover command fails the worker's start (the pool stops respawning), not every job.
   if (backend.kind === "command") await checkCommand(backend.command);
+  if (backend.kind === "native" && !nativeAddon()) throw new ProveError("artifacts", `the native prover is not available: ${nativeStatus().reason ?? "unknown reason"}`);
   const tempDirPrefix = setup.tempDirPrefix ?? path.join(os.tmpdir(), "modex-prove-");
   return { artifacts, wasm: new Uint8Array(wasm), vkey, backend, tempDirPrefix };
 }
@@ -120,7 +122,8 @@ export async function warmCurve(): Promise<void> {
 /** Proves one job and checks the proof before returning it; `worker` is filled in by the caller. */
 export async function proveJob(loaded: LoadedArtifacts, job: ProofJob, hooks: ProveHooks = {}): Promise<Omit<ProofResult, "worker">> {
   const batch = `batch ${job.batchNumber}`;
-  const produced = loaded.backend.kind === "command" ? await proveWithCommand(loaded, loaded.backend.command, job, hooks) : await proveInProcess(loaded, job, hooks);
+  const b = loaded.backend;
+  const produced = b.kind === "command" ? await proveWithCommand(loaded, b.command, job, hooks) : b.kind === "native" ? await proveNative(loaded, b.threads, job, hooks) : await proveInProcess(loaded, job, hooks);
   const { proof, publicSignals, witnessMs, proveMs } = produced;
 
   // The same checks whichever backend proved: nothing unverified leaves the worker.
@@ -163,6 +166,44 @@ async function proveInProcess(loaded: LoadedArtifacts, job: ProofJob, hooks: Pro
     throw new ProveError("prove", `batch ${job.batchNumber}: groth16 prove failed: ${oneLine(e)}`);
   }
   return { proof, publicSignals, witnessMs, proveMs: elapsed(t) };
+}
+
+/**
+ * The native prover (native/src/groth16.cpp) on the witness in memory: no temporary files. It runs on
+ * libuv's thread pool with its own threads, so this worker's event loop keeps answering the pool.
+ */
+async function proveNative(loaded: LoadedArtifacts, threads: number, job: ProofJob, hooks: ProveHooks): Promise<Produced> {
+  const addon = nativeAddon() as NativeAddon;
+  hooks.onStage?.("witness");
+  let t = performance.now();
+  const wtns: { type: "mem"; data?: Uint8Array } = { type: "mem" };
+  await calculateWitness(loaded, job, wtns);
+  const witnessMs = elapsed(t);
+  if (!wtns.data) throw new ProveError("witness", `batch ${job.batchNumber}: the witness calculator returned no data`);
+
+  hooks.onStage?.("prove");
+  t = performance.now();
+  const what = `batch ${job.batchNumber}: native prover`;
+  let text: { proof: string; publicSignals: string };
+  try {
+    text = await addon.groth16Prove(loaded.artifacts.zkeyPath, wtns.data, threads);
+  } catch (e) {
+    const message = oneLine(e);
+    // The addon prefixes what was wrong: the key ("zkey:"), the witness ("wtns:") or the proving itself.
+    const code: ProveErrorCode = message.startsWith("zkey:") ? "artifacts" : message.startsWith("wtns:") ? "witness" : "prove";
+    throw new ProveError(code, `${what} failed: ${message} (proving key ${loaded.artifacts.zkeyPath})`);
+  }
+  const proveMs = elapsed(t);
+  const parse = (s: string, name: string): unknown => {
+    try {
+      return JSON.parse(s) as unknown;
+    } catch (e) {
+      throw new ProveError("prove", `${what} wrote an invalid ${name}: ${(e as Error).message}`);
+    }
+  };
+  const proof = toProof(parse(text.proof, "proof"), (loaded.vkey as { curve?: unknown }).curve, what);
+  const publicSignals = toPublicSignals(parse(text.publicSignals, "public signals"), what);
+  return { proof, publicSignals, witnessMs, proveMs };
 }
 
 /**

@@ -7,6 +7,8 @@
 import type { LogFn } from "./pool";
 import { createProverPool } from "./pool";
 import { SNARKJS_BACKEND, type CircuitArtifacts, type Prover, type ProverBackend } from "./types";
+import { defaultBackend, nativeProverAvailable } from "./backend";
+import { nativeStatus } from "../core/native";
 
 export type ProverMode = "embedded" | "cluster";
 
@@ -24,7 +26,7 @@ export interface ProverSpec {
 
 export async function createProver(spec: ProverSpec): Promise<Prover> {
   if (spec.mode === "embedded") {
-    return createProverPool({ artifacts: spec.artifacts, size: spec.workers, backend: spec.backend ?? SNARKJS_BACKEND, ...(spec.log ? { log: spec.log } : {}) });
+    return createProverPool({ artifacts: spec.artifacts, size: spec.workers, backend: spec.backend ?? defaultBackend(spec.log), ...(spec.log ? { log: spec.log } : {}) });
   }
   if (!spec.redisUrl) throw new Error("cluster mode needs a Redis URL (--redis redis://host:6379)");
   // Loaded only in cluster mode: an embedded node never needs bullmq.
@@ -32,16 +34,38 @@ export async function createProver(spec: ProverSpec): Promise<Prover> {
   return createClusterProver({ redisUrl: spec.redisUrl, artifacts: spec.artifacts, ...(spec.log ? { log: spec.log } : {}) });
 }
 
-/** `--backend snarkjs|command` with `--prover-command "CMD ARGS"` → a ProverBackend; throws a usage message. */
-export function parseBackend(kind: string | undefined, command: string | undefined): ProverBackend {
-  if (kind === undefined || kind === "snarkjs") {
-    if (command !== undefined && kind === "snarkjs") throw new Error("--prover-command is only used with --backend command");
+/**
+ * `--backend native|snarkjs|command` with `--prover-command "CMD ARGS"` and `--prover-threads N` → a
+ * ProverBackend; throws a usage message. No `--backend`: native when it was built, else snarkjs
+ * (prover/backend.ts says so once through `log`).
+ */
+export function parseBackend(kind: string | undefined, command: string | undefined, threads?: string, log?: LogFn): ProverBackend {
+  const threadCount = parseThreads(threads);
+  if (kind === undefined) {
     if (command !== undefined) return commandBackend(command);
+    const b = defaultBackend(log);
+    if (threads !== undefined && b.kind !== "native") throw new Error("--prover-threads needs the native prover, which is not built here (see native/build/status.json)");
+    return b.kind === "native" ? { kind: "native", threads: threadCount } : b;
+  }
+  if (threads !== undefined && kind !== "native") throw new Error("--prover-threads is only used with --backend native");
+  if (kind === "native") {
+    if (command !== undefined) throw new Error("--prover-command is only used with --backend command");
+    if (!nativeProverAvailable()) throw new Error(`--backend native: the native prover is not available: ${nativeStatus().reason ?? "unknown reason"}`);
+    return { kind: "native", threads: threadCount };
+  }
+  if (kind === "snarkjs") {
+    if (command !== undefined) throw new Error("--prover-command is only used with --backend command");
     return SNARKJS_BACKEND;
   }
-  if (kind !== "command") throw new Error(`--backend must be snarkjs or command, got ${JSON.stringify(kind)}`);
+  if (kind !== "command") throw new Error(`--backend must be native, snarkjs or command, got ${JSON.stringify(kind)}`);
   if (!command) throw new Error("--backend command needs --prover-command \"PROVER [ARGS]\" (called as PROVER [ARGS] <zkey> <witness.wtns> <proof.json> <public.json>)");
   return commandBackend(command);
+}
+
+function parseThreads(s: string | undefined): number {
+  if (s === undefined) return 0;
+  if (!/^\d+$/.test(s) || Number(s) > 1024) throw new Error(`--prover-threads must be an integer from 0 (every core) to 1024, got ${JSON.stringify(s)}`);
+  return Number(s);
 }
 
 function commandBackend(command: string): ProverBackend {

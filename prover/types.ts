@@ -43,16 +43,25 @@ export interface ProofResult {
 /**
  * How a worker turns a witness into a proof. Witness generation always stays in the worker (circom
  * wasm); only the Groth16 step is swappable.
- * - snarkjs: in-process snarkjs (default).
+ * - native: Modex's own C++ prover (native/, built by `npm ci`), in the worker process on `threads`
+ *   threads (0: every core). The default whenever the build succeeded (prover/backend.ts).
+ * - snarkjs: in-process snarkjs, the fallback and the reference.
  * - command: an external prover with rapidsnark's argument convention,
- *   `COMMAND... <zkey> <witness.wtns> <proof.json> <public.json>`; `snarkjs groth16 prove` takes the same.
+ *   `COMMAND... <zkey> <witness.wtns> <proof.json> <public.json>`; `snarkjs groth16 prove` and
+ *   native/build/Release/modex-prover take the same.
  */
-export type ProverBackend = { readonly kind: "snarkjs" } | { readonly kind: "command"; readonly command: readonly string[] };
+export type ProverBackend =
+  | { readonly kind: "native"; readonly threads: number }
+  | { readonly kind: "snarkjs" }
+  | { readonly kind: "command"; readonly command: readonly string[] };
 
 export const SNARKJS_BACKEND: ProverBackend = { kind: "snarkjs" };
+/** The native prover on every core. */
+export const NATIVE_BACKEND: ProverBackend = { kind: "native", threads: 0 };
 
-/** "snarkjs" or the command, for logs and status. */
+/** "native", "native:2t", "snarkjs" or the command, for logs and status. */
 export function backendLabel(b: ProverBackend): string {
+  if (b.kind === "native") return b.threads > 0 ? `native:${b.threads}t` : "native";
   return b.kind === "snarkjs" ? "snarkjs" : `command:${b.command.join(" ")}`;
 }
 

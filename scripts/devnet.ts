@@ -21,7 +21,7 @@ import { deployModex } from "../contracts/deploy";
 import { createSequencer, serve, jsonLogger } from "../sequencer";
 
 const HELP = `usage: npm start [-- --config test|default|production] [--ptau FILE] [--provers N]
-                 [--backend snarkjs|command --prover-command "CMD ARGS"] [--prover cluster --redis URL]
+                 [--backend native|snarkjs|command] [--prover-threads N] [--prover-command "CMD ARGS"] [--prover cluster --redis URL]
   PORT (default 8080) serves the API, RPC_PORT (default 8545) the chain.
   Proving is embedded (N worker processes here) unless --prover cluster: then jobs go to a BullMQ
   queue in Redis, and 'modex prover worker --redis URL --config NAME' processes prove them.`;
@@ -36,6 +36,7 @@ async function main(): Promise<void> {
       redis: { type: "string" },
       backend: { type: "string" },
       "prover-command": { type: "string" },
+      "prover-threads": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -51,7 +52,7 @@ async function main(): Promise<void> {
   const provers = values.provers ? Number(values.provers) : undefined;
   if (provers !== undefined && (!Number.isInteger(provers) || provers < 1)) throw new Error("--provers must be a positive integer");
   const proverMode = parseProverMode(values.prover);
-  const backend = parseBackend(values.backend, values["prover-command"]);
+  const backend = parseBackend(values.backend, values["prover-command"], values["prover-threads"], log);
   const redisUrl = values.redis ?? process.env.MODEX_REDIS_URL;
   if (!Number.isInteger(port) || !Number.isInteger(rpcPort)) throw new Error("PORT and RPC_PORT must be integers");
   await initCrypto();

@@ -4,7 +4,7 @@
  *   tsx sequencer/main.ts --rollup 0x… [--config test|default|production] [--db modex.sqlite]
  *     [--rpc http://127.0.0.1:8545] [--port 8080] [--host 127.0.0.1] [--from-block N]
  *     [--batch-timeout-ms 2000] [--keys-dir DIR] [--no-prove] [--markets FILE|auto|none]
- *     [--prover embedded|cluster] [--workers N] [--backend snarkjs|command] [--prover-command "CMD ARGS"]
+ *     [--prover embedded|cluster] [--workers N] [--backend native|snarkjs|command] [--prover-threads N] [--prover-command "CMD ARGS"]
  *     [--redis redis://127.0.0.1:6379]
  *
  * Proving: embedded (default) runs N worker processes here; cluster puts jobs on a BullMQ queue in
@@ -66,6 +66,7 @@ function parseCli(argv: string[]): Cli {
       prover: { type: "string" },
       backend: { type: "string" },
       "prover-command": { type: "string" },
+      "prover-threads": { type: "string" },
       redis: { type: "string" },
     },
   });
@@ -89,7 +90,7 @@ function parseCli(argv: string[]): Cli {
     prove: !v["no-prove"],
     markets: v.markets ?? "auto",
     proverMode: parseProverMode(v.prover),
-    backend: parseBackend(v.backend, v["prover-command"]),
+    backend: parseBackend(v.backend, v["prover-command"], v["prover-threads"]),
     redisUrl: v.redis ?? process.env.MODEX_REDIS_URL,
   };
 }
