@@ -2,7 +2,9 @@
  * EdDSA-Poseidon signature verification on one core (one Node thread, nothing in parallel):
  * core/eddsa-fast.ts against circomlibjs' verifyPoseidon (called as core/eddsa.ts called it before).
  *
- *   fast        `pool` distinct keys in round robin with the key cache off: every verification pays
+ *   native, nativeHotKey  the same two loops as fast and fastHotKey through the native addon (verifyFast
+ *               when native/ is built; null otherwise)
+ *   fast        the JavaScript path (verifyFastJs, noble): `pool` distinct keys in round robin with the key cache off: every verification pays
  *               the full variable-base multiplication (the cold-key case; the default N = 2 000).
  *   fastHotKey  one key, `pool` messages, the key already holding its window table (a market maker
  *               signing many orders; N = 2 000).
@@ -19,7 +21,7 @@ import { parseArgs } from "node:util";
 import { buildEddsa } from "circomlibjs";
 import { FIELD_MODULUS } from "../core/field";
 import { initCrypto, generatePrivateKey, publicKeyOf, signMessage, type PublicKey, type Signature } from "../core/eddsa";
-import { verifyFast, configureFastVerifier, clearKeyCache, warmUpFastVerifier } from "../core/eddsa-fast";
+import { verifyFast, verifyFastJs, fastVerifierIsNative, configureFastVerifier, clearKeyCache, warmUpFastVerifier } from "../core/eddsa-fast";
 
 export interface RateResult {
   readonly n: number;
@@ -30,6 +32,12 @@ export interface RateResult {
 }
 
 export interface EddsaBenchResult {
+  /** The native addon (null when it is not loaded): cold keys, and one hot key. */
+  readonly native: RateResult | null;
+  readonly nativeHotKey: RateResult | null;
+  /** native / fast verifications per second (cold keys). */
+  readonly nativeSpeedup: number | null;
+  /** The JavaScript fast path (verifyFastJs). */
   readonly fast: RateResult;
   readonly fastHotKey: RateResult;
   readonly circomlibjs: RateResult;
@@ -112,12 +120,26 @@ export async function benchEddsa(opts: EddsaBenchOptions = {}): Promise<EddsaBen
 
   const previous = configureFastVerifier({});
   try {
+    let native: RateResult | null = null;
+    let nativeHotKey: RateResult | null = null;
+    if (fastVerifierIsNative()) {
+      warmUpFastVerifier();
+      configureFastVerifier({ keyCacheSize: 0 });
+      const nativeVerify = (it: Item): boolean => verifyFast(it.m, it.sig, it.pub);
+      native = timeLoop(nFast, distinct, nativeVerify, Math.min(200, nFast));
+      clearKeyCache();
+      configureFastVerifier({ keyCacheSize: 16, promoteAfter: 1 });
+      if (!nativeVerify(hot[0])) throw new Error("bench/eddsa: a valid signature did not verify");
+      nativeHotKey = timeLoop(nFast, hot, nativeVerify, Math.min(200, nFast));
+      clearKeyCache();
+    }
+
+    const fastVerify = (it: Item): boolean => verifyFastJs(it.m, it.sig, it.pub);
     let t = performance.now();
-    warmUpFastVerifier();
+    if (!fastVerify(distinct[0])) throw new Error("bench/eddsa: a valid signature did not verify"); // builds the JS Base8 table
     const base8Table = performance.now() - t;
 
     configureFastVerifier({ keyCacheSize: 0 });
-    const fastVerify = (it: Item): boolean => verifyFast(it.m, it.sig, it.pub);
     const fast = timeLoop(nFast, distinct, fastVerify, Math.min(200, nFast));
 
     clearKeyCache();
@@ -135,6 +157,9 @@ export async function benchEddsa(opts: EddsaBenchOptions = {}): Promise<EddsaBen
     );
 
     return {
+      native,
+      nativeHotKey,
+      nativeSpeedup: native ? round(native.verificationsPerSec / fast.verificationsPerSec, 1) : null,
       fast,
       fastHotKey,
       circomlibjs,

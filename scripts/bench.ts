@@ -9,7 +9,8 @@
  *   npm run bench                 # test + default configs, gas on anvil (test config), prover pool
  *   npm run bench -- --quick      # test config only (shorter prover runs)
  *   npm run bench -- --fresh-setup  # time the development setup from scratch (temp key dir)
- *   npm run bench -- --only prover        # some sections only: constraints,proving,gas,trading,prover,audit
+ *   npm run bench -- --only prover        # some sections only: constraints,proving,gas,trading,hashing,prover,audit
+ *   npm run bench -- --only hashing       # Poseidon and EdDSA verification, native addon vs JavaScript
  *   npm run bench -- --only prover,gas    # the prover section with this run's submission time
  *   npm run bench -- --out FILE   # write FILE instead of bench/results/latest.json
  *
@@ -45,6 +46,7 @@ import { proofToSolidity } from "../contracts/proof";
 import { benchMatching } from "../bench/matching";
 import { benchOrderLatency } from "../bench/latency";
 import { benchEddsa } from "../bench/eddsa";
+import { benchPoseidon } from "../bench/poseidon";
 import { benchAudit } from "../bench/audit";
 import { benchEscape } from "../bench/escape";
 import { benchFuzz } from "../bench/fuzz";
@@ -240,7 +242,15 @@ async function tradingSection(quick: boolean) {
   return { matching, latency, latencyHalf, eddsa };
 }
 
-const SECTIONS = ["constraints", "proving", "gas", "trading", "prover", "audit", "escape", "fuzz"] as const;
+/** Poseidon and EdDSA verification rates, native addon against JavaScript (bench/poseidon.ts, bench/eddsa.ts). */
+async function hashingSectionAsync(quick: boolean) {
+  log({ msg: "bench.hashing" });
+  const poseidon = benchPoseidon({ n: quick ? 5_000 : 20_000 });
+  const eddsa = await benchEddsa({ nFast: quick ? 500 : 2000, nCircomlibjs: quick ? 5 : 20 });
+  return { poseidon, eddsa };
+}
+
+const SECTIONS = ["constraints", "proving", "gas", "trading", "hashing", "prover", "audit", "escape", "fuzz"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseOnly(v: string | undefined): Set<Section> {
@@ -288,6 +298,7 @@ async function main() {
     gas = await gasSection(testKeys.keys, testKeys.circuit.wasmPath);
   }
   const trading = only.has("trading") ? await tradingSection(quick) : undefined;
+  const hashing = only.has("hashing") ? await hashingSectionAsync(quick) : undefined;
   let prover: ProverBench | undefined;
   // An earlier run's results, kept where this run does not replace them (--only).
   const previous: Record<string, unknown> | null = partial && existsSync(outFile) ? (JSON.parse(readFileSync(outFile, "utf8")) as Record<string, unknown>) : null;
@@ -304,7 +315,7 @@ async function main() {
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const finished = new Date().toISOString();
-  const sections = { constraints, proving, gas, trading, prover, audit, escape, fuzz };
+  const sections = { constraints, proving, gas, trading, hashing, prover, audit, escape, fuzz };
   let results: Record<string, unknown>;
   if (previous) {
     results = { ...previous, machine, updated: { started, finished, command, sections: [...only] } };
@@ -339,6 +350,16 @@ async function main() {
       ack500P50Ms: trading.latencyHalf.p50Ms,
       ack500P99Ms: trading.latencyHalf.p99Ms,
       verifyPerSec: trading.eddsa.fast.verificationsPerSec,
+      nativeVerifyPerSec: trading.eddsa.native?.verificationsPerSec ?? null,
+      nativeVerifyHotKeyPerSec: trading.eddsa.nativeHotKey?.verificationsPerSec ?? null,
+    });
+  }
+  if (hashing) {
+    console.log("Hashing on one core: Poseidon (native addon vs poseidon-lite), EdDSA-Poseidon verification (native vs the JavaScript fast path)");
+    console.table(Object.fromEntries(hashing.poseidon.arities.map((a) => [`poseidon${a.inputs}`, { native: a.nativeHashesPerSec, js: a.poseidonLiteHashesPerSec, speedup: a.speedup }])));
+    console.table({
+      eddsaVerify: { native: hashing.eddsa.native?.verificationsPerSec ?? null, js: hashing.eddsa.fast.verificationsPerSec, speedup: hashing.eddsa.nativeSpeedup },
+      eddsaVerifyHotKey: { native: hashing.eddsa.nativeHotKey?.verificationsPerSec ?? null, js: hashing.eddsa.fastHotKey.verificationsPerSec, speedup: null },
     });
   }
   if (prover) {
