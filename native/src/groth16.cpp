@@ -10,6 +10,7 @@
 #include "groth16.hpp"
 
 #include <chrono>
+#include <ctime>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -119,20 +120,11 @@ std::string g2Json(const G2& p) {
   return "[[\"" + a.x.c0.toDecimal() + "\",\"" + a.x.c1.toDecimal() + "\"],[\"" + a.y.c0.toDecimal() + "\",\"" + a.y.c1.toDecimal() + "\"],[\"1\",\"0\"]]";
 }
 
-template <class Fn>
-void parallelFor(size_t count, unsigned threads, Fn fn) {
-  if (threads <= 1 || count <= 1) {
-    for (size_t i = 0; i < count; i++) fn(i);
-    return;
-  }
-  std::vector<std::thread> pool;
-  const size_t T = std::min<size_t>(threads, count);
-  for (size_t t = 0; t < T; t++) {
-    pool.emplace_back([&, t] {
-      for (size_t i = t; i < count; i += T) fn(i);
-    });
-  }
-  for (auto& th : pool) th.join();
+// CPU time of the whole process (all threads), ms: phases measured this way are not inflated by other load.
+double cpuMs() {
+  timespec ts;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 double msSince(std::chrono::steady_clock::time_point t) { return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t).count(); }
@@ -155,6 +147,15 @@ bool hasAdxMultiplication() {
 ProofText groth16Prove(const uint8_t* zkeyData, uint64_t zkeySize, const uint8_t* wtnsData, uint64_t wtnsSize, unsigned threads, ProveStats* stats) {
   const auto t0 = std::chrono::steady_clock::now();
   if (threads == 0) threads = defaultThreads();
+  const bool trace = std::getenv("MODEX_PROVER_TRACE") != nullptr;
+  double cpuLap = cpuMs();
+  auto lap = [&](const char* what) {
+    if (!trace) return;
+    const double now = cpuMs();
+    std::fprintf(stderr, "%s %.1f ms wall, %.1f ms cpu\n", what, msSince(t0), now - cpuLap);
+    cpuLap = now;
+  };
+
   const BinFile zkey = parseBinFile(zkeyData, zkeySize, "zkey", "zkey");
   const ZkeyHeader h = readZkeyHeader(zkey);
   const uint64_t n = h.domainSize;
@@ -199,36 +200,28 @@ ProofText groth16Prove(const uint8_t* zkeyData, uint64_t zkeySize, const uint8_t
   }
   for (uint64_t i = 0; i < n; i++) C[i] = Fr::mul(A[i], B[i]);
   const double abcMs = msSince(t);
+  lap("abc");
 
   // 2. Evaluations on the odd coset of the 2n-th roots.
   t = std::chrono::steady_clock::now();
-  const Fr root = rootOfUnity(h.power);
+  const FftDomain domain(h.power, threads);
   const Fr shift = rootOfUnity(h.power + 1);
-  std::vector<Fr>* polys[3] = {&A, &B, &C};
-  parallelFor(3, threads, [&](size_t k) {
-    std::vector<Fr>& v = *polys[k];
-    ifft(v.data(), n, root);
-    Fr g = Fr::one();
-    for (uint64_t i = 0; i < n; i++) {
-      v[i] = Fr::mul(v[i], g);
-      g = Fr::mul(g, shift);
-    }
-    fft(v.data(), n, root);
-  });
+  for (std::vector<Fr>* v : {&A, &B, &C}) {
+    domain.ifft(v->data());
+    domain.scaleByPowers(v->data(), shift);
+    domain.fft(v->data());
+  }
   std::vector<uint64_t> hs(n * 4);
   for (uint64_t i = 0; i < n; i++) Fr::sub(Fr::mul(A[i], B[i]), C[i]).toStd(&hs[4 * i]);
   std::vector<Fr>().swap(A);
   std::vector<Fr>().swap(B);
   std::vector<Fr>().swap(C);
   const double fftMs = msSince(t);
+  lap("fft");
 
   // 3. Multi-scalar multiplications and blinding.
   t = std::chrono::steady_clock::now();
   const size_t firstPrivate = (size_t)h.nPublic + 1;
-  const bool trace = std::getenv("MODEX_PROVER_TRACE") != nullptr;
-  auto lap = [&](const char* what) {
-    if (trace) std::fprintf(stderr, "%s %.1f ms\n", what, msSince(t));
-  };
   G1 pA = msm<Fq>(secA.data, w.data(), h.nVars, threads);
   lap("msm A");
   G1 pB1 = msm<Fq>(secB1.data, w.data(), h.nVars, threads);
