@@ -218,7 +218,7 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
   };
   process.on("exit", onProcessExit);
 
-  log({ msg: "prover.pool.start", size, maxAttempts, circuitHash: opts.artifacts.circuitHash, backend: backendName });
+  log({ msg: "prover.pool.start", size, maxAttempts, circuitHash: opts.artifacts.circuitHash, backend: backendName, ...(backend.kind === "native" ? { threadsPerWorker: backend.threads || (os.availableParallelism?.() ?? os.cpus().length) } : {}) });
 
   /** Reports a job event to its caller; a throwing (or rejecting) handler is logged, never breaks the pool. */
   function emit(task: Task, e: ProverEvent): void {
@@ -332,7 +332,7 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
         if (m.type === "done") {
           slot.jobsDone++;
           const result: ProofResult = { ...m.result, worker: String(slot.pid) };
-          log({ msg: "prover.job.done", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, ...result.timings, queueMs: Math.round(performance.now() - task.queuedAt), maxRssMb: m.maxRssMb });
+          log({ msg: "prover.job.done", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, backend: backendName, ...result.timings, queueMs: Math.round(performance.now() - task.queuedAt), maxRssMb: m.maxRssMb });
           task.resolve(result);
         } else {
           slot.jobsFailed++;
