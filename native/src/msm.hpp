@@ -1,9 +1,8 @@
 // Multi-scalar multiplication Σ kᵢ·Pᵢ by Pippenger's bucket method.
 //
-// The points are split into one contiguous chunk per thread (so sparse scalars, e.g. the many 0/1 values
-// of a witness, balance across threads); each chunk runs Pippenger over windows of c bits, and only as
-// many windows as its largest scalar needs. Points are read with memcpy: in a .zkey they sit at 4-byte
-// aligned offsets.
+// Each thread takes an equal share of the non-trivial scalars and runs Pippenger over windows of c bits,
+// only as many windows as the largest scalar needs. Points are read with memcpy: in a .zkey they sit at
+// 4-byte aligned offsets.
 #pragma once
 #include <algorithm>
 #include <cstdlib>
@@ -127,28 +126,13 @@ struct AffineBuckets {
   }
 };
 
+// Σ kᵢ·Pᵢ over the points listed in idx (every scalar there has at least 2 bits).
 template <class F>
-Jacobian<F> msmChunk(const uint8_t* points, const uint64_t* scalars, size_t n) {
+Jacobian<F> msmBuckets(const uint8_t* points, const uint64_t* scalars, const uint32_t* idx, size_t m, unsigned maxBits) {
   typedef Jacobian<F> J;
   typedef Affine<F> A;
-  J ones = J::infinity();
-  std::vector<uint32_t> rest;
-  unsigned maxBits = 0;
-  for (size_t i = 0; i < n; i++) {
-    const uint64_t* k = scalars + 4 * i;
-    const unsigned bits = scalarBits(k);
-    if (bits == 0) continue;
-    if (bits == 1) {
-      A p;
-      std::memcpy(&p, points + i * sizeof(A), sizeof(A));
-      ones = J::addMixed(ones, p);
-      continue;
-    }
-    rest.push_back((uint32_t)i);
-    if (bits > maxBits) maxBits = bits;
-  }
-  if (rest.empty()) return ones;
-  const unsigned c = msmWindowBits(rest.size());
+  if (m == 0) return J::infinity();
+  const unsigned c = msmWindowBits(m);
   const unsigned windows = (maxBits + c - 1) / c;
   std::unique_ptr<AffineBuckets<F>> buckets(new AffineBuckets<F>(c));
   J acc = J::infinity();
@@ -156,7 +140,8 @@ Jacobian<F> msmChunk(const uint8_t* points, const uint64_t* scalars, size_t n) {
     for (unsigned d = 0; d < c; d++) acc = J::dbl(acc);
     buckets->reset();
     uint32_t top = 0;
-    for (uint32_t i : rest) {
+    for (size_t k = 0; k < m; k++) {
+      const uint32_t i = idx[k];
       const uint32_t digit = scalarDigit(scalars + 4 * (size_t)i, (unsigned)w * c, c);
       if (!digit) continue;
       A p;
@@ -167,25 +152,56 @@ Jacobian<F> msmChunk(const uint8_t* points, const uint64_t* scalars, size_t n) {
     }
     if (top) acc = J::add(acc, buckets->sum(top));
   }
-  return J::add(acc, ones);
+  return acc;
 }
 
+// Σ Pᵢ over the points listed in idx (their scalars are 1).
+template <class F>
+Jacobian<F> sumPoints(const uint8_t* points, const uint32_t* idx, size_t m) {
+  typedef Jacobian<F> J;
+  typedef Affine<F> A;
+  J s = J::infinity();
+  for (size_t k = 0; k < m; k++) {
+    A p;
+    std::memcpy(&p, points + (size_t)idx[k] * sizeof(A), sizeof(A));
+    s = J::addMixed(s, p);
+  }
+  return s;
+}
+
+// Scalars are split first (zero: skipped; one: summed; the rest: buckets), then each class is cut
+// into equal shares per thread, so a witness whose large values cluster in one range still balances.
 template <class F>
 Jacobian<F> msm(const uint8_t* points, const uint64_t* scalars, size_t n, unsigned threads) {
   typedef Jacobian<F> J;
-  if (n == 0) return J::infinity();
-  size_t T = std::max<size_t>(1, std::min<size_t>(threads, n / 512));
-  if (T == 1) return msmChunk<F>(points, scalars, n);
-  std::vector<J> parts(T, J::infinity());
-  std::vector<std::thread> pool;
-  const size_t chunk = (n + T - 1) / T;
-  for (size_t t = 0; t < T; t++) {
-    const size_t start = t * chunk;
-    if (start >= n) break;
-    const size_t len = std::min(chunk, n - start);
-    pool.emplace_back([&, t, start, len] { parts[t] = msmChunk<F>(points + start * sizeof(Affine<F>), scalars + 4 * start, len); });
+  std::vector<uint32_t> ones, rest;
+  unsigned maxBits = 0;
+  for (size_t i = 0; i < n; i++) {
+    const unsigned bits = scalarBits(scalars + 4 * i);
+    if (bits == 0) continue;
+    if (bits == 1) {
+      ones.push_back((uint32_t)i);
+      continue;
+    }
+    rest.push_back((uint32_t)i);
+    if (bits > maxBits) maxBits = bits;
   }
-  for (auto& th : pool) th.join();
+  const size_t T = std::max<size_t>(1, std::min<size_t>(threads, (ones.size() + rest.size()) / 512));
+  std::vector<J> parts(T, J::infinity());
+  auto share = [](size_t total, size_t T, size_t t) { return std::make_pair(total * t / T, total * (t + 1) / T); };
+  auto work = [&](size_t t) {
+    const auto r = share(rest.size(), T, t);
+    const auto o = share(ones.size(), T, t);
+    J acc = msmBuckets<F>(points, scalars, rest.data() + r.first, r.second - r.first, maxBits);
+    parts[t] = J::add(acc, sumPoints<F>(points, ones.data() + o.first, o.second - o.first));
+  };
+  if (T == 1) {
+    work(0);
+  } else {
+    std::vector<std::thread> pool;
+    for (size_t t = 0; t < T; t++) pool.emplace_back(work, t);
+    for (auto& th : pool) th.join();
+  }
   J r = J::infinity();
   for (auto& p : parts) r = J::add(r, p);
   return r;
