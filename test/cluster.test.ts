@@ -14,7 +14,8 @@ import { createClusterProver, type ClusterProver } from "../prover/cluster";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
 import { ProverError } from "../prover/pool";
 import { jobIdFor, QUEUE_PREFIX, queueNameFor, redactRedisUrl } from "../prover/redis-queue";
-import type { CircuitArtifacts, ProofJob, ProverEvent } from "../prover/types";
+import { backendLabel, type CircuitArtifacts, type ProofJob, type ProverEvent } from "../prover/types";
+import { defaultBackend } from "../prover/backend";
 import { startRedis, type TestRedis } from "./helpers/redis";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -25,6 +26,8 @@ const WORKER_ENTRY = path.join(REPO, "prover", "cluster-worker.ts");
 const TSX = require.resolve("tsx/cjs");
 const LOCK_MS = 3000;
 const quiet = (): void => undefined;
+/** What a worker with no --backend runs: the native prover when it is built, else snarkjs (prover/backend.ts). */
+const DEFAULT_BACKEND = backendLabel(defaultBackend(quiet));
 
 interface LogLine {
   msg?: string;
@@ -268,7 +271,7 @@ describe("cluster prover (BullMQ on Redis)", () => {
     expect(await admin.getJobState(jobIdFor(job))).toBe("waiting");
     const st = await p.status();
     expect(st).toMatchObject({ mode: "cluster", circuitHash: artifacts.circuitHash, queued: 1, leased: 0 });
-    expect(st.workers).toEqual([expect.objectContaining({ id: other.id, circuitHash: otherHash, state: "idle", concurrency: 1, backend: "snarkjs" })]);
+    expect(st.workers).toEqual([expect.objectContaining({ id: other.id, circuitHash: otherHash, state: "idle", concurrency: 1, backend: DEFAULT_BACKEND })]);
 
     // A job of our circuit on the other circuit's queue (a misconfigured producer): refused, never proven.
     const otherQueue = new Queue(queueNameFor(otherHash), { connection: { url: redis.url }, prefix: QUEUE_PREFIX });
@@ -366,7 +369,7 @@ describe("cluster prover (BullMQ on Redis)", () => {
     const all = Promise.all(jobs.map((j) => p.prove(j, { onEvent: (e) => e.type === "leased" && onLeased(e.batchNumber) })));
     const batch = await firstLeased;
     const st = await p.status();
-    expect(st).toMatchObject({ mode: "cluster", circuitHash: artifacts.circuitHash, backend: "snarkjs", queued: 2, leased: 1 });
+    expect(st).toMatchObject({ mode: "cluster", circuitHash: artifacts.circuitHash, backend: DEFAULT_BACKEND, queued: 2, leased: 1 });
     expect(st.queue).toMatch(/^redis:\/\//);
     expect(redactRedisUrl("redis://user:secret@10.0.0.1:6379/2")).toBe("redis://user@10.0.0.1:6379/2");
     expect(st.workers).toEqual([

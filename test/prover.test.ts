@@ -12,13 +12,16 @@ import { compileCircuit, type CompiledCircuit } from "../circuits/compile";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
 import { createProverPool, defaultPoolSize, estimateProofMemory, poolSizeFor, ProverError, type ProverPool, type ProverPoolOptions } from "../prover/pool";
 import { createProofVerifier } from "../prover/verify";
-import type { CircuitArtifacts, ProofJob, ProverBackend, ProverEvent } from "../prover/types";
+import { defaultBackend } from "../prover/backend";
+import { backendLabel, type CircuitArtifacts, type ProofJob, type ProverBackend, type ProverEvent } from "../prover/types";
 import type { FromWorker, ToWorker } from "../prover/worker";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
 const snarkjs = require("snarkjs");
 
 const quiet = (): void => undefined;
+/** What a pool with no backend named runs: the native prover when it is built, else snarkjs (prover/backend.ts). */
+const DEFAULT_BACKEND = backendLabel(defaultBackend(quiet));
 
 interface LogLine {
   msg: string;
@@ -365,11 +368,11 @@ describe("prover pool", () => {
     expect(idle).toEqual({
       mode: "embedded",
       circuitHash: artifacts.circuitHash,
-      backend: "snarkjs",
+      backend: DEFAULT_BACKEND,
       queued: 0,
       leased: 0,
       workers: [
-        { id: String(pid), host: os.hostname(), pid, state: "idle", circuitHash: artifacts.circuitHash, backend: "snarkjs", concurrency: 1, batches: [], jobsDone: 0, jobsFailed: 0, startedAt: expect.any(Number) },
+        { id: String(pid), host: os.hostname(), pid, state: "idle", circuitHash: artifacts.circuitHash, backend: DEFAULT_BACKEND, concurrency: 1, batches: [], jobsDone: 0, jobsFailed: 0, startedAt: expect.any(Number) },
       ],
     });
     expect(idle.workers[0].startedAt).toBeGreaterThan(before - 60_000);
