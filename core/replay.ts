@@ -183,8 +183,16 @@ export interface ReplayOptions {
   readonly rules?: boolean;
 }
 
-/** Applies one batch to `state` from its public data and queue records. All or nothing. */
+/**
+ * Applies one batch to `state` from its public data and queue records. All or nothing.
+ * The replay needs no Merkle witnesses, only the roots before and after: it runs with the state's
+ * witnesses off, so each tree node the batch touches is hashed once (State.withoutWitnesses).
+ */
 export function replayBatch(state: State, input: ReplayInput, options: ReplayOptions = {}): ReplayResult {
+  return state.withoutWitnesses(() => replayBatchIn(state, input, options));
+}
+
+function replayBatchIn(state: State, input: ReplayInput, options: ReplayOptions): ReplayResult {
   const p = state.params;
   const pd = input.pubdata;
   if (input.records.length > p.depositSlots) throw new ReplayError("queue", null, "batch_full", `${input.records.length} queue records, at most ${p.depositSlots} per batch`);

@@ -2,6 +2,11 @@
  * Sparse Merkle tree of fixed arity and depth, internal node = Poseidon_arity(children).
  * Only non-empty nodes are stored; empty subtrees use precomputed zero hashes.
  * Mutations can be journaled so a caller can roll a whole batch back.
+ *
+ * A write can also defer its path (`set(i, v, journal, true)`): the leaf changes at once and the
+ * internal nodes above it are rehashed on the next read that needs them (root, proof, an eager set,
+ * flush), each node once however many of its leaves changed. A replay that only needs the root after
+ * a whole batch so hashes every touched node once per batch instead of once per write.
  */
 import { poseidon } from "./poseidon";
 
@@ -34,6 +39,9 @@ export class SparseMerkleTree {
   private readonly zeros: bigint[];
   /** nodes[0] are leaves, nodes[levels] holds the root at index 0. */
   private readonly nodes: Map<number, bigint>[];
+  /** Leaves written with a deferred path, and the journal those writes used (their rehash goes there too). */
+  private pending: Set<number> | null = null;
+  private pendingJournal: Undo[] | undefined = undefined;
 
   constructor(arity: number, levels: number, emptyLeaf = 0n) {
     if (![2, 4, 8, 16].includes(arity)) throw new Error(`unsupported arity ${arity}`);
@@ -49,6 +57,7 @@ export class SparseMerkleTree {
   }
 
   get root(): bigint {
+    this.flush();
     return this.node(this.levels, 0);
   }
 
@@ -68,6 +77,7 @@ export class SparseMerkleTree {
 
   proof(index: number): MerkleProof {
     this.checkIndex(index);
+    this.flush();
     const siblings: bigint[][] = [];
     let i = index;
     for (let l = 0; l < this.levels; l++) {
@@ -81,9 +91,21 @@ export class SparseMerkleTree {
     return { index, leaf: this.node(0, index), siblings };
   }
 
-  /** Sets a leaf and updates its path. If `journal` is given, pushes an undo for every change. */
-  set(index: number, value: bigint, journal?: Undo[]): void {
+  /**
+   * Sets a leaf and updates its path. If `journal` is given, pushes an undo for every change.
+   * `defer`: update the path later (see the class comment); the result of every read is the same.
+   */
+  set(index: number, value: bigint, journal?: Undo[], defer = false): void {
     this.checkIndex(index);
+    if (defer) {
+      if (this.pending && this.pendingJournal !== journal) this.flush();
+      if (this.node(0, index) === value) return;
+      this.write(0, index, value, journal);
+      (this.pending ??= new Set()).add(index);
+      this.pendingJournal = journal;
+      return;
+    }
+    this.flush();
     let i = index;
     this.write(0, i, value, journal);
     for (let l = 0; l < this.levels; l++) {
@@ -93,6 +115,36 @@ export class SparseMerkleTree {
       i = Math.floor(i / this.arity);
       this.write(l + 1, i, poseidon(children), journal);
     }
+  }
+
+  /** Rehashes the paths of deferred writes, bottom-up, each internal node once. */
+  flush(): void {
+    const leaves = this.pending;
+    if (!leaves) return;
+    const journal = this.pendingJournal;
+    this.pending = null;
+    this.pendingJournal = undefined;
+    let dirty: Iterable<number> = leaves;
+    for (let l = 0; l < this.levels; l++) {
+      const parents = new Set<number>();
+      for (const i of dirty) parents.add(Math.floor(i / this.arity));
+      for (const p of parents) {
+        const base = p * this.arity;
+        const children: bigint[] = [];
+        for (let c = 0; c < this.arity; c++) children.push(this.node(l, base + c));
+        this.write(l + 1, p, poseidon(children), journal);
+      }
+      dirty = parents;
+    }
+  }
+
+  /**
+   * Forgets deferred writes' pending paths without hashing them: only for a caller that has just
+   * undone those writes (and every node write since the tree was last flushed) through the journal.
+   */
+  discardPending(): void {
+    this.pending = null;
+    this.pendingJournal = undefined;
   }
 
   private node(level: number, index: number): bigint {

@@ -2,6 +2,11 @@
  * The rollup state: the account tree and each account's balance and order-fill trees.
  * Every mutation returns the Merkle witness the circuit needs and can be journaled,
  * so a batch either applies whole or not at all.
+ *
+ * A caller that needs no witnesses (a replay, which compares roots per batch) runs its mutations in
+ * `withoutWitnesses`: each leaf changes at once, and the hashing above it (balance and order-fill
+ * tree paths, account leaves, account tree paths) waits for the next read of a root or proof, so a
+ * node touched by several operations of a batch is hashed once. Roots are the same either way.
  */
 import { ACCOUNT_ARITY, BALANCE_ARITY, ORDER_ARITY, type Params, validateParams } from "./params";
 import { SparseMerkleTree, type Undo } from "./smt";
@@ -93,6 +98,10 @@ export class State {
   private readonly accountTree: SparseMerkleTree;
   private readonly accounts = new Map<number, AccountData>();
   private journal: Undo[] | null = null;
+  /** false inside withoutWitnesses. */
+  private witnesses = true;
+  /** Accounts whose leaf in the account tree is not yet rehashed (written while witnesses were off). */
+  private readonly staleLeaves = new Set<number>();
 
   constructor(params: Params) {
     validateParams(params);
@@ -101,7 +110,22 @@ export class State {
   }
 
   get root(): bigint {
+    this.flush();
     return this.accountTree.root;
+  }
+
+  /**
+   * Runs `f` with witnesses off: the update methods return no Merkle paths (empty sibling lists, 0n
+   * roots; leaves, keys and nonces are as usual) and defer their hashing until a root is read.
+   */
+  withoutWitnesses<T>(f: () => T): T {
+    const was = this.witnesses;
+    this.witnesses = false;
+    try {
+      return f();
+    } finally {
+      this.witnesses = was;
+    }
   }
 
   get accountCapacity(): number {
@@ -162,6 +186,7 @@ export class State {
   balanceProof(id: number, token: number): AccountWitness {
     this.checkAccountId(id);
     this.checkToken(token);
+    this.flush();
     const a = this.accounts.get(id);
     const balances = a?.balances ?? new SparseMerkleTree(BALANCE_ARITY, this.params.balanceLevels);
     const orders = a?.orders ?? new SparseMerkleTree(ORDER_ARITY, this.params.orderLevels);
@@ -183,17 +208,30 @@ export class State {
   /** Starts recording undo steps; `rollback` restores the state as of this call. */
   begin(): void {
     if (this.journal) throw new Error("state: nested transaction");
+    // Deferred hashing never spans a transaction's start: rollback then returns to a fully hashed state.
+    this.flush();
     this.journal = [];
   }
 
   commit(): void {
+    this.flush();
     this.journal = null;
   }
 
   rollback(): void {
     const j = this.journal;
     this.journal = null;
-    if (j) for (let i = j.length - 1; i >= 0; i--) j[i]();
+    if (!j) return;
+    // The state at begin() was fully hashed, and the journal undoes every write since (leaves and the
+    // nodes hashed in between), so what is still pending is moot.
+    for (const id of this.staleLeaves) {
+      const a = this.accounts.get(id);
+      a?.balances.discardPending();
+      a?.orders.discardPending();
+    }
+    this.staleLeaves.clear();
+    this.accountTree.discardPending();
+    for (let i = j.length - 1; i >= 0; i--) j[i]();
   }
 
   /** Applies `change` to one account and one balance leaf; returns the witness of the old values. */
@@ -201,6 +239,15 @@ export class State {
     this.checkAccountId(id);
     this.checkToken(token);
     const a = this.accountData(id);
+    if (!this.witnesses) {
+      const old: AccountChange = { ax: a.ax, ay: a.ay, nonce: a.nonce, balance: a.balances.leaf(token) };
+      const next = change({ ...old });
+      this.setFields(id, a, next.ax, next.ay, next.nonce);
+      a.balances.set(token, next.balance, this.journal ?? undefined, true);
+      this.staleLeaves.add(id);
+      return { accountId: id, token, ax: old.ax, ay: old.ay, nonce: old.nonce, balanceRoot: 0n, orderRoot: 0n, balance: old.balance, balanceSiblings: [], accountSiblings: [] };
+    }
+    this.flush();
     const balanceProof = a.balances.proof(token);
     const accountProof = this.accountTree.proof(id);
     const old: AccountChange = { ax: a.ax, ay: a.ay, nonce: a.nonce, balance: balanceProof.leaf };
@@ -230,8 +277,19 @@ export class State {
     this.checkToken(c.getToken);
     this.checkSlot(c.slot);
     const a = this.accountData(id);
-    const accountProof = this.accountTree.proof(id);
     const j = this.journal ?? undefined;
+    if (!this.witnesses) {
+      const giveBalance = a.balances.leaf(c.giveToken);
+      a.balances.set(c.giveToken, giveBalance - c.give, j, true);
+      const getBalance = a.balances.leaf(c.getToken);
+      a.balances.set(c.getToken, getBalance + c.get, j, true);
+      const slotLeaf = a.orders.leaf(c.slot);
+      a.orders.set(c.slot, c.newSlotLeaf, j, true);
+      this.staleLeaves.add(id);
+      return { accountId: id, ax: a.ax, ay: a.ay, nonce: a.nonce, giveBalance, giveSiblings: [], getBalance, getSiblings: [], slotLeaf, slotSiblings: [], accountSiblings: [] };
+    }
+    this.flush();
+    const accountProof = this.accountTree.proof(id);
     const give = a.balances.proof(c.giveToken);
     a.balances.set(c.giveToken, give.leaf - c.give, j);
     const get = a.balances.proof(c.getToken);
@@ -258,6 +316,18 @@ export class State {
   creditBalances(id: number, credits: readonly { token: number; amount: bigint }[]): MultiBalanceWitness {
     this.checkAccountId(id);
     const a = this.accountData(id);
+    if (!this.witnesses) {
+      const balances: bigint[] = [];
+      for (const c of credits) {
+        this.checkToken(c.token);
+        const old = a.balances.leaf(c.token);
+        balances.push(old);
+        a.balances.set(c.token, old + c.amount, this.journal ?? undefined, true);
+      }
+      this.staleLeaves.add(id);
+      return { accountId: id, ax: a.ax, ay: a.ay, nonce: a.nonce, balanceRoot: 0n, orderRoot: 0n, balances, balanceSiblings: [], accountSiblings: [] };
+    }
+    this.flush();
     const accountProof = this.accountTree.proof(id);
     const head = { ax: a.ax, ay: a.ay, nonce: a.nonce, balanceRoot: a.balances.root, orderRoot: a.orders.root };
     const balances: bigint[] = [];
@@ -301,6 +371,20 @@ export class State {
     a.ax = ax;
     a.ay = ay;
     a.nonce = nonce;
+  }
+
+  /** Hashes what deferred writes left: stale account leaves (their balance and order roots first), then the account tree's paths. */
+  private flush(): void {
+    if (this.staleLeaves.size === 0) return;
+    const j = this.journal ?? undefined;
+    for (const id of this.staleLeaves) {
+      const a = this.accounts.get(id);
+      if (!a) throw new Error(`state: stale leaf of unknown account ${id}`);
+      const leaf = accountLeaf({ ax: a.ax, ay: a.ay, nonce: a.nonce, balanceRoot: a.balances.root, orderRoot: a.orders.root });
+      this.accountTree.set(id, leaf, j, true);
+    }
+    this.staleLeaves.clear();
+    this.accountTree.flush();
   }
 
   private writeLeaf(id: number, a: AccountData): void {
