@@ -5,6 +5,9 @@
  * answers, so an acknowledged order or fill survives a crash. On start it rebuilds the book from
  * the orders table. The signature is verified first, on a worker thread (sequencer/verify-pool.ts);
  * everything after that is synchronous: an order request is atomic with respect to batch cuts.
+ * Only the answer waits: for the fsync that makes the transaction durable, which the commits of
+ * one group share (Store.writeOrderRequest). Stream events wait with it, in order (the outbox), so
+ * a subscriber never sees what a power loss could still undo, and sees everything in engine order.
  */
 import { sha256 } from "@noble/hashes/sha256";
 import { concatBytes, fromHex, toBytesBE, toHex } from "../core/field";
@@ -96,6 +99,9 @@ export class TradingDesk {
   private settled: FillOp[] = [];
   /** Set when a write failed after the engine had matched: memory no longer equals the database. */
   private broken: string | null = null;
+  /** Stream events in engine order; an entry goes out once it and every entry before it is ready (its write durable). */
+  private readonly outbox: { ready: boolean; events: StreamEvent[] }[] = [];
+  private draining = false;
 
   constructor(private readonly o: DeskOptions) {
     validateMarkets(o.params, o.markets);
@@ -168,7 +174,16 @@ export class TradingDesk {
     // From here on synchronous: an order request is atomic with respect to batch cuts and other requests.
     admit();
     this.admitOrder();
-    return this.acceptOrder(order, timeInForce, market, hash, verified);
+    const { accepted, durable } = this.acceptOrder(order, timeInForce, market, hash, verified);
+    try {
+      await durable;
+    } catch (e) {
+      // Committed but perhaps not on disk: never acknowledged, and nothing after it can be.
+      this.broken ??= `could not make order ${hash} durable: ${(e as Error).message}`;
+      this.o.fatal(this.broken);
+      throw new ApiError(500, "internal", `trading is stopped: ${this.broken}; restart the sequencer`);
+    }
+    return accepted;
   }
 
   private admitOrder(): void {
@@ -176,7 +191,8 @@ export class TradingDesk {
     if (this.broken) throw new ApiError(500, "internal", `trading is stopped: ${this.broken}; restart the sequencer`);
   }
 
-  private acceptOrder(order: Order, timeInForce: WireTimeInForce, market: MarketConfig, hash: Hex, verified: Verified | null): OrderAccepted {
+  /** The synchronous step; `durable` resolves when its write is on disk (and its stream events have gone out). */
+  private acceptOrder(order: Order, timeInForce: WireTimeInForce, market: MarketConfig, hash: Hex, verified: Verified | null): { accepted: OrderAccepted; durable: Promise<void> } {
     // Two identical requests may both have passed the first look before either was stored.
     if (this.o.store.getOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
     try {
@@ -205,13 +221,14 @@ export class TradingDesk {
       return { hash: h, fill, trade, body: fillToWire({ fill, trade: t.seq, market: t.market, makerHash: t.makerHash as Hex, takerHash: t.takerHash as Hex }) };
     });
     let seqs: number[];
+    let written: Promise<void>;
     try {
-      seqs = this.o.store.writeOrderRequest({
+      ({ seqs, durable: written } = this.o.store.writeOrderRequest({
         order: { hash, seq: r.order.seq, market: market.id, body: orderToWire(order), timeInForce, acceptedAt: at },
         fills,
         updates: orderUpdates(r.events),
         at,
-      });
+      }));
     } catch (e) {
       // Nothing was acknowledged, but the engine and the pending view already moved: only a restart
       // (which rebuilds both from the database) makes them agree again.
@@ -221,8 +238,19 @@ export class TradingDesk {
     }
     this.o.appendOps(fills.map((f, i) => ({ seq: seqs[i], hash: f.hash, tx: f.fill, acceptedAt: at })));
     this.o.log({ level: "debug", msg: "order.accepted", hash, market: market.id, side: order.side, fills: fills.length, status: r.order.status });
-    this.publish(r.events, at);
-    return { hash, status: r.order.status, filled: r.order.filled.toString(), remaining: r.order.remaining.toString(), fills: fills.map((f) => f.hash) };
+    const entry = { ready: false, events: r.events.map((e) => toStreamEvent(e, at)) };
+    this.outbox.push(entry);
+    const release = (): void => {
+      entry.ready = true;
+      this.drain();
+    };
+    const durable = written.then(release, (e: unknown) => {
+      entry.events = [];
+      release();
+      throw e;
+    });
+    const accepted = { hash, status: r.order.status, filled: r.order.filled.toString(), remaining: r.order.remaining.toString(), fills: fills.map((f) => f.hash) };
+    return { accepted, durable };
   }
 
   /** A signed cancel of an open order: the signature is over core's cancelMessage(account, orderId, domain). */
@@ -255,12 +283,12 @@ export class TradingDesk {
 
   /** Emits the lifecycle of the fills of a batch (batched, proven, finalized) or of rejected fills. */
   fillsChanged(trades: readonly TradeWithStatus[], status: Extract<TxStatus, "batched" | "proven" | "finalized" | "rejected">): void {
-    for (const t of trades) {
-      this.o.emit({
+    this.enqueue(
+      trades.map((t) => ({
         type: "fill_status", fillHash: t.fillHash, market: t.market, trade: t.seq, makerHash: t.makerHash, takerHash: t.takerHash,
         makerAccount: t.makerAccount, takerAccount: t.takerAccount, status, batch: t.batch,
-      });
-    }
+      })),
+    );
   }
 
   order(hash: Hex): OrderInfo | null {
@@ -297,7 +325,28 @@ export class TradingDesk {
   }
 
   private publish(events: readonly EngineEvent[], at: number): void {
-    for (const e of events) this.o.emit(toStreamEvent(e, at));
+    this.enqueue(events.map((e) => toStreamEvent(e, at)));
+  }
+
+  /** Events that need no write of their own: out now, unless earlier ones still wait for theirs. */
+  private enqueue(events: StreamEvent[]): void {
+    if (events.length === 0) return;
+    this.outbox.push({ ready: true, events });
+    this.drain();
+  }
+
+  private drain(): void {
+    // A listener that makes the desk publish again only queues: the loop below sends it in order.
+    if (this.draining) return;
+    this.draining = true;
+    try {
+      while (this.outbox.length > 0 && this.outbox[0].ready) {
+        const { events } = this.outbox.shift()!;
+        for (const e of events) this.o.emit(e);
+      }
+    } finally {
+      this.draining = false;
+    }
   }
 }
 
