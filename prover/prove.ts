@@ -190,7 +190,8 @@ async function proveNative(loaded: LoadedArtifacts, threads: number, job: ProofJ
   } catch (e) {
     const message = oneLine(e);
     // The addon prefixes what was wrong: the key ("zkey:"), the witness ("wtns:") or the proving itself.
-    const code: ProveErrorCode = message.startsWith("zkey:") ? "artifacts" : message.startsWith("wtns:") ? "witness" : "prove";
+    // A witness whose size is not the key's signal count means the key and the circuit wasm do not belong together.
+    const code: ProveErrorCode = message.startsWith("zkey:") || message.includes("another circuit") ? "artifacts" : message.startsWith("wtns:") ? "witness" : "prove";
     throw new ProveError(code, `${what} failed: ${message} (proving key ${loaded.artifacts.zkeyPath})`);
   }
   const proveMs = elapsed(t);

@@ -44,7 +44,7 @@ export function parseBackend(kind: string | undefined, command: string | undefin
   if (kind === undefined) {
     if (command !== undefined) return commandBackend(command);
     const b = defaultBackend(log);
-    if (threads !== undefined && b.kind !== "native") throw new Error("--prover-threads needs the native prover, which is not built here (see native/build/status.json)");
+    if (threads !== undefined && b.kind !== "native") throw new Error(`--prover-threads needs the native prover, which is not available: ${nativeStatus().reason ?? "unknown reason"}`);
     return b.kind === "native" ? { kind: "native", threads: threadCount } : b;
   }
   if (threads !== undefined && kind !== "native") throw new Error("--prover-threads is only used with --backend native");

@@ -405,7 +405,9 @@ describeNative("native Groth16 prover", () => {
     expect(() => prove(42, tinyWtns, 0)).toThrow(/zkeyPath must be a string/);
     expect(() => prove(tinyArtifacts.zkeyPath, Array.from(tinyWtns), 0)).toThrow(/wtns must be a Uint8Array/);
     expect(() => prove(tinyArtifacts.zkeyPath, new Uint16Array(8), 0)).toThrow(/wtns must be a Uint8Array/);
-    expect(() => prove(tinyArtifacts.zkeyPath, tinyWtns, "2")).toThrow(/threads must be a non-negative integer/);
+    expect(() => prove(tinyArtifacts.zkeyPath, tinyWtns, "2")).toThrow(/threads must be an integer from 0 \(every core\) to 4096/);
+    expect(() => prove(tinyArtifacts.zkeyPath, tinyWtns, -1)).toThrow(/threads must be an integer from 0 \(every core\) to 4096/);
+    expect(() => prove(tinyArtifacts.zkeyPath, tinyWtns, 1.5)).toThrow(/threads must be an integer/);
     const ok = await addon.groth16Prove(tinyArtifacts.zkeyPath, tinyWtns, 1);
     expect(await snarkjs.groth16.verify(tinyVkey, JSON.parse(ok.publicSignals), JSON.parse(ok.proof))).toBe(true);
   });
@@ -434,12 +436,10 @@ describeNative("native Groth16 prover", () => {
     }
   });
 
-  // A prover bug (native/src/groth16.cpp readZkeyHeader): `h.nPublic + 1 > h.nVars` wraps around in
-  // uint32 for nPublic = 2^32 - 1, so a key that says so — with a C section of nVars points, which the
-  // same wrapped arithmetic expects — passes the checks and the prover reads past the witness
-  // (SIGSEGV). Marked failing until groth16.cpp checks nPublic >= nVars without the overflow; then
-  // remove `.failing`.
-  test.failing("a key claiming 2^32 - 1 public signals is a zkey: error, not a crash (executable and addon)", async () => {
+  // Found by this suite: `nPublic + 1 > nVars` once wrapped around in uint32 for nPublic = 2^32 - 1, so a key
+  // saying so (with a C section of nVars points, as the same wrapped arithmetic expected) passed the checks
+  // and the prover read past the witness (SIGSEGV). groth16.cpp now compares in 64 bits.
+  test("a key claiming 2^32 - 1 public signals is a zkey: error, not a crash (executable and addon)", async () => {
     const f = parseBinFile(tinyZkey);
     const nVars = section(f, 2).data.readUInt32LE(ZKEY_N_VARS);
     section(f, 2).data.writeUInt32LE(0xffffffff, ZKEY_N_PUBLIC);
@@ -456,7 +456,7 @@ describeNative("native Groth16 prover", () => {
     expect(a.stdout).toMatch(/^zkey: /);
   });
 
-  test("pool: a broken proving key fails the job with code artifacts, a key of another circuit with code witness; the worker serves the next good job", async () => {
+  test("pool: a broken proving key fails the job with code artifacts, a key of another circuit with code artifacts too; the worker serves the next good job", async () => {
     // The pool's proving key is a symlink the test points elsewhere between jobs (the addon maps the key per job).
     const link = path.join(tmp, "swap.zkey");
     let links = 0;
@@ -479,7 +479,7 @@ describeNative("native Groth16 prover", () => {
       [truncated, 101, { code: "artifacts", message: expect.stringMatching(/^batch 101: native prover failed: zkey: truncated: section 5 claims \d+ bytes, 1000 remain \(proving key .*swap\.zkey\)$/) }],
       [wrongMagic, 102, { code: "artifacts", message: expect.stringMatching(/^batch 102: native prover failed: zkey: not a zkey file/) }],
       [badCoef, 103, { code: "artifacts", message: expect.stringMatching(/^batch 103: native prover failed: zkey: coefficient 2 is out of range \(matrix \d, constraint \d+, signal 10000\)/) }],
-      [testArtifacts.zkeyPath, 104, { code: "witness", message: expect.stringMatching(/^batch 104: native prover failed: wtns: the witness has \d+ values but the proving key's circuit has \d+ signals \(a witness for another circuit\?\)/) }],
+      [testArtifacts.zkeyPath, 104, { code: "artifacts", message: expect.stringMatching(/^batch 104: native prover failed: wtns: the witness has \d+ values but the proving key's circuit has \d+ signals \(a witness for another circuit\?\)/) }],
     ];
     for (const [target, batch, expected] of expectations) {
       await pointAt(target);

@@ -78,7 +78,11 @@ napi_value groth16Prove(napi_env env, napi_callback_info info) {
   napi_get_typedarray_info(env, argv[1], &type, &count, &bytes, &ab, &offset);
   if (type != napi_uint8_array) return throwError(env, "groth16Prove: wtns must be a Uint8Array");
   uint32_t threads = 0;
-  if (napi_get_value_uint32(env, argv[2], &threads) != napi_ok) return throwError(env, "groth16Prove: threads must be a non-negative integer");
+  double threadsValue = -1;
+  if (napi_get_value_double(env, argv[2], &threadsValue) != napi_ok || !(threadsValue >= 0 && threadsValue <= 4096) || threadsValue != (double)(uint32_t)threadsValue) {
+    return throwError(env, "groth16Prove: threads must be an integer from 0 (every core) to 4096");
+  }
+  threads = (uint32_t)threadsValue;
 
   ProveWork* w = new ProveWork();
   w->zkeyPath = path;

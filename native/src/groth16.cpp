@@ -79,7 +79,7 @@ ZkeyHeader readZkeyHeader(const BinFile& f) {
   h.nPublic = readU32(p + 4);
   h.domainSize = readU32(p + 8);
   p += 12;
-  if (h.nVars == 0 || h.nPublic + 1 > h.nVars) throw err("zkey", "inconsistent sizes: " + std::to_string(h.nVars) + " signals, " + std::to_string(h.nPublic) + " public");
+  if (h.nVars == 0 || (uint64_t)h.nPublic + 1 > h.nVars) throw err("zkey", "inconsistent sizes: " + std::to_string(h.nVars) + " signals, " + std::to_string(h.nPublic) + " public");
   if (h.domainSize == 0 || (h.domainSize & (h.domainSize - 1)) != 0) throw err("zkey", "domain size " + std::to_string(h.domainSize) + " is not a power of two");
   h.power = 0;
   while ((1u << h.power) < h.domainSize) h.power++;
