@@ -1,22 +1,32 @@
 /**
  * Prover pool benchmark: real Groth16 proofs of the batch circuit, in real worker processes, and over
  * a real Redis with real `prover worker` processes (the section "prover" of `npm run bench`).
+ * Parts (PROVER_PARTS; all unless --prover-parts / --parts names some):
  *
- * 1. Proof time per config and backend: one warm-up job, then K jobs one after another through an
- *    embedded pool of one worker, with in-process snarkjs and with the command backend
- *    (`node snarkjs/build/cli.cjs groth16 prove`, rapidsnark's argument convention). Per job: the
+ * ab. The Groth16 step alone, side by side (bench/prover-ab.ts): native/build/Release/modex-prover,
+ *    `node snarkjs/build/cli.cjs groth16 prove` and, with $MODEX_RAPIDSNARK, rapidsnark, each as its
+ *    own process on the same zkey and witness file, rounds alternated, under /usr/bin/time (wall,
+ *    user + sys, peak RSS); default batch (test with --quick), and with --big BIG_PARAMS (~2^20
+ *    constraints). Result: sideBySide[], speedup = snarkjs wall / native wall, memoryRatio.
+ * proof. Proof time per config and backend: one warm-up job, then K jobs one after another through an
+ *    embedded pool of one worker, with in-process snarkjs, the command backend
+ *    (`node snarkjs/build/cli.cjs groth16 prove`, rapidsnark's argument convention) and the native
+ *    prover (every core) when built. Per job: the
  *    worker's witness / prove / verify times, the wall time from prove() to its result, and the
  *    sequencer's own acceptance check (createProofVerifier(vkey).check) of the proof.
- * 2. Embedded pool throughput at 1, 2 and 4 workers: J jobs (test config) submitted at once.
- * 3. The same J jobs through createClusterProver on a private redis-server, proven by 1 and 2
- *    `prover worker` processes started the way an operator starts them.
+ * embedded. Embedded pool throughput at 1, 2 and 4 workers (snarkjs): J jobs (test config) submitted at once.
+ * cluster. The same J jobs through createClusterProver on a private redis-server, proven by 1 and 2
+ *    `prover worker --backend snarkjs` processes started the way an operator starts them.
+ * pinned. The same J jobs through 1 `prover worker --backend native --prover-threads 1` under
+ *    `taskset -c 0`, then 2 under `taskset -c 0` / `taskset -c 1`: throughput.pinned[] and
+ *    throughput.pinnedEfficiency = throughput(2) / (2 · throughput(1)), no core shared.
  * Submission to L1 is timed in scripts/bench.ts's gas section (anvil) and joined here by
  * `submissionOverhead`.
  *
- *   npm run bench -- --only prover [--quick]
- *   npx tsx bench/prover-main.ts [--quick] [--out FILE]
+ *   npm run bench -- --only prover [--quick] [--big] [--prover-parts ab,proof,embedded,cluster,pinned]
+ *   npx tsx bench/prover-main.ts [--quick] [--big] [--parts ab,...] [--out FILE]
  */
-import { spawn, type ChildProcess } from "node:child_process";
+import { spawn, spawnSync, type ChildProcess } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
@@ -28,7 +38,9 @@ import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
 import { ensureKeys } from "../prover/keys";
 import { createProverPool, type ProverPool } from "../prover/pool";
 import { createProofVerifier, type ProofVerifier } from "../prover/verify";
-import { backendLabel, SNARKJS_BACKEND, type CircuitArtifacts, type ProofJob, type ProofResult, type Prover, type ProverBackend } from "../prover/types";
+import { nativeProverAvailable } from "../prover/backend";
+import { sideBySide, type SideBySideResult } from "./prover-ab";
+import { backendLabel, NATIVE_BACKEND, SNARKJS_BACKEND, type CircuitArtifacts, type ProofJob, type ProofResult, type Prover, type ProverBackend } from "../prover/types";
 import { startRedis, type TestRedis } from "../test/helpers/redis";
 
 export type LogFn = (o: object) => void;
@@ -113,7 +125,11 @@ export interface ProofTimeResult {
 }
 
 export interface ThroughputRun {
-  readonly mode: "embedded" | "cluster";
+  readonly mode: "embedded" | "cluster" | "cluster-pinned";
+  /** The Groth16 backend of every worker (backendLabel). */
+  readonly backend: string;
+  /** cluster-pinned: the core each worker (and its local prover process) was pinned to with taskset -c. */
+  readonly cpus: readonly number[] | null;
   readonly workers: number;
   readonly jobs: number;
   /** Creation (or process spawn) until every worker is ready; not part of wallMs. */
@@ -155,13 +171,27 @@ export interface ProverBench {
     readonly node: string;
   };
   readonly settings: {
+    /** The parts that ran (PROVER_PARTS). */
+    readonly parts: readonly ProverPart[];
+    /** --big: the side-by-side part also proves BIG_PARAMS (about 2^20 constraints). */
+    readonly big: boolean;
     readonly proofTimeConfigs: readonly string[];
+    readonly proofTimeBackends: readonly string[];
     readonly jobsPerBackend: number;
     readonly throughputConfig: string;
     readonly throughputJobs: number;
     readonly embeddedWorkers: readonly number[];
     readonly clusterWorkers: readonly number[];
+    readonly clusterBackend: string;
+    readonly pinnedBackend: string;
+    readonly sideBySideConfigs: readonly string[];
   };
+  /** Compile and key setup per circuit used (seconds; cached: already there, so only loading). */
+  readonly setup: Record<string, CircuitSetup & { readonly params: string; readonly constraints: number }>;
+  /** The Groth16 step alone, each backend its own process on the same zkey and witness file, alternated (bench/prover-ab.ts). */
+  readonly sideBySide: readonly SideBySideResult[];
+  /** Why a side-by-side config did not finish, by config. */
+  readonly sideBySideErrors: Record<string, string>;
   readonly proofTime: readonly ProofTimeResult[];
   readonly throughput: {
     readonly config: string;
@@ -171,9 +201,18 @@ export interface ProverBench {
     readonly cluster: readonly ThroughputRun[];
     /** Why the cluster part did not run or stopped, if it did. */
     readonly clusterError: string | null;
+    /**
+     * One `prover worker --backend native --prover-threads 1` under `taskset -c 0`, then two under
+     * `taskset -c 0` and `taskset -c 1`: no core shared between workers. efficiency = throughput(2) / (2 · throughput(1)).
+     */
+    readonly pinned: readonly ThroughputRun[];
+    readonly pinnedEfficiency: number | null;
+    /** The cores the bench process itself (and its redis-server) kept to during the pinned runs; null: it could not avoid the workers' cores (fewer than 3). */
+    readonly pinnedBenchCpus: readonly number[] | null;
+    readonly pinnedError: string | null;
   };
-  /** The sequencer's acceptance check against the proof wall time (test config, snarkjs backend). */
-  readonly acceptance: {
+  /** The sequencer's acceptance check against the proof wall time (test config, snarkjs backend); null when the proof-time part did not run. */
+  readonly acceptance: null | {
     readonly config: string;
     readonly checkMs: number;
     readonly proofWallMs: number;
@@ -213,7 +252,8 @@ export interface SubmitTimings {
 }
 
 /** Joins the gas section's submitBatch time with the proof and acceptance figures (target: under 5 % together). */
-export function submissionOverhead(r: ProverBench, submit: SubmitTimings, source: string): SubmissionOverhead {
+export function submissionOverhead(r: ProverBench, submit: SubmitTimings, source: string): SubmissionOverhead | null {
+  if (!r.acceptance) return null;
   const proofWallMs = r.acceptance.proofWallMs;
   const submitFraction = submit.meanMs / proofWallMs;
   const totalFraction = submitFraction + r.acceptance.fraction;
@@ -270,12 +310,53 @@ interface Circuit {
   readonly verifier: ProofVerifier;
 }
 
-async function loadCircuit(name: keyof typeof CONFIGS): Promise<Circuit> {
-  const p = CONFIGS[name];
-  const circuit = await compileCircuit({ name: batchCircuitName(p), mainSource: batchCircuitSource(p), log: () => {} });
-  const keys = await ensureKeys(circuit, { log: () => {} });
+/**
+ * The "about 2^20 constraints" batch of `--big`: 16 transfer, 4 fill and 8 L1 slots at production tree
+ * depth (CONFIGS.production's account, balance and order levels and fee buckets).
+ */
+export const BIG_PARAMS: Params = {
+  accountLevels: CONFIGS.production.accountLevels,
+  balanceLevels: CONFIGS.production.balanceLevels,
+  orderLevels: CONFIGS.production.orderLevels,
+  depositSlots: 8,
+  l2Slots: 16,
+  fillSlots: 4,
+  feeBuckets: CONFIGS.production.feeBuckets,
+};
+
+export interface CircuitSetup {
+  readonly compileS: number;
+  readonly keysS: number;
+  /** Whether the compile output and keys were already there (then the seconds are only the loading). */
+  readonly cached: { readonly circuit: boolean; readonly keys: boolean };
+}
+
+/** Compiles the batch circuit of `p` and makes (or finds) its keys; `log` gets the setup's progress when verbose. */
+async function loadCircuit(name: string, p: Params = CONFIGS[name as keyof typeof CONFIGS], log?: LogFn): Promise<Circuit & { setup: CircuitSetup }> {
+  const quiet = (): void => {};
+  let compiled = false;
+  let keysMade = false;
+  const t0 = performance.now();
+  const circuit = await compileCircuit({
+    name: batchCircuitName(p),
+    mainSource: batchCircuitSource(p),
+    log: (o) => {
+      const e = o as { msg?: string };
+      if (e.msg === "compile.start") compiled = true;
+      (log ?? quiet)({ bench: "prover", config: name, ...o });
+    },
+  });
+  const t1 = performance.now();
+  const keys = await ensureKeys(circuit, {
+    log: (o) => {
+      const e = o as { msg?: string };
+      if (e.msg === "setup.start") keysMade = true;
+      (log ?? quiet)({ bench: "prover", config: name, ...o });
+    },
+  });
+  const setup: CircuitSetup = { compileS: round((t1 - t0) / 1000), keysS: round((performance.now() - t1) / 1000), cached: { circuit: !compiled, keys: !keysMade } };
   const artifacts: CircuitArtifacts = { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath };
-  return { name, params: p, constraints: circuit.constraints, artifacts, verifier: await createProofVerifier(keys.vkeyPath) };
+  return { name, params: p, constraints: circuit.constraints, artifacts, verifier: await createProofVerifier(keys.vkeyPath), setup };
 }
 
 function jobOf(b: BatchResult, batchNumber: number): ProofJob {
@@ -397,7 +478,7 @@ async function runJobs(prover: Prover, verifier: ProofVerifier, jobs: readonly P
   return { wallMs, latencies: results.map((x) => x.ms), results: results.map((x) => x.r), minFreeMemMiB, loadAvg1: [loadBefore, load1()] };
 }
 
-function throughputRun(mode: ThroughputRun["mode"], workers: number, startMs: number, t: RunTiming, ops: number, workerMaxRssMb: number | null): ThroughputRun {
+function throughputRun(mode: ThroughputRun["mode"], workers: number, startMs: number, t: RunTiming, ops: number, workerMaxRssMb: number | null): Omit<ThroughputRun, "backend" | "cpus"> {
   const jobs = t.results.length;
   const perWorker: Record<string, number> = {};
   for (const r of t.results) perWorker[r.worker] = (perWorker[r.worker] ?? 0) + 1;
@@ -442,7 +523,7 @@ async function embeddedRun(c: Circuit, workers: number, jobs: readonly ProofJob[
   const { pool, startMs } = await startPool(c, workers, SNARKJS_BACKEND, log, rss);
   try {
     const t = await runJobs(pool, c.verifier, jobs);
-    const r = throughputRun("embedded", workers, startMs, t, opsPerBatch(c.params), rss.max);
+    const r = { ...throughputRun("embedded", workers, startMs, t, opsPerBatch(c.params), rss.max), backend: backendLabel(SNARKJS_BACKEND), cpus: null };
     log({ msg: "bench.prover.embedded", workers, jobs: jobs.length, wallMs: r.wallMs, batchesPerHour: r.batchesPerHour, meanLatencyMs: r.meanLatencyMs, meanProveMs: r.meanProveMs, loadAvg1: r.loadAvg1 });
     return r;
   } finally {
@@ -469,8 +550,18 @@ function parseLine(line: string): { msg?: string; level?: string; maxRssMb?: unk
   }
 }
 
-/** `prover worker` as an operator starts it (explicit artifacts), its output parsed line by line. */
-function spawnClusterWorker(redisUrl: string, c: Circuit, log: LogFn): WorkerProcess {
+/** `prover worker`'s --backend (and --prover-threads / --prover-command) for `b`. */
+function backendArgs(b: ProverBackend): string[] {
+  if (b.kind === "native") return ["--backend", "native", "--prover-threads", String(b.threads)];
+  if (b.kind === "snarkjs") return ["--backend", "snarkjs"];
+  return ["--backend", "command", "--prover-command", b.command.join(" ")];
+}
+
+/**
+ * `prover worker` as an operator starts it (explicit artifacts, explicit backend), its output parsed
+ * line by line; with `cpu`, under `taskset -c CPU` (its local pool process inherits the affinity).
+ */
+function spawnClusterWorker(redisUrl: string, c: Circuit, log: LogFn, opts: { backend: ProverBackend; cpu?: number }): WorkerProcess {
   const args = [
     "--require", require.resolve("tsx/cjs"), path.join(REPO, "prover", "cluster-worker.ts"),
     "--redis", redisUrl,
@@ -479,8 +570,10 @@ function spawnClusterWorker(redisUrl: string, c: Circuit, log: LogFn): WorkerPro
     "--zkey", c.artifacts.zkeyPath,
     "--vkey", c.artifacts.vkeyPath,
     "--circuit-hash", c.artifacts.circuitHash,
+    ...backendArgs(opts.backend),
   ];
-  const proc = spawn(process.execPath, args, { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+  const argv = opts.cpu === undefined ? [process.execPath, ...args] : ["taskset", "-c", String(opts.cpu), process.execPath, ...args];
+  const proc = spawn(argv[0], argv.slice(1), { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
   const w: WorkerProcess = {
     proc,
     pid: proc.pid ?? -1,
@@ -529,11 +622,13 @@ async function stopClusterWorker(w: WorkerProcess, graceMs = 15_000): Promise<vo
   clearTimeout(t);
 }
 
-async function clusterRun(redis: TestRedis, c: Circuit, workers: number, jobs: readonly ProofJob[], log: LogFn, all: WorkerProcess[]): Promise<ThroughputRun> {
+/** `pinned`: worker i runs under `taskset -c pinned[i]`. */
+async function clusterRun(redis: TestRedis, c: Circuit, workers: number, jobs: readonly ProofJob[], log: LogFn, all: WorkerProcess[], opts: { backend: ProverBackend; pinned?: readonly number[] }): Promise<ThroughputRun> {
   // Loaded here: an embedded-only run never needs bullmq.
   const { createClusterProver } = await import("../prover/cluster");
+  const mode: ThroughputRun["mode"] = opts.pinned ? "cluster-pinned" : "cluster";
   const t0 = performance.now();
-  const procs = Array.from({ length: workers }, () => spawnClusterWorker(redis.url, c, log));
+  const procs = Array.from({ length: workers }, (_, i) => spawnClusterWorker(redis.url, c, log, { backend: opts.backend, cpu: opts.pinned?.[i] }));
   all.push(...procs);
   try {
     await waitFor(
@@ -542,7 +637,11 @@ async function clusterRun(redis: TestRedis, c: Circuit, workers: number, jobs: r
       180_000,
       () => {
         const dead = procs.find((p) => p.exited);
-        return dead ? `worker ${dead.pid} exited before it was ready: ${dead.stderrTail.trim().slice(-800)}` : null;
+        if (!dead) return null;
+        // The reason is the CLI's first line ("modex prover worker: ...") or a JSON error line, before any usage text.
+        const lines = dead.stderrTail.trim().split("\n");
+        const reason = lines.find((l) => l.startsWith("modex prover worker:") || l.includes('"level":"error"')) ?? lines.slice(-5).join("\n");
+        return `worker ${dead.pid} exited before it was ready: ${reason.slice(0, 800)}`;
       },
     );
     const startMs = Math.round(performance.now() - t0);
@@ -561,8 +660,8 @@ async function clusterRun(redis: TestRedis, c: Circuit, workers: number, jobs: r
       await prover.close();
     }
     const rss = procs.map((p) => p.maxRssMb).filter((x): x is number => x !== null);
-    const r = throughputRun("cluster", workers, startMs, t, opsPerBatch(c.params), rss.length ? Math.max(...rss) : null);
-    log({ msg: "bench.prover.cluster", workers, jobs: jobs.length, wallMs: r.wallMs, batchesPerHour: r.batchesPerHour, meanLatencyMs: r.meanLatencyMs, meanProveMs: r.meanProveMs, perWorker: r.perWorker, loadAvg1: r.loadAvg1 });
+    const r = { ...throughputRun(mode, workers, startMs, t, opsPerBatch(c.params), rss.length ? Math.max(...rss) : null), backend: backendLabel(opts.backend), cpus: opts.pinned ? opts.pinned.slice(0, workers) : null };
+    log({ msg: `bench.prover.${mode}`, backend: r.backend, cpus: r.cpus, workers, jobs: jobs.length, wallMs: r.wallMs, batchesPerHour: r.batchesPerHour, meanLatencyMs: r.meanLatencyMs, meanProveMs: r.meanProveMs, perWorker: r.perWorker, loadAvg1: r.loadAvg1 });
     return r;
   } finally {
     await Promise.all(procs.map((p) => stopClusterWorker(p)));
@@ -571,8 +670,41 @@ async function clusterRun(redis: TestRedis, c: Circuit, workers: number, jobs: r
 
 // ---------------------------------------------------------------------------------------------
 
-export async function benchProver(opts: { quick: boolean; log: LogFn }): Promise<ProverBench> {
+/** The parts of the prover bench; `--prover-parts` (scripts/bench.ts) or `--parts` (bench/prover-main.ts) picks some. */
+export const PROVER_PARTS = ["ab", "proof", "embedded", "cluster", "pinned"] as const;
+export type ProverPart = (typeof PROVER_PARTS)[number];
+
+export function parseProverParts(v: string | undefined): ProverPart[] {
+  if (v === undefined) return [...PROVER_PARTS];
+  const names = v.split(",").map((x) => x.trim()).filter(Boolean);
+  const bad = names.filter((n) => !(PROVER_PARTS as readonly string[]).includes(n));
+  if (bad.length || names.length === 0) throw new Error(`prover parts are a comma-separated list of ${PROVER_PARTS.join(", ")}; got ${JSON.stringify(v)}`);
+  return PROVER_PARTS.filter((p) => names.includes(p));
+}
+
+/** Restricts this process (every thread) to `cpus` with taskset; returns how to undo it, or null when taskset failed. */
+function pinSelf(cpus: readonly number[], all: readonly number[], log: LogFn): (() => void) | null {
+  const set = (list: readonly number[]): boolean => spawnSync("taskset", ["-a", "-p", "-c", list.join(","), String(process.pid)], { stdio: "ignore" }).status === 0;
+  if (!set(cpus)) {
+    log({ msg: "bench.prover.pin_self_failed", level: "warn", cpus });
+    return null;
+  }
+  return () => void set(all);
+}
+
+export interface ProverBenchOptions {
+  readonly quick: boolean;
+  readonly log: LogFn;
+  /** Also the side-by-side on BIG_PARAMS (about 2^20 constraints; its first setup takes long). */
+  readonly big?: boolean;
+  /** Default: all. */
+  readonly parts?: readonly ProverPart[];
+}
+
+export async function benchProver(opts: ProverBenchOptions): Promise<ProverBench> {
   const { quick, log } = opts;
+  const parts = new Set<ProverPart>(opts.parts ?? PROVER_PARTS);
+  const big = Boolean(opts.big);
   const t0 = performance.now();
   const cores = os.availableParallelism?.() ?? os.cpus().length;
   const configs: (keyof typeof CONFIGS)[] = quick ? ["test"] : ["test", "default"];
@@ -580,6 +712,8 @@ export async function benchProver(opts: { quick: boolean; log: LogFn }): Promise
   const jobsCount = quick ? 4 : 8;
   const embeddedWorkers = quick ? [1, 2] : [1, 2, 4];
   const clusterWorkers = [1, 2];
+  // Side by side: the default batch (the test one with --quick), and BIG_PARAMS with --big.
+  const abConfigs: string[] = [quick ? "test" : "default", ...(big ? ["big"] : [])];
   const machine = {
     availableParallelism: cores,
     cpuModel: os.cpus()[0]?.model ?? "unknown",
@@ -588,38 +722,85 @@ export async function benchProver(opts: { quick: boolean; log: LogFn }): Promise
     loadAvgAtStart: os.loadavg().map((x) => round(x, 2)),
     node: process.version,
   };
-  log({ msg: "bench.prover.start", quick, configs, k, jobs: jobsCount, embeddedWorkers, clusterWorkers, ...machine });
+  log({ msg: "bench.prover.start", quick, big, parts: [...parts], configs, k, jobs: jobsCount, embeddedWorkers, clusterWorkers, abConfigs, ...machine });
 
   const snarkjsCli = path.join(path.dirname(require.resolve("snarkjs")), "cli.cjs");
   const commandBackend: ProverBackend = { kind: "command", command: [process.execPath, snarkjsCli, "groth16", "prove"] };
+  // Every comparison names its backend: a worker given none would take the native prover when built.
+  const proofBackends: ProverBackend[] = [SNARKJS_BACKEND, commandBackend, ...(nativeProverAvailable() ? [NATIVE_BACKEND] : [])];
+  // The existing throughput figures (embedded and cluster) stay snarkjs, so that cluster/embedded (queueOverhead) compares like with like.
+  const clusterBackend = SNARKJS_BACKEND;
+  const pinnedBackend: ProverBackend = { kind: "native", threads: 1 };
 
   const circuits = new Map<string, Circuit>();
-  for (const name of configs) circuits.set(name, await loadCircuit(name));
-  const test = circuits.get("test") as Circuit;
+  const setup: ProverBench["setup"] = {};
+  const circuit = async (name: string): Promise<Circuit> => {
+    const have = circuits.get(name);
+    if (have) return have;
+    const isBig = name === "big";
+    if (isBig) log({ msg: "bench.prover.big.setup", params: paramsKey(BIG_PARAMS), note: "first time: compiling takes minutes and GBs, the development keys longer" });
+    const c = await loadCircuit(name, isBig ? BIG_PARAMS : CONFIGS[name as keyof typeof CONFIGS], isBig ? log : undefined);
+    setup[name] = { params: paramsKey(c.params), constraints: c.constraints, ...c.setup };
+    log({ msg: "bench.prover.circuit", config: name, constraints: c.constraints, ...c.setup });
+    circuits.set(name, c);
+    return c;
+  };
+
+  // 0. The Groth16 step alone, side by side (separate processes, same files, alternated).
+  const sideBySideResults: SideBySideResult[] = [];
+  const sideBySideErrors: Record<string, string> = {};
+  if (parts.has("ab")) {
+    for (const name of abConfigs) {
+      try {
+        const c = await circuit(name);
+        const b = fullBatch(c.params);
+        const isBig = name === "big";
+        sideBySideResults.push(
+          await sideBySide(
+            { config: name, params: paramsKey(c.params), constraints: c.constraints, wasmPath: c.artifacts.wasmPath, zkeyPath: c.artifacts.zkeyPath, vkeyPath: c.artifacts.vkeyPath, circuitInput: b.circuitInput, publicInput: b.publicInput.toString() },
+            { rounds: quick || isBig ? 2 : 3, warmupRounds: quick || isBig ? 0 : 1, nativeThreads: 0, log, timeoutMs: isBig ? 3_600_000 : 1_200_000 },
+          ),
+        );
+      } catch (e) {
+        sideBySideErrors[name] = errorText(e);
+        log({ msg: "bench.prover.ab_failed", level: "error", config: name, error: sideBySideErrors[name] });
+      }
+    }
+  }
 
   // 1. Proof time per config and backend.
   const proofTimes: ProofTimeResult[] = [];
   let batchBase = 1;
-  for (const name of configs) {
-    for (const backend of [SNARKJS_BACKEND, commandBackend]) {
-      proofTimes.push(await proofTime(circuits.get(name) as Circuit, backend, k, log, batchBase));
-      batchBase += 100;
+  if (parts.has("proof")) {
+    for (const name of configs) {
+      for (const backend of proofBackends) {
+        proofTimes.push(await proofTime(await circuit(name), backend, k, log, batchBase));
+        batchBase += 100;
+      }
     }
   }
 
   // 2. Embedded throughput; the same J batches for every run (distinct public inputs), numbered per run.
-  const batches = Array.from({ length: jobsCount }, () => fullBatch(test.params));
+  const needTest = parts.has("embedded") || parts.has("cluster") || parts.has("pinned");
+  const test = needTest ? await circuit("test") : null;
+  const batches = test ? Array.from({ length: jobsCount }, () => fullBatch(test.params)) : [];
   const jobsFrom = (base: number): ProofJob[] => batches.map((b, i) => jobOf(b, base + i));
   const embedded: ThroughputRun[] = [];
-  for (const n of embeddedWorkers) {
-    embedded.push(await embeddedRun(test, n, jobsFrom((batchBase += 100)), log));
+  if (test && parts.has("embedded")) {
+    for (const n of embeddedWorkers) {
+      embedded.push(await embeddedRun(test, n, jobsFrom((batchBase += 100)), log));
+    }
   }
 
-  // 3. Cluster over a private Redis.
+  // 3. Cluster over a private Redis; 4. the same with native workers pinned one core each.
   const cluster: ThroughputRun[] = [];
+  const pinned: ThroughputRun[] = [];
   let clusterError: string | null = null;
+  let pinnedError: string | null = null;
+  let pinnedBenchCpus: number[] | null = null;
   const procs: WorkerProcess[] = [];
   let redis: TestRedis | null = null;
+  let unpin: (() => void) | null = null;
   const killAll = (): void => {
     for (const p of procs) if (!p.exited) p.proc.kill("SIGKILL");
   };
@@ -629,23 +810,55 @@ export async function benchProver(opts: { quick: boolean; log: LogFn }): Promise
     killAll();
     void (redis?.stop() ?? Promise.resolve()).finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
   };
-  process.on("exit", killAll);
-  process.once("SIGINT", onSignal);
-  process.once("SIGTERM", onSignal);
-  try {
-    redis = await startRedis();
-    for (const n of clusterWorkers) {
-      cluster.push(await clusterRun(redis, test, n, jobsFrom((batchBase += 100)), log, procs));
+  if (test && (parts.has("cluster") || parts.has("pinned"))) {
+    process.on("exit", killAll);
+    process.once("SIGINT", onSignal);
+    process.once("SIGTERM", onSignal);
+    try {
+      if (parts.has("cluster")) {
+        try {
+          redis = await startRedis();
+          for (const n of clusterWorkers) {
+            cluster.push(await clusterRun(redis, test, n, jobsFrom((batchBase += 100)), log, procs, { backend: clusterBackend }));
+          }
+        } catch (e) {
+          clusterError = errorText(e);
+          log({ msg: "bench.prover.cluster_failed", level: "error", error: clusterError });
+        } finally {
+          await Promise.all(procs.map((p) => stopClusterWorker(p, 5_000)));
+          await redis?.stop();
+          redis = null;
+        }
+      }
+      if (parts.has("pinned")) {
+        try {
+          if (cores < 2) throw new Error(`pinned runs need 2 cores, this machine has ${cores}`);
+          if (!nativeProverAvailable()) throw new Error("pinned runs use the native prover, which is not built here (native/build/status.json)");
+          // The bench process (mostly waiting) and its redis-server keep off cores 0 and 1 where there are others.
+          const all = Array.from({ length: cores }, (_, i) => i);
+          if (cores >= 3) {
+            unpin = pinSelf(all.slice(2), all, log);
+            if (unpin) pinnedBenchCpus = all.slice(2);
+          }
+          redis = await startRedis();
+          for (const n of [1, 2]) {
+            pinned.push(await clusterRun(redis, test, n, jobsFrom((batchBase += 100)), log, procs, { backend: pinnedBackend, pinned: [0, 1] }));
+          }
+        } catch (e) {
+          pinnedError = errorText(e);
+          log({ msg: "bench.prover.pinned_failed", level: "error", error: pinnedError });
+        } finally {
+          await Promise.all(procs.map((p) => stopClusterWorker(p, 5_000)));
+          await redis?.stop();
+          redis = null;
+          unpin?.();
+        }
+      }
+    } finally {
+      process.removeListener("exit", killAll);
+      process.removeListener("SIGINT", onSignal);
+      process.removeListener("SIGTERM", onSignal);
     }
-  } catch (e) {
-    clusterError = errorText(e);
-    log({ msg: "bench.prover.cluster_failed", level: "error", error: clusterError });
-  } finally {
-    await Promise.all(procs.map((p) => stopClusterWorker(p, 5_000)));
-    await redis?.stop();
-    process.removeListener("exit", killAll);
-    process.removeListener("SIGINT", onSignal);
-    process.removeListener("SIGTERM", onSignal);
   }
 
   const embeddedScaled = withScaling(embedded, cores);
@@ -653,32 +866,65 @@ export async function benchProver(opts: { quick: boolean; log: LogFn }): Promise
     const e = embeddedScaled.find((x) => x.workers === r.workers);
     return { ...r, queueOverhead: e ? round(r.wallMs / e.wallMs, 3) : null };
   });
+  const pinnedScaled = withScaling(pinned, cores);
+  const pinnedTwo = pinnedScaled.find((r) => r.workers === 2);
 
-  const base = proofTimes.find((r) => r.config === "test" && r.backend === "snarkjs") as ProofTimeResult;
-  const acceptance = {
-    config: "test",
-    checkMs: base.mean.checkMs,
-    proofWallMs: base.mean.wallMs,
-    fraction: round(base.mean.checkMs / base.mean.wallMs, 5),
-    workerVerifyMs: base.mean.verifyMs,
-    workerVerifyFraction: round(base.mean.verifyMs / base.mean.wallMs, 5),
-  };
+  const base = proofTimes.find((r) => r.config === "test" && r.backend === "snarkjs");
+  const acceptance = base
+    ? {
+        config: "test",
+        checkMs: base.mean.checkMs,
+        proofWallMs: base.mean.wallMs,
+        fraction: round(base.mean.checkMs / base.mean.wallMs, 5),
+        workerVerifyMs: base.mean.verifyMs,
+        workerVerifyFraction: round(base.mean.verifyMs / base.mean.wallMs, 5),
+      }
+    : null;
 
   const result: ProverBench = {
     quick,
     machine,
-    settings: { proofTimeConfigs: configs, jobsPerBackend: k, throughputConfig: "test", throughputJobs: jobsCount, embeddedWorkers, clusterWorkers },
+    settings: {
+      parts: PROVER_PARTS.filter((p) => parts.has(p)),
+      big,
+      proofTimeConfigs: configs,
+      proofTimeBackends: proofBackends.map(backendLabel),
+      jobsPerBackend: k,
+      throughputConfig: "test",
+      throughputJobs: jobsCount,
+      embeddedWorkers,
+      clusterWorkers,
+      clusterBackend: backendLabel(clusterBackend),
+      pinnedBackend: backendLabel(pinnedBackend),
+      sideBySideConfigs: abConfigs,
+    },
+    setup,
+    sideBySide: sideBySideResults,
+    sideBySideErrors,
     proofTime: proofTimes,
-    throughput: { config: "test", constraints: test.constraints, opsPerBatch: opsPerBatch(test.params), embedded: embeddedScaled, cluster: clusterScaled, clusterError },
+    throughput: {
+      config: "test",
+      constraints: test?.constraints ?? NaN,
+      opsPerBatch: test ? opsPerBatch(test.params) : NaN,
+      embedded: embeddedScaled,
+      cluster: clusterScaled,
+      clusterError,
+      pinned: pinnedScaled,
+      pinnedEfficiency: pinnedTwo ? pinnedTwo.efficiency : null,
+      pinnedBenchCpus,
+      pinnedError,
+    },
     acceptance,
     submission: null,
     wallSeconds: round((performance.now() - t0) / 1000),
     notes: [
+      "Side by side (sideBySide): one batch's witness written once; each backend proves it as its own process with rapidsnark's convention on the same zkey and .wtns, rounds alternated in `order`, under /usr/bin/time: wallS (%e), cpuS = user + sys (%U + %S) and maxRssMiB (%M) of that process alone, witness generation excluded. native = native/build/Release/modex-prover on every core (stats: its MODEX_PROVER_STATS phases), snarkjs = node snarkjs/build/cli.cjs groth16 prove, rapidsnark = $MODEX_RAPIDSNARK when set. speedup = snarkjs mean wall / native mean wall; memoryRatio = snarkjs peak RSS / native peak RSS. Each proof passed snarkjs.groth16.verify.",
       "Proof time: an embedded pool of one worker; one warm-up job, then jobs one after another. wallMs is prove() to result in the caller; checkMs is the sequencer's createProofVerifier(vkey).check of the returned proof, in the caller.",
       "command backend: node snarkjs/build/cli.cjs groth16 prove (a new process per proof, witness through a file). rssMb is the pool worker's peak RSS; with the command backend that excludes the external prover process.",
-      `Throughput: ${jobsCount} distinct ${"test"}-config batches submitted at once, wall from submit to the last result; ops per batch = depositSlots + l2Slots + fillSlots.`,
+      `Throughput: ${jobsCount} distinct ${"test"}-config batches submitted at once, wall from submit to the last result; ops per batch = depositSlots + l2Slots + fillSlots. Embedded and cluster runs use ${backendLabel(clusterBackend)} (named explicitly).`,
       "snarkjs spreads one proof over all cores, so on this machine a second worker can only overlap single-threaded phases (witness, zkey reads, verification) of one proof with another's multi-threaded ones: speedup, not efficiency, is the figure to read; efficiencyCores divides by min(k, cores).",
       "Cluster: a private redis-server, `prover worker --concurrency 1` processes (each with its own one-process local pool) started with explicit artifacts, jobs through createClusterProver; queueOverhead = cluster wall / embedded wall at the same worker count.",
+      `Pinned (throughput.pinned): the same jobs through \`prover worker --backend native --prover-threads 1\` under \`taskset -c 0\` (1 worker), then \`taskset -c 0\` and \`taskset -c 1\` (2 workers): no core shared, so pinnedEfficiency = throughput(2) / (2 · throughput(1)) measures the pool and queue, not core sharing. ${pinnedBenchCpus ? `The bench process and its redis-server kept to cores ${pinnedBenchCpus.join(",")}.` : "With fewer than 3 cores the bench process and redis-server (mostly waiting) could not keep off the workers' cores."}`,
     ],
   };
   log({ msg: "bench.prover.done", wallSeconds: result.wallSeconds });
@@ -689,12 +935,36 @@ export async function benchProver(opts: { quick: boolean; log: LogFn }): Promise
 export function printProverSummary(r: ProverBench): void {
   const m = r.machine;
   console.log(`\nProver pool (${m.availableParallelism} cores, ${m.cpuModel}, ${m.freeMemGiBAtStart} GiB free of ${m.totalMemGiB}, load ${m.loadAvgAtStart.join(" ")}; ${r.wallSeconds} s)`);
-  console.log("Proof time per job (pool of 1 worker, means after a warm-up job; ms)");
-  console.table(
+  for (const [name, st] of Object.entries(r.setup)) {
+    if (!st.cached.circuit || !st.cached.keys) console.log(`setup ${name} (${st.params}, ${st.constraints} constraints): compile ${st.cached.circuit ? "cached" : `${st.compileS} s`}, keys ${st.cached.keys ? "cached" : `${st.keysS} s`}`);
+  }
+  if (r.sideBySide.length) {
+    console.log("Groth16 step alone, side by side (separate processes, same zkey and witness file, alternated; /usr/bin/time)");
+    console.table(
+      r.sideBySide.flatMap((x) =>
+        x.backends.map((b) => ({
+          config: x.config,
+          constraints: x.constraints,
+          backend: b.backend,
+          runs: b.runs.length,
+          meanWallS: b.meanWallS,
+          minWallS: b.minWallS,
+          meanCpuS: b.meanCpuS,
+          "cpu/wall": b.cpuPerWall,
+          maxRssMiB: b.maxRssMiB,
+          load1: x.loadAvg1.join("→"),
+        })),
+      ),
+    );
+    console.table(Object.fromEntries(r.sideBySide.map((x) => [x.config, { speedup: x.speedup, speedupMin: x.speedupMin, cpuRatio: x.cpuRatio, memoryRatio: x.memoryRatio, ...(x.vsRapidsnark ? { rapidsnarkWallRatio: x.vsRapidsnark.wallRatio, rapidsnarkMemoryRatio: x.vsRapidsnark.memoryRatio } : {}), proofsVerified: x.proofsVerified }])));
+  }
+  for (const [name, e] of Object.entries(r.sideBySideErrors)) console.log(`side by side ${name} failed: ${e}`);
+  if (r.proofTime.length) console.log("Proof time per job (pool of 1 worker, means after a warm-up job; ms)");
+  if (r.proofTime.length) console.table(
     r.proofTime.map((p) => ({
       config: p.config,
       constraints: p.constraints,
-      backend: p.backend,
+      backend: p.backendCommand.startsWith("command:") ? "command" : p.backendCommand,
       jobs: p.jobs.length,
       witness: p.mean.witnessMs,
       prove: p.mean.proveMs,
@@ -709,10 +979,13 @@ export function printProverSummary(r: ProverBench): void {
     })),
   );
   const t = r.throughput;
-  console.log(`Throughput (${t.config} config, ${t.constraints} constraints, ${t.opsPerBatch} ops/batch, ${r.settings.throughputJobs} jobs at once)`);
-  console.table(
-    [...t.embedded, ...t.cluster].map((x) => ({
+  const runs = [...t.embedded, ...t.cluster, ...t.pinned];
+  if (runs.length) console.log(`Throughput (${t.config} config, ${t.constraints} constraints, ${t.opsPerBatch} ops/batch, ${r.settings.throughputJobs} jobs at once)`);
+  if (runs.length) console.table(
+    runs.map((x) => ({
       mode: x.mode,
+      backend: x.backend,
+      cpus: x.cpus ? x.cpus.join(",") : "",
       workers: x.workers,
       wallS: round(x.wallMs / 1000, 2),
       batchesPerHour: x.batchesPerHour,
@@ -730,14 +1003,17 @@ export function printProverSummary(r: ProverBench): void {
     })),
   );
   if (t.clusterError) console.log(`cluster part failed: ${t.clusterError}`);
+  if (t.pinnedError) console.log(`pinned part failed: ${t.pinnedError}`);
+  if (t.pinnedEfficiency !== null) console.log(`pinned (native, 1 thread, one core per worker): efficiency throughput(2) / (2 · throughput(1)) = ${t.pinnedEfficiency}${t.pinnedBenchCpus ? ` (bench process on cores ${t.pinnedBenchCpus.join(",")})` : " (the bench process shared cores 0-1: fewer than 3 cores)"}`);
   // One worker proving keeps the load near the core count (snarkjs' threads); more workers add their own.
-  const single = [...r.proofTime, ...t.embedded, ...t.cluster].filter((x) => !("workers" in x) || x.workers === 1);
-  const busiest = Math.max(...single.flatMap((x) => x.loadAvg1));
+  const single = [...r.proofTime, ...t.embedded, ...t.cluster, ...r.sideBySide].filter((x) => !("workers" in x) || x.workers === 1);
+  const busiest = Math.max(0, ...single.flatMap((x) => x.loadAvg1));
   if (busiest > 1.5 * m.availableParallelism + 1) {
     console.log(`note: with one worker proving, the 1-minute load average reached ${busiest} on ${m.availableParallelism} cores: other work shared the machine, so these timings are noisy.`);
   }
   const a = r.acceptance;
   const s = r.submission;
+  if (!a) return;
   console.log("Verification and submission against proof time (test config, snarkjs; target: under 5 % together)");
   console.table({
     proofWallMs: a.proofWallMs,

@@ -13,6 +13,8 @@
  *   npm run bench -- --only hashing       # Poseidon and EdDSA verification, native addon vs JavaScript
  *   npm run bench -- --only prover,gas    # the prover section with this run's submission time
  *   npm run bench -- --out FILE   # write FILE instead of bench/results/latest.json
+ *   npm run bench -- --only prover --prover-parts ab,pinned   # some prover parts only: ab,proof,embedded,cluster,pinned
+ *   npm run bench -- --only prover --prover-parts ab --big    # also the ~2^20-constraint batch side by side
  *
  * The "escape" section (bench/escape.ts) measures the gas of forced withdrawals and the escape hatch
  * (request, the batch that processes it, freeze, exit, refund, claim) for the test, default and
@@ -50,7 +52,7 @@ import { benchPoseidon } from "../bench/poseidon";
 import { benchAudit } from "../bench/audit";
 import { benchEscape } from "../bench/escape";
 import { benchFuzz } from "../bench/fuzz";
-import { benchProver, fullBatch, printProverSummary, submissionOverhead, type ProverBench, type SubmitTimings } from "../bench/prover";
+import { benchProver, fullBatch, parseProverParts, printProverSummary, PROVER_PARTS, submissionOverhead, type ProverBench, type SubmitTimings } from "../bench/prover";
 
 const log = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
 const seconds = (t0: number) => Math.round((performance.now() - t0) / 10) / 100;
@@ -269,11 +271,14 @@ async function testCircuitKeys(): Promise<{ keys: Awaited<ReturnType<typeof ensu
 }
 
 async function main() {
-  const { values } = parseArgs({ options: { quick: { type: "boolean" }, "fresh-setup": { type: "boolean" }, only: { type: "string" }, out: { type: "string" }, help: { type: "boolean" } } });
+  const { values } = parseArgs({
+    options: { quick: { type: "boolean" }, "fresh-setup": { type: "boolean" }, only: { type: "string" }, out: { type: "string" }, big: { type: "boolean" }, "prover-parts": { type: "string" }, help: { type: "boolean" } },
+  });
   if (values.help) {
-    console.log(`usage: npm run bench [-- --quick] [-- --fresh-setup] [-- --only ${SECTIONS.join(",")}] [-- --out FILE]`);
+    console.log(`usage: npm run bench [-- --quick] [-- --fresh-setup] [-- --only ${SECTIONS.join(",")}] [-- --out FILE] [-- --prover-parts ${PROVER_PARTS.join(",")}] [-- --big]`);
     return;
   }
+  const proverParts = parseProverParts(values["prover-parts"]);
   const only = parseOnly(values.only);
   const partial = values.only !== undefined;
   const quick = Boolean(values.quick);
@@ -304,7 +309,7 @@ async function main() {
   const previous: Record<string, unknown> | null = partial && existsSync(outFile) ? (JSON.parse(readFileSync(outFile, "utf8")) as Record<string, unknown>) : null;
   if (only.has("prover")) {
     log({ msg: "bench.prover" });
-    prover = await benchProver({ quick, log });
+    prover = await benchProver({ quick, log, big: Boolean(values.big), parts: proverParts });
     const earlierGas = previous?.gas as { submitMs?: SubmitTimings } | undefined;
     if (gas) prover.submission = submissionOverhead(prover, gas.submitMs, "this run's gas section");
     else if (earlierGas?.submitMs) prover.submission = submissionOverhead(prover, earlierGas.submitMs, `the gas section of the run started ${String(previous?.started)}`);
