@@ -10,7 +10,7 @@ export type LogFn = (o: object) => void;
 let fallbackReported = false;
 
 /** What the snarkjs fallback costs, from docs/PERFORMANCE.md (default batch, 2 cores). */
-export const FALLBACK_COST = "snarkjs proves about 4x slower and needs about 5x the memory of the native prover";
+export const FALLBACK_COST = "snarkjs proves about 8x slower and needs about 4x the memory of the native prover (docs/PERFORMANCE.md, default batch on 2 cores)";
 
 export function nativeProverAvailable(): boolean {
   return nativeAddon() !== null;

@@ -58,7 +58,7 @@ function main() {
   const output = `${res.stderr ?? ""}${res.stdout ?? ""}`.trim().split("\n").slice(-15).join("\n");
   const reason = res.error ? res.error.message : `node-gyp exited with ${res.status}`;
   writeStatus({ ok: false, reason, output });
-  console.warn(`modex: WARNING: the native build failed (${reason}); Modex will prove with snarkjs (about 5x slower) and hash in JavaScript.\n${output}`);
+  console.warn(`modex: WARNING: the native build failed (${reason}); Modex will prove with snarkjs (about 8x slower) and hash in JavaScript (15-30x slower).\n${output}`);
 }
 
 main();
