@@ -2,8 +2,10 @@
  * Open-loop HTTP load: POSTs pre-signed bodies to URL at a fixed rate (request i leaves at
  * t0 + i/rate, whatever the answers do) and reports acknowledgement latency percentiles.
  * Runs in its own process so the client does not share the sequencer's event loop.
+ * The first `--warmup N` bodies go out at the same rate, on the same connections, and are not
+ * counted: both processes' JIT and the client's connection pool are warm when measuring starts.
  *
- *   tsx bench/load.ts --url http://127.0.0.1:PORT/v1/orders --rate 1000 --bodies FILE.json
+ *   tsx bench/load.ts --url http://127.0.0.1:PORT/v1/orders --rate 1000 --bodies FILE.json [--warmup N]
  *
  * Prints one JSON line: { sent, ok, errors, codes, seconds, achievedRate, p50Ms, p90Ms, p99Ms, maxMs }.
  */
@@ -17,17 +19,19 @@ function percentile(sorted: number[], p: number): number {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { url: { type: "string" }, rate: { type: "string" }, bodies: { type: "string" } } });
+  const { values } = parseArgs({ options: { url: { type: "string" }, rate: { type: "string" }, bodies: { type: "string" }, warmup: { type: "string" } } });
   if (!values.url || !values.rate || !values.bodies) throw new Error("usage: load.ts --url URL --rate N --bodies FILE");
   const url = new URL(values.url);
   const rate = Number(values.rate);
   const bodies = (JSON.parse(readFileSync(values.bodies, "utf8")) as unknown[]).map((b) => JSON.stringify(b));
+  const warmup = Number(values.warmup ?? 0);
+  if (!Number.isInteger(warmup) || warmup < 0 || warmup > bodies.length) throw new Error("--warmup must be an integer from 0 to the number of bodies");
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
   const latencies: number[] = [];
   const codes: Record<string, number> = {};
   let errors = 0;
 
-  const send = (body: string): Promise<void> =>
+  const send = (body: string, counted: boolean): Promise<void> =>
     new Promise((resolve) => {
       const t0 = performance.now();
       const req = request(
@@ -36,6 +40,7 @@ async function main(): Promise<void> {
           let text = "";
           res.on("data", (c) => (text += c));
           res.on("end", () => {
+            if (!counted) return resolve();
             latencies.push(performance.now() - t0);
             const key = res.statusCode && res.statusCode < 300 ? String(res.statusCode) : `${res.statusCode} ${safeCode(text)}`;
             codes[key] = (codes[key] ?? 0) + 1;
@@ -44,27 +49,30 @@ async function main(): Promise<void> {
         },
       );
       req.on("error", () => {
-        errors++;
+        if (counted) errors++;
         resolve();
       });
       req.end(body);
     });
 
-  const start = performance.now();
+  const begin = performance.now();
+  let start = begin;
   const inflight: Promise<void>[] = [];
   for (let i = 0; i < bodies.length; i++) {
-    const due = start + (i * 1000) / rate;
+    const due = begin + (i * 1000) / rate;
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-    inflight.push(send(bodies[i]));
+    if (i === warmup) start = performance.now();
+    inflight.push(send(bodies[i], i >= warmup));
   }
   await Promise.all(inflight);
   const seconds = (performance.now() - start) / 1000;
+  const measured = bodies.length - warmup;
   const sorted = [...latencies].sort((a, b) => a - b);
   const ok = Object.entries(codes).filter(([k]) => /^2/.test(k)).reduce((n, [, v]) => n + v, 0);
   const round = (x: number) => Math.round(x * 100) / 100;
   console.log(JSON.stringify({
-    sent: bodies.length, ok, errors, codes, seconds: round(seconds), achievedRate: round(bodies.length / seconds),
+    sent: measured, ok, errors, codes, seconds: round(seconds), achievedRate: round(measured / seconds),
     p50Ms: round(percentile(sorted, 50)), p90Ms: round(percentile(sorted, 90)), p99Ms: round(percentile(sorted, 99)), maxMs: round(sorted[sorted.length - 1] ?? NaN),
   }));
   agent.destroy();
