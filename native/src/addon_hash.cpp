@@ -25,7 +25,6 @@ namespace bj = modex::babyjub;
 
 namespace {
 
-static const uint64_t R_MOD[4] = {modex::FrParams::mod[0], modex::FrParams::mod[1], modex::FrParams::mod[2], modex::FrParams::mod[3]};
 
 enum class Big { Ok, NotBigint, Negative, TooLarge };
 
@@ -40,15 +39,11 @@ Big readU256(napi_env env, napi_value v, uint64_t out[4]) {
   return Big::Ok;
 }
 
-bool lessThan(const uint64_t a[4], const uint64_t b[4]) {
-  for (int i = 3; i >= 0; i--)
-    if (a[i] != b[i]) return a[i] < b[i];
-  return false;
-}
+using modex::limbsLess;
 
 // 256-bit value → [0, r) (value < 2^256 < 6r).
 void reduceR(uint64_t a[4]) {
-  while (!lessThan(a, R_MOD)) Fr::subMod(a);
+  while (Fr::geqMod(a)) Fr::subMod(a);
 }
 
 // Any bigint mod r, in [0, r).
@@ -93,7 +88,7 @@ bool readFieldArray(napi_env env, napi_value arr, std::vector<Fr>& out) {
     napi_value e;
     if (napi_get_element(env, arr, i, &e) != napi_ok) return false;
     uint64_t w[4];
-    if (readU256(env, e, w) != Big::Ok || !lessThan(w, R_MOD)) return false;
+    if (readU256(env, e, w) != Big::Ok || Fr::geqMod(w)) return false;
     out[i] = Fr::fromStd(w);
   }
   return true;
@@ -158,8 +153,8 @@ napi_value EddsaVerify(napi_env env, napi_callback_info info) {
   uint64_t* coords[4] = {r8x, r8y, ax, ay};
   napi_value coordArgs[4] = {argv[1], argv[2], argv[4], argv[5]};
   for (int i = 0; i < 4; i++)
-    if (readU256(env, coordArgs[i], coords[i]) != Big::Ok || !lessThan(coords[i], R_MOD)) return boolean(env, false);
-  if (readU256(env, argv[3], s) != Big::Ok || !lessThan(s, bj::SUBGROUP_ORDER)) return boolean(env, false);
+    if (readU256(env, coordArgs[i], coords[i]) != Big::Ok || Fr::geqMod(coords[i])) return boolean(env, false);
+  if (readU256(env, argv[3], s) != Big::Ok || !limbsLess(s, bj::SUBGROUP_ORDER)) return boolean(env, false);
   return boolean(env, bj::verify(m, r8x, r8y, s, ax, ay, *keys));
 }
 

@@ -221,12 +221,6 @@ void KeyCache::noteGood(KeyEntry* e) {
 
 // ---------------------------------------------------------------- verification
 
-static bool geq(const U256 a, const U256 b) {
-  for (int i = 3; i >= 0; i--)
-    if (a[i] != b[i]) return a[i] > b[i];
-  return true;
-}
-
 static void subInPlace(U256 a, const U256 b) {
   u128 borrow = 0;
   for (int i = 0; i < 4; i++) {
@@ -248,7 +242,7 @@ bool verify(const U256 m, const U256 r8x, const U256 r8y, const U256 s, const U2
   Fr in[5] = {rx, ry, Fr::fromStd(ax), Fr::fromStd(ay), Fr::fromStd(m)};
   U256 h;
   h5->hash(in).toStd(h);
-  while (geq(h, SUBGROUP_ORDER)) subInPlace(h, SUBGROUP_ORDER);  // hm < r < 8·l
+  while (!limbsLess(h, SUBGROUP_ORDER)) subInPlace(h, SUBGROUP_ORDER);  // hm < r < 8·l
 
   // S·Base8 − h·(8·A) == R8
   Ext left = tableMul(base8Table(), BASE_BITS, s);

@@ -102,6 +102,14 @@ MODEX_INLINE_FREE void montMulAdx(uint64_t t[4], const uint64_t a[4], const uint
 #undef MULSTEP
 #endif
 
+// a < b for 256-bit integers as little-endian limbs.
+inline bool limbsLess(const uint64_t a[4], const uint64_t b[4]) {
+  for (int i = 3; i >= 0; i--) {
+    if (a[i] != b[i]) return a[i] < b[i];
+  }
+  return false;
+}
+
 template <class P>
 struct Fp {
   uint64_t v[4];
@@ -113,12 +121,7 @@ struct Fp {
   bool operator!=(const Fp& o) const { return !(*this == o); }
 
   // a ≥ p for a 256-bit value (used on raw input and after addition).
-  static bool geqMod(const uint64_t a[4]) {
-    for (int i = 3; i >= 0; i--) {
-      if (a[i] != P::mod[i]) return a[i] > P::mod[i];
-    }
-    return true;
-  }
+  static bool geqMod(const uint64_t a[4]) { return !limbsLess(a, P::mod); }
   static void subMod(uint64_t a[4]) {
     u128 borrow = 0;
     for (int i = 0; i < 4; i++) {

@@ -28,17 +28,7 @@ namespace modex {
 
 namespace {
 
-const uint64_t R_MOD_STD[4] = {0x43e1f593f0000001ULL, 0x2833e84879b97091ULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL};
-const uint64_t Q_MOD_STD[4] = {0x3c208c16d87cfd47ULL, 0x97816a916871ca8dULL, 0xb85045b68181585dULL, 0x30644e72e131a029ULL};
-
 std::runtime_error err(const char* kind, const std::string& msg) { return std::runtime_error(std::string(kind) + ": " + msg); }
-
-bool limbsBelow(const uint64_t a[4], const uint64_t m[4]) {
-  for (int i = 3; i >= 0; i--) {
-    if (a[i] != m[i]) return a[i] < m[i];
-  }
-  return false;
-}
 
 bool sameModulus(const uint8_t* p, const uint64_t m[4]) {
   for (int i = 0; i < 4; i++) {
@@ -70,9 +60,9 @@ ZkeyHeader readZkeyHeader(const BinFile& f) {
   if (s2.size < 4 || readU32(s2.data) != 32) throw err("zkey", "base field is not 32 bytes: not a BN254 (bn128) key");
   if (s2.size != expected) throw err("zkey", "groth16 header is " + std::to_string(s2.size) + " bytes, expected " + std::to_string(expected));
   const uint8_t* p = s2.data + 4;
-  if (!sameModulus(p, Q_MOD_STD)) throw err("zkey", "base field modulus is not BN254's: only bn128 keys are supported");
+  if (!sameModulus(p, FqParams::mod)) throw err("zkey", "base field modulus is not BN254's: only bn128 keys are supported");
   p += 32;
-  if (readU32(p) != 32 || !sameModulus(p + 4, R_MOD_STD)) throw err("zkey", "scalar field is not BN254's");
+  if (readU32(p) != 32 || !sameModulus(p + 4, FrParams::mod)) throw err("zkey", "scalar field is not BN254's");
   p += 36;
   ZkeyHeader h;
   h.nVars = readU32(p);
@@ -104,7 +94,7 @@ void randomScalar(uint64_t out[4]) {
   for (;;) {
     for (int i = 0; i < 4; i++) out[i] = ((uint64_t)rd() << 32) ^ (uint64_t)rd();
     out[3] &= 0x3fffffffffffffffULL;
-    if (limbsBelow(out, R_MOD_STD)) return;
+    if (!Fr::geqMod(out)) return;
   }
 }
 
@@ -171,7 +161,7 @@ ProofText groth16Prove(const uint8_t* zkeyData, uint64_t zkeySize, const uint8_t
 
   const BinFile wf = parseBinFile(wtnsData, wtnsSize, "wtns", "wtns");
   const Section& w1 = wf.section(1, "wtns", "header");
-  if (w1.size != 40 || readU32(w1.data) != 32 || !sameModulus(w1.data + 4, R_MOD_STD)) throw err("wtns", "the witness is not over BN254's scalar field");
+  if (w1.size != 40 || readU32(w1.data) != 32 || !sameModulus(w1.data + 4, FrParams::mod)) throw err("wtns", "the witness is not over BN254's scalar field");
   const uint32_t nWitness = readU32(w1.data + 36);
   if (nWitness != h.nVars) throw err("wtns", "the witness has " + std::to_string(nWitness) + " values but the proving key's circuit has " + std::to_string(h.nVars) + " signals (a witness for another circuit?)");
   const Section& w2 = wf.section(2, "wtns", "values");
@@ -180,7 +170,7 @@ ProofText groth16Prove(const uint8_t* zkeyData, uint64_t zkeySize, const uint8_t
   std::vector<uint64_t> w((size_t)h.nVars * 4);
   std::memcpy(w.data(), w2.data, w2.size);
   for (uint32_t i = 0; i < h.nVars; i++) {
-    if (!limbsBelow(&w[4 * i], R_MOD_STD)) throw err("wtns", "value " + std::to_string(i) + " is not below the field modulus");
+    if (Fr::geqMod(&w[4 * i])) throw err("wtns", "value " + std::to_string(i) + " is not below the field modulus");
   }
   if (w[0] != 1 || w[1] || w[2] || w[3]) throw err("wtns", "signal 0 must be 1");
 
