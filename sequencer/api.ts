@@ -1,6 +1,7 @@
 /**
- * The sequencer's HTTP API (express). JSON only; every error is `{ error: { code, message } }`
- * with the status policy of sequencer/errors.ts.
+ * The sequencer's HTTP API: express for the routes, with POST /v1/orders and /v1/txs answered in
+ * front of it (createApi). JSON only (bodies: sequencer/json-body.ts); every error is
+ * `{ error: { code, message } }` with the status policy of sequencer/errors.ts.
  *
  *   GET  /v1/status
  *   GET  /v1/accounts/:id
@@ -18,22 +19,57 @@
  *   GET    /metrics              → Prometheus text format 0.0.4 (sequencer/metrics.ts)
  *   WebSocket /v1/stream         book levels, trades, order and fill status (sequencer/stream.ts)
  */
-import { STATUS_CODES, type Server, type ServerResponse } from "node:http";
+import { STATUS_CODES, createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import express, { type ErrorRequestHandler, type NextFunction, type Request, type Response } from "express";
 import { ApiError, badRequest, notFound } from "./errors";
+import { readJsonBody, sendJson } from "./json-body";
 import { errorMessage, jsonLogger, type LogFn } from "./log";
 import { METRICS_CONTENT_TYPE, renderMetrics } from "./metrics";
 import type { Sequencer } from "./sequencer";
 import type { Hex } from "./store";
 import { attachStream } from "./stream";
 
-/** Large enough for any tx (~600 bytes), small enough that parsing never costs much. */
-const BODY_LIMIT = "16kb";
 const HASH = /^0x[0-9a-fA-F]{64}$/;
 const UINT = /^(0|[1-9][0-9]{0,15})$/;
 
-export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): express.Application {
+/**
+ * The API as a request listener. Order and transaction submission, the hot path, is answered
+ * before express sees the request (its router and middleware cost more than the rest of the
+ * request); every other route, and any other spelling of those two, goes through express.
+ */
+export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): RequestListener {
+  const submitTx = jsonRoute(log, async (body) => [202, await seq.submitTx(body)]);
+  const submitOrder = jsonRoute(log, async (body) => [201, await seq.submitOrder(body)]);
+  const app = createExpressApp(seq, log, { submitTx, submitOrder });
+  return (req, res) => {
+    if (req.method === "POST" && req.url === "/v1/orders") return submitOrder(req, res);
+    if (req.method === "POST" && req.url === "/v1/txs") return submitTx(req, res);
+    app(req, res);
+  };
+}
+
+type RawRoute = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** A route that takes a JSON body (sequencer/json-body.ts) and answers JSON; errors as errorHandler renders them. */
+function jsonRoute(log: LogFn, handle: (body: unknown, req: IncomingMessage) => Promise<[number, unknown]> | [number, unknown]): RawRoute {
+  return (req, res) => {
+    readJsonBody(req)
+      .then((body) => handle(body, req))
+      .then(
+        ([status, answer]) => sendJson(res, status, answer),
+        (err: unknown) => {
+          if (res.headersSent) return;
+          const e = toApiError(err, log, req.method ?? "?", req.url ?? "?");
+          // The rest of an oversized body is not worth reading.
+          if (e.status === 413) res.setHeader("Connection", "close");
+          sendJson(res, e.status, e.toJSON());
+        },
+      );
+  };
+}
+
+function createExpressApp(seq: Sequencer, log: LogFn, posts: { submitTx: RawRoute; submitOrder: RawRoute }): express.Application {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -46,32 +82,12 @@ export function createApi(seq: Sequencer, log: LogFn = jsonLogger()): express.Ap
     res.json(seq.account(uintParam(req.params.id, "account id")));
   });
 
-  const json = [
-    (req: Request, _res: Response, next: NextFunction) => {
-      if (!req.is("application/json")) return next(new ApiError(415, "unsupported_media_type", "body must be application/json"));
-      next();
-    },
-    express.json({ limit: BODY_LIMIT, strict: true }),
-  ];
+  // The signature is verified on a worker first, so these answer asynchronously (jsonRoute catches).
+  app.post("/v1/txs", (req, res) => posts.submitTx(req, res));
+  app.post("/v1/orders", (req, res) => posts.submitOrder(req, res));
 
-  // Async (the signature is verified on a worker first): express 4 does not catch rejections itself.
-  app.post("/v1/txs", ...json, (req, res, next) => {
-    seq
-      .submitTx(req.body)
-      .then((r) => res.status(202).json(r))
-      .catch(next);
-  });
-
-  app.post("/v1/orders", ...json, (req, res, next) => {
-    seq
-      .submitOrder(req.body)
-      .then((r) => res.status(201).json(r))
-      .catch(next);
-  });
-
-  app.delete("/v1/orders/:hash", ...json, (req, res) => {
-    res.json(seq.cancelOrder(hashParam(req.params.hash), req.body));
-  });
+  const cancel = jsonRoute(log, (body, req) => [200, seq.cancelOrder(hashParam((req as Request).params.hash), body)]);
+  app.delete("/v1/orders/:hash", (req, res) => cancel(req, res));
 
   app.get("/v1/orders/:hash", (req, res) => {
     const o = seq.order(hashParam(req.params.hash));
@@ -157,22 +173,19 @@ function uintParam(s: string, name: string): number {
   return n;
 }
 
-/** Maps body-parser errors, ApiErrors and anything unexpected to the JSON error shape. */
+/** Maps ApiErrors, express' own errors and anything unexpected (logged) to an ApiError. */
+function toApiError(err: unknown, log: LogFn, method: string, path: string): ApiError {
+  if (err instanceof ApiError) return err;
+  if (typeof (err as { status?: number }).status === "number" && (err as { status: number }).status < 500) return new ApiError(400, "bad_request", errorMessage(err));
+  log({ level: "error", msg: "api.internal_error", method, path, error: errorMessage(err), stack: (err as Error)?.stack });
+  return new ApiError(500, "internal", "internal error");
+}
+
+/** Express' error handler: the JSON error shape for everything a route throws. */
 function errorHandler(log: LogFn): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
-    let e: ApiError;
-    const type = (err as { type?: string }).type;
-    if (err instanceof ApiError) e = err;
-    else if (type === "entity.parse.failed") e = new ApiError(400, "malformed_json", `malformed JSON body: ${errorMessage(err)}`);
-    else if (type === "entity.too.large") e = new ApiError(413, "payload_too_large", `body exceeds ${BODY_LIMIT}`);
-    else if (type === "encoding.unsupported" || type === "charset.unsupported") e = new ApiError(415, "unsupported_media_type", errorMessage(err));
-    else if (typeof (err as { status?: number }).status === "number" && (err as { status: number }).status < 500) {
-      e = new ApiError(400, "bad_request", errorMessage(err));
-    } else {
-      log({ level: "error", msg: "api.internal_error", method: req.method, path: req.path, error: errorMessage(err), stack: (err as Error)?.stack });
-      e = new ApiError(500, "internal", "internal error");
-    }
+    const e = toApiError(err, log, req.method, req.path);
     res.status(e.status).json(e.toJSON());
   };
 }
@@ -242,9 +255,9 @@ export interface RunningApi {
 export function serve(seq: Sequencer, port: number, opts: { host?: string; log?: LogFn } = {}): Promise<RunningApi> {
   const host = opts.host ?? "127.0.0.1";
   const log = opts.log ?? jsonLogger();
-  const app = createApi(seq, log);
+  const server = createServer(createApi(seq, log));
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host);
+    server.listen(port, host);
     server.once("error", reject);
     server.once("listening", () => {
       server.off("error", reject);
