@@ -1,6 +1,9 @@
 /**
- * Group commit for the SQLite write-ahead log: fsync of the WAL file on libuv's thread pool, shared
- * by every commit made before it starts.
+ * Group commit for the SQLite write-ahead log: an fdatasync of the WAL file on libuv's thread pool,
+ * shared by every commit made before it starts. fdatasync flushes the frames and, when the file grew,
+ * its size: everything recovery reads. It skips the timestamps, whose journal commit gave fsync a
+ * longer tail (bench/latency.ts at 1,000 orders/s: fsync p99 5.0 ms, max 42 ms; fdatasync p99 3.7–4.2
+ * ms, max 19–21 ms). "fsync" below means this flush.
  *
  * An order request commits its rows with synchronous=NORMAL (the WAL frames are written, not yet
  * flushed: a few tens of microseconds instead of a multi-millisecond fsync blocking the event loop),
@@ -57,7 +60,7 @@ export class WalSync {
     let error: Error | null = this.failure;
     if (waiters.length > 0 && !error) {
       try {
-        fs.fsyncSync(this.descriptor());
+        fs.fdatasyncSync(this.descriptor());
       } catch (e) {
         error = e as Error;
       }
@@ -79,7 +82,7 @@ export class WalSync {
       return;
     }
     this.fsyncs++;
-    fs.fsync(fd, (err) => {
+    fs.fdatasync(fd, (err) => {
       if (this.closed) return; // close() settled them (after its own fsync)
       this.finish(waiters, err);
     });
