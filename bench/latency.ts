@@ -15,19 +15,21 @@
  *   npx tsx bench/latency.ts [--rate 1000] [--seconds 3] [--crossing 0.3]
  */
 import { spawn } from "node:child_process";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
+import { performance as nodePerformance } from "node:perf_hooks";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil } from "../chain/anvil";
 import { deployModex } from "../contracts/deploy";
-import { CONFIGS, generatePrivateKey, initCrypto, orderMessage, publicKeyOf, signMessage, State, type Order, type Params } from "../core";
+import { CONFIGS, generatePrivateKey, initCrypto, publicKeyOf, State, type Params } from "../core";
 import { MAX_U32 } from "../core/field";
 import type { Prover } from "../prover/types";
 import { serve } from "../sequencer/api";
 import { silentLogger } from "../sequencer/log";
 import { createSequencer } from "../sequencer/sequencer";
-import { orderToWire } from "../sequencer/wire";
+import type { SignJob, UnsignedOrder } from "./sign-orders";
 import { registerTraders } from "./traders";
 
 const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBips: 20 };
@@ -45,6 +47,8 @@ export interface LatencyResult {
   readonly p90Ms: number;
   readonly p99Ms: number;
   readonly maxMs: number;
+  /** Share of the run (warm-up included) the sequencer's event loop was busy: its headroom at this rate. */
+  readonly mainThreadBusy: number;
   readonly mix: string;
 }
 
@@ -94,7 +98,8 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
       }
       await seq.start();
 
-      // Pre-sign the stream (signing is the client's cost, not the sequencer's).
+      // Pre-sign the stream in child processes (signing is the client's cost, not the sequencer's:
+      // signed here, its garbage would be collected during the measured run).
       // A warm-up stream first (JIT, signature tables of the traders' keys), then the measured one:
       // one second's worth at the measured rate, from the same load process (its connections and JIT
       // warm too), not counted. Cold, the first ~0.7 s of a run had medians of 20–50 ms per 100 ms;
@@ -105,12 +110,12 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
       let seed = 42;
       const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
       const nextId = new Map<number, bigint>();
-      const bodies: unknown[] = [];
-      log({ msg: "bench.latency.signing", orders: n });
+      const unsigned: UnsignedOrder[] = [];
       for (let i = 0; i < n; i++) {
         const taker = rnd() < opts.crossingShare;
         const side: "buy" | "sell" = rnd() < 0.5 ? "buy" : "sell";
-        const u = taker ? traders[2 + (i % 2)] : traders[i % 2];
+        const key = taker ? 2 + (i % 2) : i % 2;
+        const u = traders[key];
         const ticks = taker ? Math.floor(rnd() * 21) : 1 + Math.floor(rnd() * 50);
         // 1 tick = 1 USDC; takers cross through the mid, makers rest on their own side.
         const priceUsdc = BigInt(2000 + (side === "buy" ? 1 : -1) * (taker ? ticks : -ticks));
@@ -118,10 +123,11 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
         const quoteAmount = (amount * priceUsdc * USDC) / ETH;
         const orderId = nextId.get(u.id) ?? 1n;
         nextId.set(u.id, orderId + 1n);
-        const body = { account: u.id, orderId, base: 0, quote: 1, side, amount, quoteAmount, maxFeeBips: 30, validUntil: Number(MAX_U32) };
-        const order: Order = { ...body, signature: signMessage(u.priv, orderMessage({ ...body, signature: { r8x: 0n, r8y: 0n, s: 0n } }, { chainId: dep.chainId, rollup: dep.rollup })) };
-        bodies.push({ ...orderToWire(order), timeInForce: taker ? "ioc" : "gtc" });
+        const order = { account: u.id, orderId: orderId.toString(), base: 0, quote: 1, side, amount: amount.toString(), quoteAmount: quoteAmount.toString(), maxFeeBips: 30, validUntil: Number(MAX_U32) };
+        unsigned.push({ key, order, timeInForce: taker ? "ioc" : "gtc" });
       }
+      log({ msg: "bench.latency.signing", orders: n });
+      const bodies = await signOrders(tmp, { domain: { chainId: dep.chainId, rollup: dep.rollup }, keys: traders.map((t) => t.priv), orders: unsigned });
       const load = (file: string, rate: number, warm: number) =>
         new Promise<string>((resolve, reject) => {
           const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), join(__dirname, "load.ts"), "--url", `${api.url}/v1/orders`, "--rate", String(rate), "--bodies", file, "--warmup", String(warm)], { stdio: ["ignore", "pipe", "inherit"] });
@@ -132,12 +138,15 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
       const file = join(tmp, "orders.json");
       writeFileSync(file, JSON.stringify(bodies));
       log({ msg: "bench.latency.load", rate: opts.rate, warmup, orders: n - warmup });
+      const elu0 = nodePerformance.eventLoopUtilization();
       const out = await load(file, opts.rate, warmup);
+      const mainThreadBusy = Math.round(nodePerformance.eventLoopUtilization(elu0).utilization * 100) / 100;
       const r = JSON.parse(out.trim().split("\n").pop()!) as Omit<LatencyResult, "rate" | "seconds" | "mix">;
       return {
         rate: opts.rate,
         seconds: opts.seconds,
         ...r,
+        mainThreadBusy,
         mix: `after ${warmup} warm-up orders at the same rate (not counted): ${Math.round((1 - opts.crossingShare) * 100)}% resting GTC limit orders 1–50 USDC from a 2000 USDC mid, ${Math.round(opts.crossingShare * 100)}% IOC takers 0–20 USDC through it; 0.01–0.1 ETH; 2 makers, 2 takers`,
       };
     } finally {
@@ -148,6 +157,22 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
     await anvil.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Signs the orders in parallel child processes (bench/sign-orders.ts), one per core; the bodies come back in order. */
+async function signOrders(dir: string, job: SignJob): Promise<unknown[]> {
+  const parts = Math.max(1, Math.min(availableParallelism(), Math.ceil(job.orders.length / 500)));
+  const size = Math.ceil(job.orders.length / parts);
+  const run = (i: number) =>
+    new Promise<unknown[]>((resolve, reject) => {
+      const input = join(dir, `sign-${i}.json`);
+      const output = join(dir, `signed-${i}.json`);
+      writeFileSync(input, JSON.stringify({ ...job, orders: job.orders.slice(i * size, (i + 1) * size) }));
+      const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), join(__dirname, "sign-orders.ts"), input, output], { stdio: ["ignore", "inherit", "inherit"] });
+      child.on("error", reject);
+      child.on("exit", (code) => (code === 0 ? resolve(JSON.parse(readFileSync(output, "utf8")) as unknown[]) : reject(new Error(`order signer exited ${code}`))));
+    });
+  return (await Promise.all(Array.from({ length: parts }, (_, i) => run(i)))).flat();
 }
 
 if (require.main === module) {
