@@ -86,7 +86,7 @@ function createExpressApp(seq: Sequencer, log: LogFn, posts: { submitTx: RawRout
   app.post("/v1/txs", (req, res) => posts.submitTx(req, res));
   app.post("/v1/orders", (req, res) => posts.submitOrder(req, res));
 
-  const cancel = jsonRoute(log, (body, req) => [200, seq.cancelOrder(hashParam((req as Request).params.hash), body)]);
+  const cancel = jsonRoute(log, async (body, req) => [200, await seq.cancelOrder(hashParam((req as Request).params.hash), body)]);
   app.delete("/v1/orders/:hash", (req, res) => cancel(req, res));
 
   app.get("/v1/orders/:hash", (req, res) => {

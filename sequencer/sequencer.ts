@@ -49,7 +49,7 @@ import {
 } from "./l1";
 import { errorMessage, jsonLogger, type LogFn } from "./log";
 import type { PendingView } from "./pending";
-import { dropAndRecheck, expiredTxs, failedOperation, pendingViewOf, shouldCut, splitOps, takeBatchTxs, validUntilOf, type PendingTx, type Rejection } from "./plan";
+import { batchesToCut, dropAndRecheck, expiredTxs, failedOperation, pendingViewOf, shouldCut, splitOps, takeBatchTxs, validUntilOf, type PendingTx, type Rejection } from "./plan";
 import { extendQueue, QueueMismatchError, type QueueTip } from "./queue";
 import { Store, type BatchRow, type BatchTimings, type Hex, type QueueRow, type TxRejection } from "./store";
 import type { MarketConfig } from "./matching";
@@ -135,8 +135,8 @@ export interface Sequencer {
   batch(n: number): BatchInfo | null;
   /** Validates, verifies the signature (on a worker thread), then checks, matches and persists in one synchronous step. Rejects with ApiError. */
   submitOrder(body: unknown): Promise<OrderAccepted>;
-  /** Cancels an open order with a signature of its owner. Throws ApiError. */
-  cancelOrder(hash: Hex, body: unknown): OrderInfo;
+  /** Cancels an open order with a signature of its owner (verified on a worker thread). Rejects with ApiError. */
+  cancelOrder(hash: Hex, body: unknown): Promise<OrderInfo>;
   order(hash: Hex): OrderInfo | null;
   accountOrders(id: number, limit: number): OrderInfo[];
   markets(): MarketInfo[];
@@ -351,6 +351,14 @@ class SequencerImpl implements Sequencer {
   /** Verifies a signature under `account`'s key off the main thread, ahead of the synchronous acceptance step. */
   private preverify(account: number, message: () => bigint, sig: Signature): Promise<Verified | null> {
     return preverify(this.verifierPool(), this.view, account, message, sig);
+  }
+
+  /** Operations (L2 and L1) in no batch yet, and the fewest batches that will hold them. */
+  private uncut(): { operations: number; batches: number } {
+    const fills = this.pendingFills();
+    const txs = this.pending.length - fills;
+    const queued = this.unconsumed.length;
+    return { operations: txs + fills + queued, batches: batchesToCut(this.params, { txs, fills, queued }) };
   }
 
   /** Fills among the pending operations, counted up to `limit` (the hot path only asks whether a batch's worth waits). */
@@ -1145,6 +1153,7 @@ class SequencerImpl implements Sequencer {
       live,
       liveError,
       now: Date.now(),
+      uncut: this.uncut(),
     });
   }
 
@@ -1175,9 +1184,10 @@ class SequencerImpl implements Sequencer {
     });
   }
 
-  cancelOrder(hash: Hex, body: unknown): OrderInfo {
-    if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
-    return this.desk.cancelOrder(hash, body);
+  cancelOrder(hash: Hex, body: unknown): Promise<OrderInfo> {
+    return this.desk.cancelOrder(hash, body, () => {
+      if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
+    });
   }
 
   order(hash: Hex): OrderInfo | null {
