@@ -105,6 +105,7 @@ export function renderMetrics(status: StatusView, view: ProverView): string {
       samples: one(view.recent.reduce((n, j) => n + j.errors.length, 0)),
     },
     { name: "modex_prover_workers_needed", type: "gauge", help: "Prover workers that keep up with the batch rate and drain the backlog (autoscaling signal).", samples: one(view.autoscale.workersNeeded) },
+    { name: "modex_proving_backlog_batches", type: "gauge", help: "Batches still to prove: proof jobs queued or leased, and the batches the operations not yet cut will make.", samples: one(view.autoscale.backlogBatches) },
     { name: "modex_batches_per_hour", type: "gauge", help: "Batches cut per hour over the autoscaling window.", samples: one(view.autoscale.batchesPerHour) },
   );
   return families.map(renderFamily).join("");

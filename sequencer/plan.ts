@@ -45,6 +45,15 @@ export function splitOps(ops: readonly Op[]): { txs: L2Tx[]; fills: FillOp[] } {
   return { txs, fills };
 }
 
+/**
+ * The fewest batches that hold `txs` L2 transactions, `fills` fills and `queued` L1 records: each
+ * slot type fills on its own. A lower bound (one transaction per signer per batch and the fee
+ * buckets can split batches further), which is what an autoscaling signal should start from.
+ */
+export function batchesToCut(p: Params, c: { readonly txs: number; readonly fills: number; readonly queued: number }): number {
+  return Math.max(Math.ceil(c.txs / p.l2Slots), Math.ceil(c.fills / p.fillSlots), Math.ceil(c.queued / p.depositSlots));
+}
+
 export interface Rejection {
   readonly item: PendingTx;
   readonly code: ProtocolError["code"];

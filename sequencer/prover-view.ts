@@ -18,6 +18,8 @@ export interface ProverViewInput {
   readonly live: ProverStatus | null;
   readonly liveError: string | null;
   readonly now: number;
+  /** Operations accepted but in no batch yet, and the batches they need at least (plan.ts batchesToCut). */
+  readonly uncut?: { readonly operations: number; readonly batches: number };
 }
 
 /** Proof-time statistics cover this many of the latest jobs that have a proof time. */
@@ -38,6 +40,8 @@ export function buildProverView(input: ProverViewInput): ProverView {
     meanProofMs: proofTimes.meanMs,
     queued: jobs.queued,
     leased: jobs.leased,
+    uncutOperations: input.uncut?.operations ?? 0,
+    uncutBatches: input.uncut?.batches ?? 0,
   });
   return {
     mode: input.mode,
@@ -133,16 +137,26 @@ interface AutoscaleInput {
   readonly meanProofMs: number | null;
   readonly queued: number;
   readonly leased: number;
+  /** Accepted operations not yet cut into a batch, and the batches they need: backlog too. */
+  readonly uncutOperations: number;
+  readonly uncutBatches: number;
 }
 
+/**
+ * The workers to ask for: the backlog is every batch still to prove, the ones cut (queued and
+ * leased jobs) and the ones the accepted operations not yet cut will make (cutting pauses while
+ * too many batches wait for proofs, so jobs alone under-count a busy sequencer).
+ */
 export function autoscaleSignal(a: AutoscaleInput): AutoscaleSignal {
   const { batchesPerS, windowS } = batchRate(a.batchBuiltAt, a.now);
   const meanProofS = a.meanProofMs === null ? null : a.meanProofMs / 1000;
-  const backlog = a.queued + a.leased;
+  const uncut = Math.ceil(positive(a.uncutBatches));
+  const backlog = a.queued + a.leased + uncut;
   const needed = workersNeeded({ batchesPerS, meanProofS, backlog, horizonS: DRAIN_HORIZON_S });
   const perHour = batchesPerS * 3600;
   const rateText = `${num(perHour)} batches/h over ${num(windowS)} s`;
-  const backlogText = `backlog ${backlog} (${a.queued} queued, ${a.leased} leased)`;
+  const toCut = uncut > 0 ? `, ${uncut} to cut from ${positive(a.uncutOperations)} pending operations` : "";
+  const backlogText = `backlog ${backlog} (${a.queued} queued, ${a.leased} leased${toCut})`;
   let reason: string;
   if (needed === 0) {
     reason = `nothing to prove: ${rateText}, ${backlogText}`;
@@ -158,7 +172,10 @@ export function autoscaleSignal(a: AutoscaleInput): AutoscaleSignal {
       `${backlogText} × ${num(meanProofS)} s / ${DRAIN_HORIZON_S} s = ${num(drain)} to drain it in ${DRAIN_HORIZON_S / 60} min` +
       ` → ${needed} worker${needed === 1 ? "" : "s"}`;
   }
-  return { workersNeeded: needed, batchesPerHour: round(perHour, 3), windowS: round(windowS, 3), meanProofS: meanProofS === null ? null : round(meanProofS, 3), reason };
+  return {
+    workersNeeded: needed, batchesPerHour: round(perHour, 3), windowS: round(windowS, 3), meanProofS: meanProofS === null ? null : round(meanProofS, 3),
+    backlogBatches: backlog, pendingOperations: positive(a.uncutOperations), reason,
+  };
 }
 
 function finiteOr0(n: number | undefined): number {

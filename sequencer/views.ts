@@ -360,6 +360,10 @@ export interface AutoscaleSignal {
   readonly windowS: number;
   /** Mean proof time used (s), null when no proof is known yet. */
   readonly meanProofS: number | null;
+  /** Batches still to prove: jobs queued or leased, and those the pending operations will make. */
+  readonly backlogBatches: number;
+  /** Operations accepted and in no batch yet. */
+  readonly pendingOperations: number;
   /** One line: how the number was reached. */
   readonly reason: string;
 }

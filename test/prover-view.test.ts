@@ -10,6 +10,7 @@ import { ApiError } from "../sequencer/errors";
 import { silentLogger } from "../sequencer/log";
 import { escapeLabel, renderMetrics } from "../sequencer/metrics";
 import { batchRate, buildProverView, proofTimeStats, workersNeeded, type ProverViewInput } from "../sequencer/prover-view";
+import { batchesToCut } from "../sequencer/plan";
 import type { Sequencer } from "../sequencer/sequencer";
 import { PROOF_JOB_STATES, type ProofJobInfo, type ProofJobState, type ProverView, type StatusView } from "../sequencer/views";
 import type { ProverStatus, ProverWorkerStatus } from "../prover/types";
@@ -207,6 +208,26 @@ describe("buildProverView (pure)", () => {
     );
   });
 
+  test("operations not yet cut count as backlog: cutting pauses behind unproven batches, the signal must not", () => {
+    // 4 L2 slots, 1 fill slot, 2 L1 slots (the default shape): 3 txs, 5 fills and 1 deposit need 5 batches.
+    const uncut = { operations: 9, batches: batchesToCut(CONFIGS.default, { txs: 3, fills: 5, queued: 1 }) };
+    expect(uncut.batches).toBe(5);
+    const v = buildProverView(input({ counts: counts({ queued: 1, leased: 1 }), uncut }));
+    expect(v.autoscale).toMatchObject({ backlogBatches: 7, pendingOperations: 9, workersNeeded: 7 });
+    expect(v.autoscale.reason).toMatch(/backlog 7 \(1 queued, 1 leased, 5 to cut from 9 pending operations\)/);
+    const busy = busyView();
+    expect(busy.autoscale).toMatchObject({ backlogBatches: 2, pendingOperations: 0 });
+  });
+
+  test("batchesToCut: each slot type fills on its own", () => {
+    const p = CONFIGS.default;
+    expect(batchesToCut(p, { txs: 0, fills: 0, queued: 0 })).toBe(0);
+    expect(batchesToCut(p, { txs: 4, fills: 1, queued: 2 })).toBe(1);
+    expect(batchesToCut(p, { txs: 5, fills: 0, queued: 0 })).toBe(2);
+    expect(batchesToCut(p, { txs: 0, fills: 17, queued: 0 })).toBe(17);
+    expect(batchesToCut(p, { txs: 0, fills: 0, queued: 5 })).toBe(3);
+  });
+
   test("recent is the first 20 jobs, failures the first 20 with an error; counts are complete", () => {
     const jobs = Array.from({ length: 60 }, (_, i) =>
       job(60 - i, i % 2 ? { errors: [{ at: NOW, attempt: 1, worker: null, error: `e${i}` }], error: `e${i}` } : {}),
@@ -294,6 +315,7 @@ describe("renderMetrics", () => {
       'modex_prover_workers{state="starting"}': 1,
       'modex_prover_workers{state="draining"}': 0,
       'modex_prover_workers{state="stopping"}': 0,
+      modex_proving_backlog_batches: 2,
       modex_prover_workers_circuit_mismatch: 1,
       'modex_prover_worker_jobs_done_total{worker="h1/100"}': 30,
       'modex_prover_worker_jobs_done_total{worker="h2/200"}': 11,
