@@ -1,5 +1,6 @@
 /** Read-only commands against the API: `modex status`, `account ID`, `tx HASH`, `batch N`. */
 import { parseAccountId, parseTxHash, parseUint } from "./args";
+import type { StatusResponse } from "./api-client";
 import { API_OPTION, apiClient, report, table, type Command } from "./context";
 
 const time = (ms: number | undefined): string => (ms === undefined ? "-" : new Date(ms).toISOString());
@@ -20,12 +21,19 @@ export const status: Command = {
         ["L1 queue", s.queue ? `${s.queue.consumed}/${s.queue.length} consumed` : "-"],
         ["forced withdrawals", s.forced?.pending ? `${s.forced.pending} waiting; the oldest (queue ${s.forced.oldestQueueIndex}) is due by block ${s.forced.deadlineBlock} (${s.forced.blocksLeft} blocks left)` : "none waiting"],
         ["prover", s.prover ? `${s.prover.pending} pending${s.prover.proving.length ? `, proving ${s.prover.proving.join(", ")}` : ""}` : "-"],
+        ["proving backlog", s.proving ? backlogLine(s.proving) : "-"],
         ["L1 block", s.l1 ? `${s.l1.block} (time ${s.l1.timestamp})` : "-"],
       ]),
       ...(s.halted ? [`HALTED: ${s.halted.reason}${s.halted.batch !== null ? ` (batch ${s.halted.batch})` : ""}`] : []),
     ]);
   },
 };
+
+function backlogLine(p: StatusResponse["proving"]): string {
+  const capacity = p.proofS === null ? "no proof timed yet" : `${p.proofS} s per proof, ${p.workers} worker${p.workers === 1 ? "" : "s"}`;
+  const seconds = p.backlogS === null ? "" : ` = ${p.backlogS} s`;
+  return `${p.backlogBatches} batches (${capacity})${seconds}; bound ${p.maxBacklogS} s${p.refusing ? ": REFUSING new transactions and orders (503)" : ""}`;
+}
 
 export const account: Command = {
   spec: {

@@ -63,6 +63,7 @@ function jsonRoute(log: LogFn, handle: (body: unknown, req: IncomingMessage) => 
           const e = toApiError(err, log, req.method ?? "?", req.url ?? "?");
           // The rest of an oversized body is not worth reading.
           if (e.status === 413) res.setHeader("Connection", "close");
+          if (e.retryAfterS !== undefined) res.setHeader("Retry-After", String(e.retryAfterS));
           sendJson(res, e.status, e.toJSON());
         },
       );
@@ -186,6 +187,7 @@ function errorHandler(log: LogFn): ErrorRequestHandler {
   return (err: unknown, req, res, next) => {
     if (res.headersSent) return next(err);
     const e = toApiError(err, log, req.method, req.path);
+    if (e.retryAfterS !== undefined) res.set("Retry-After", String(e.retryAfterS));
     res.status(e.status).json(e.toJSON());
   };
 }

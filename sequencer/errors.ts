@@ -16,6 +16,8 @@
  *   422  well-formed, but breaks a protocol rule against the pending state: bad_signature, bad_nonce,
  *        insufficient_balance, unregistered_account, expired, balance_overflow, nonce_overflow.
  *   429  too many transactions waiting for a batch (back-pressure).
+ *   503  overloaded: the proving backlog is past the sequencer's bound (sequencer/backpressure.ts);
+ *        the response carries Retry-After in seconds.
  * Codes are core's ProtocolError codes where the protocol defines one.
  */
 import { ProtocolError, type ProtocolErrorCode } from "../core/errors";
@@ -31,6 +33,7 @@ export type ApiErrorCode =
   | "header_too_large"
   | "request_timeout"
   | "too_many_pending"
+  | "overloaded"
   | "internal"
   // trading (the matching engine's codes)
   | "unknown_market"
@@ -42,16 +45,19 @@ export type ApiErrorCode =
   | "unknown_order"
   | "order_closed";
 
-export type ApiErrorStatus = 400 | 404 | 408 | 409 | 413 | 415 | 422 | 429 | 431 | 500;
+export type ApiErrorStatus = 400 | 404 | 408 | 409 | 413 | 415 | 422 | 429 | 431 | 500 | 503;
 
 export class ApiError extends Error {
   readonly status: ApiErrorStatus;
   readonly code: ApiErrorCode;
-  constructor(status: ApiErrorStatus, code: ApiErrorCode, message: string) {
+  /** Seconds for a Retry-After header (503 overloaded). */
+  readonly retryAfterS?: number;
+  constructor(status: ApiErrorStatus, code: ApiErrorCode, message: string, retryAfterS?: number) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
+    if (retryAfterS !== undefined) this.retryAfterS = retryAfterS;
   }
 
   toJSON(): { error: { code: ApiErrorCode; message: string } } {

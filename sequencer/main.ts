@@ -5,7 +5,7 @@
  *     [--rpc http://127.0.0.1:8545] [--port 8080] [--host 127.0.0.1] [--from-block N]
  *     [--batch-timeout-ms 2000] [--keys-dir DIR] [--no-prove] [--markets FILE|auto|none]
  *     [--prover embedded|cluster] [--workers N] [--backend native|snarkjs|command] [--prover-threads N] [--prover-command "CMD ARGS"]
- *     [--redis redis://127.0.0.1:6379]
+ *     [--redis redis://127.0.0.1:6379] [--max-backlog-s 600]
  *
  * Proving: embedded (default) runs N worker processes here; cluster puts jobs on a BullMQ queue in
  * Redis for `modex prover worker --redis URL` processes on any machine with the same artifacts.
@@ -37,6 +37,8 @@ interface Cli {
   readonly host: string;
   readonly fromBlock?: bigint;
   readonly batchTimeoutMs?: number;
+  /** Refuse new L2 work (503) past this many seconds of proving backlog. */
+  readonly maxBacklogS?: number;
   readonly workers?: number;
   readonly keysDir?: string;
   readonly prove: boolean;
@@ -59,6 +61,7 @@ function parseCli(argv: string[]): Cli {
       host: { type: "string" },
       "from-block": { type: "string" },
       "batch-timeout-ms": { type: "string" },
+      "max-backlog-s": { type: "string" },
       workers: { type: "string" },
       "keys-dir": { type: "string" },
       "no-prove": { type: "boolean" },
@@ -85,6 +88,7 @@ function parseCli(argv: string[]): Cli {
     host: v.host ?? "127.0.0.1",
     fromBlock: v["from-block"] === undefined ? undefined : BigInt(int("from-block", v["from-block"], 0) ?? 0),
     batchTimeoutMs: int("batch-timeout-ms", v["batch-timeout-ms"], 1),
+    maxBacklogS: int("max-backlog-s", v["max-backlog-s"], 0),
     workers: int("workers", v.workers, 1),
     keysDir: v["keys-dir"],
     prove: !v["no-prove"],
@@ -129,6 +133,7 @@ async function main(): Promise<void> {
     prover,
     proving: cli.prove,
     batchTimeoutMs: cli.batchTimeoutMs,
+    maxBacklogS: cli.maxBacklogS,
     markets: cli.markets === "auto" ? "auto" : cli.markets === "none" ? [] : loadMarketsFile(cli.markets),
     log,
   });

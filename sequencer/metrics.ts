@@ -29,6 +29,8 @@ export function renderMetrics(status: StatusView, view: ProverView): string {
     { name: "modex_batches_finalized", type: "gauge", help: "Number of the latest batch finalized on L1.", samples: one(status.finalizedBatch) },
     { name: "modex_pending_txs", type: "gauge", help: "Accepted transactions not yet in a batch.", samples: one(status.pendingTxs) },
     { name: "modex_halted", type: "gauge", help: "1 when the sequencer halted on an error it cannot resolve alone, else 0.", samples: one(status.halted ? 1 : 0) },
+    { name: "modex_overloaded", type: "gauge", help: "1 while new L2 work is refused with 503 because the proving backlog is past its bound, else 0.", samples: one(status.proving.refusing ? 1 : 0) },
+    { name: "modex_proving_backlog_max_seconds", type: "gauge", help: "The proving backlog (seconds) past which new L2 work is refused.", samples: one(status.proving.maxBacklogS) },
     {
       name: "modex_proof_jobs",
       type: "gauge",

@@ -25,7 +25,8 @@ import { txMessage } from "../core/ops/signed";
 import { paramsKey, validateParams, type Params } from "../core/params";
 import { State } from "../core/state";
 import type { Prover, ProverEvent, ProverStatus } from "../prover/types";
-import { buildProverView } from "./prover-view";
+import { buildProverView, PROOF_TIME_SAMPLES } from "./prover-view";
+import { backlogView, overload, type ProvingCapacity } from "./backpressure";
 import { createProofVerifier, type ProofVerifier } from "../prover/verify";
 import { ApiError, fromProtocolError, notFound } from "./errors";
 import {
@@ -91,6 +92,11 @@ export interface SequencerOptions {
   readonly maxPendingTxs?: number;
   /** Do not cut while this many batches wait for proofs (default 8): bounds memory held by circuit inputs. */
   readonly maxUnprovenBatches?: number;
+  /**
+   * Refuse new L2 work with 503 + Retry-After while the proving backlog exceeds this many seconds of
+   * proving (sequencer/backpressure.ts; default 600). Only with proving on, once a proof time is known.
+   */
+  readonly maxBacklogS?: number;
   /** Proof attempts per batch before it is marked failed (default 3). */
   readonly maxProveAttempts?: number;
   /**
@@ -159,7 +165,7 @@ interface ProofTask {
   attempts: number;
 }
 
-const DEFAULTS = { batchTimeoutMs: 2_000, pollIntervalMs: 500, maxLogRange: 5_000, maxPendingTxs: 100_000, maxUnprovenBatches: 8, maxProveAttempts: 3, expiryMarginS: 120 };
+const DEFAULTS = { batchTimeoutMs: 2_000, pollIntervalMs: 500, maxLogRange: 5_000, maxPendingTxs: 100_000, maxUnprovenBatches: 8, maxBacklogS: 600, maxProveAttempts: 3, expiryMarginS: 120 };
 /** How often resting orders are checked for expiry. */
 const EXPIRE_INTERVAL_MS = 1_000;
 /** Retry delay after a transient L1 error in the submission loop. */
@@ -217,6 +223,14 @@ class SequencerImpl implements Sequencer {
   private readonly proving: boolean;
   private readonly maxPendingTxs: number;
   private readonly maxUnprovenBatches: number;
+  private readonly maxBacklogS: number;
+  /** Wall times of the latest proofs (ms), newest last: the proof time backpressure counts with. */
+  private recentProofMs: number[] = [];
+  /** Proofs the prover runs at once, from its last status (refreshed at most every 5 s). */
+  private proverWorkers = 1;
+  private workersCheckedAt = 0;
+  /** Capacity is recomputed at most every 100 ms: counting the pending operations is O(n). */
+  private capacityCache: { at: number; value: ProvingCapacity } | null = null;
   private readonly maxProveAttempts: number;
   private readonly pollIntervalMs: number;
   private readonly maxLogRange: number;
@@ -283,6 +297,8 @@ class SequencerImpl implements Sequencer {
     this.proving = opts.proving ?? true;
     this.maxPendingTxs = opts.maxPendingTxs ?? DEFAULTS.maxPendingTxs;
     this.maxUnprovenBatches = opts.maxUnprovenBatches ?? DEFAULTS.maxUnprovenBatches;
+    this.maxBacklogS = opts.maxBacklogS ?? DEFAULTS.maxBacklogS;
+    if (!(this.maxBacklogS >= 0)) throw new Error(`maxBacklogS must be a number of seconds ≥ 0, got ${this.maxBacklogS}`);
     this.maxProveAttempts = opts.maxProveAttempts ?? DEFAULTS.maxProveAttempts;
     this.pollIntervalMs = opts.l1.pollIntervalMs ?? DEFAULTS.pollIntervalMs;
     this.maxLogRange = opts.l1.maxLogRange ?? DEFAULTS.maxLogRange;
@@ -391,6 +407,11 @@ class SequencerImpl implements Sequencer {
     this.l1Time = latest.timestamp;
     this.maxTimestampLag = await readMaxTimestampLag(this.l1);
     this.restoreBook();
+    this.recentProofMs = this.store.jobs
+      .latest(PROOF_TIME_SAMPLES)
+      .map((j) => j.timings.proofWallMs)
+      .filter((ms): ms is number => typeof ms === "number" && Number.isFinite(ms) && ms >= 0)
+      .reverse();
     const chain = await chainState(this.l1);
     if (chain.frozen) this.halt(FROZEN_REASON(chain.batchNumber), null);
     if (chain.batchNumber > this.lastBatch) {
@@ -587,6 +608,42 @@ class SequencerImpl implements Sequencer {
     if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
     const broken = this.desk.brokenReason;
     if (broken) throw new ApiError(500, "internal", `acceptance is stopped: ${broken}; restart the sequencer`);
+    this.admitLoad();
+  }
+
+  /** 503 while the proving backlog is past maxBacklogS (sequencer/backpressure.ts). */
+  private admitLoad(): void {
+    if (!this.proving) return;
+    const o = overload(this.capacity(), this.maxBacklogS);
+    if (o) throw new ApiError(503, "overloaded", o.message, o.retryAfterS);
+  }
+
+  private capacity(): ProvingCapacity {
+    const now = performance.now();
+    if (this.capacityCache && now - this.capacityCache.at < 100) return this.capacityCache.value;
+    this.refreshProverWorkers();
+    const ms = this.recentProofMs;
+    const value: ProvingCapacity = {
+      backlogBatches: this.toProve.size + this.uncut().batches,
+      proofS: ms.length === 0 ? null : ms.reduce((a, b) => a + b, 0) / ms.length / 1000,
+      workers: this.proverWorkers,
+    };
+    this.capacityCache = { at: now, value };
+    return value;
+  }
+
+  /** Workers ready to prove (idle or busy), by concurrency, from the prover's status; in the background. */
+  private refreshProverWorkers(): void {
+    const prover = this.opts.prover;
+    if (!this.proving || !prover.status || Date.now() - this.workersCheckedAt < 5_000) return;
+    this.workersCheckedAt = Date.now();
+    prover.status().then(
+      (st) => {
+        const n = st.workers.filter((w) => w.state === "idle" || w.state === "busy").reduce((a, w) => a + Math.max(1, w.concurrency), 0);
+        this.proverWorkers = Math.max(1, n);
+      },
+      () => undefined,
+    );
   }
 
   private admitTxHash(hash: Hex): void {
@@ -922,7 +979,10 @@ class SequencerImpl implements Sequencer {
         if (this.stopped || this.toProve.get(n) !== task) return;
         const receivedAt = performance.now();
         const worker = String(res.worker);
-        this.store.jobs.proven(n, worker, { waitMs: Math.round(leasedAt - t0), proofWallMs: Math.round(receivedAt - leasedAt), witnessMs: res.timings.witnessMs, proveMs: res.timings.proveMs, verifyMs: res.timings.verifyMs }, Date.now());
+        const proofWallMs = Math.round(receivedAt - leasedAt);
+        this.store.jobs.proven(n, worker, { waitMs: Math.round(leasedAt - t0), proofWallMs, witnessMs: res.timings.witnessMs, proveMs: res.timings.proveMs, verifyMs: res.timings.verifyMs }, Date.now());
+        this.recentProofMs.push(proofWallMs);
+        if (this.recentProofMs.length > PROOF_TIME_SAMPLES) this.recentProofMs.shift();
         // Whoever produced it, the proof is only accepted once it verifies under our own key.
         const verifier = await this.proofVerifier();
         const rejected = await verifier.check(res.proof, res.publicSignals, task.publicInput.toString());
@@ -1123,6 +1183,7 @@ class SequencerImpl implements Sequencer {
       params: { ...this.params },
       prover: { pending: this.opts.prover.pending, proving: [...this.inProver].sort((a, b) => a - b) },
       l1: { block: this.l1Block.toString(), timestamp: this.l1Time },
+      proving: backlogView(this.proving ? this.capacity() : { backlogBatches: 0, proofS: null, workers: 1 }, this.maxBacklogS),
       forced: this.forced
         ? { pending: this.forced.pending, oldestQueueIndex: this.forced.queueIndex, deadlineBlock: this.forced.deadline.toString(), blocksLeft: Number(this.forced.deadline - this.l1Block) }
         : { pending: 0, oldestQueueIndex: null, deadlineBlock: null, blocksLeft: null },
@@ -1181,6 +1242,7 @@ class SequencerImpl implements Sequencer {
     return this.desk.submitOrder(body, () => {
       if (this.stopped) throw new ApiError(500, "internal", "sequencer is stopped");
       if (this.pending.length >= this.maxPendingTxs) throw new ApiError(429, "too_many_pending", `${this.pending.length} operations are waiting for a batch; retry later`);
+      this.admitLoad();
     });
   }
 

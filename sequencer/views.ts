@@ -3,6 +3,7 @@
  * Roots, hashes and the public input are 0x-hex of 32 bytes; amounts and keys are decimal strings;
  * times are ms since the epoch.
  */
+import type { BacklogView } from "./backpressure";
 import { fieldToHex } from "../core/field";
 import type { Params } from "../core/params";
 import type { AccountView } from "../core/state";
@@ -32,6 +33,8 @@ export interface StatusView {
   readonly queue: { readonly length: number; readonly consumed: number };
   readonly params: Params;
   readonly prover: { readonly pending: number; readonly proving: number[] };
+  /** The proving backlog in seconds and whether new L2 work is refused for it (503; sequencer/backpressure.ts). */
+  readonly proving: BacklogView;
   readonly l1: { readonly block: string; readonly timestamp: number };
   /**
    * Forced withdrawals waiting on L1 (PROTOCOL.md §6): how many, and the oldest one's deadline block.

@@ -262,6 +262,69 @@ describe("sequencer against a Rollup whose verifier has other keys", () => {
     }
   });
 
+  test("backpressure: past the proving-backlog bound new transactions get 503 with Retry-After and change nothing; accepted again once proofs catch up", async () => {
+    const fresh = await deployModex({ rpcUrl: anvil.rpcUrl, verifierSource: verifierPath, params: P, genesisRoot: new State(P).root, operatorKey: publicKeyOf(generatePrivateKey()) });
+    const priv = generatePrivateKey();
+    const key = publicKeyOf(priv);
+    const l1 = await connectL1({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[3], chainId: anvil.chainId });
+    const id = Number(await l1.publicClient.readContract({ address: fresh.rollup, abi: rollupAbi, functionName: "nextAccountId" }));
+    const reg = await l1.walletClient.writeContract({ address: fresh.rollup, abi: rollupAbi, functionName: "register", args: [key.ax, key.ay, 0, ETHER], value: ETHER });
+    expect((await l1.publicClient.waitForTransactionReceipt({ hash: reg })).status).toBe("success");
+    const seq = await createSequencer({
+      params: P,
+      db: join(tmp, "backpressure.sqlite"),
+      l1: { rpcUrl: anvil.rpcUrl, rollup: fresh.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: fresh.deployBlock, pollIntervalMs: 200 },
+      prover: pool(),
+      // Any backlog at all is too much: the first accepted transaction closes the door until it is proven.
+      maxBacklogS: 0,
+      batchTimeoutMs: 500,
+      log: quiet,
+    });
+    const api = await serve(seq, 0, { log: quiet });
+    await seq.start();
+    try {
+      // Until a proof has been timed, capacity is unknown and nothing is refused.
+      expect(seq.status().proving).toMatchObject({ proofS: null, backlogS: null, maxBacklogS: 0, refusing: false });
+      const proven = await until("the registrations proven and finalized", async () => {
+        const st = seq.status();
+        return st.queue.consumed === st.queue.length && st.finalizedBatch === st.latestBatch && st.proving.proofS !== null && st.proving.backlogBatches === 0 ? st : null;
+      });
+      expect(proven.proving.proofS).toBeGreaterThan(0);
+      const domain = { chainId: fresh.chainId, rollup: fresh.rollup };
+      const tx = (nonce: number) => signTx(priv, { type: "transfer", from: id, to: 0, token: 0, amount: 1000n, fee: 0n, nonce: BigInt(nonce), validUntil: MAX_U32 }, domain);
+      const post = (body: unknown) => fetch(`${api.url}/v1/txs`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });
+
+      const first = await post(tx(0));
+      expect(first.status).toBe(202);
+      // The capacity figure is recomputed at most every 100 ms.
+      await new Promise((r) => setTimeout(r, 150));
+      const refused = await post(tx(1));
+      expect(refused.status).toBe(503);
+      expect(Number(refused.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+      const body = (await refused.json()) as { error: { code: string; message: string } };
+      expect(body.error.code).toBe("overloaded");
+      expect(body.error.message).toMatch(/^proving backlog is [\d.]+ s \(1 batches × [\d.]+ s per proof \/ \d+ workers?\), over this sequencer's bound of 0 s; retry after \d+ s$/);
+      const during = seq.status();
+      expect(during.proving).toMatchObject({ backlogBatches: 1, refusing: true });
+      expect(during.pendingTxs + during.prover.pending).toBeGreaterThanOrEqual(1);
+      const metrics = await (await fetch(`${api.url}/metrics`)).text();
+      expect(metrics).toMatch(/^modex_overloaded 1$/m);
+
+      // The first transaction is proven and finalized: the backlog is gone, and the refused one goes through.
+      await until("the accepted transfer finalized", async () => {
+        const st = seq.status();
+        return st.pendingTxs === 0 && st.proving.backlogBatches === 0 && st.finalizedBatch === st.latestBatch ? st : null;
+      });
+      await new Promise((r) => setTimeout(r, 150));
+      const retried = await post(tx(1));
+      expect(retried.status).toBe(202);
+      expect(seq.account(id).pendingNonce).toBe(2);
+    } finally {
+      await api.close();
+      await seq.stop();
+    }
+  });
+
   test("a proof that does not verify under the sequencer's own key is never accepted: the job fails with the reason, nothing is submitted", async () => {
     // The pool proves with the deployed keys; the sequencer checks against another setup's vkey.
     const circuit = await compileCircuit({ name: batchCircuitName(P), mainSource: batchCircuitSource(P), log: quiet });
