@@ -22,6 +22,7 @@ import { createSequencer, serve, jsonLogger } from "../sequencer";
 
 const HELP = `usage: npm start [-- --config test|default|production] [--ptau FILE] [--provers N]
                  [--backend native|snarkjs|command] [--prover-threads N] [--prover-command "CMD ARGS"] [--prover cluster --redis URL]
+                 [--max-backlog-s 600]
   PORT (default 8080) serves the API, RPC_PORT (default 8545) the chain.
   Proving is embedded (N worker processes here) unless --prover cluster: then jobs go to a BullMQ
   queue in Redis, and 'modex prover worker --redis URL --config NAME' processes prove them.`;
@@ -37,6 +38,7 @@ async function main(): Promise<void> {
       backend: { type: "string" },
       "prover-command": { type: "string" },
       "prover-threads": { type: "string" },
+      "max-backlog-s": { type: "string" },
       help: { type: "boolean", short: "h" },
     },
   });
@@ -54,6 +56,8 @@ async function main(): Promise<void> {
   const proverMode = parseProverMode(values.prover);
   const backend = parseBackend(values.backend, values["prover-command"], values["prover-threads"], log);
   const redisUrl = values.redis ?? process.env.MODEX_REDIS_URL;
+  const maxBacklogS = values["max-backlog-s"] === undefined ? undefined : Number(values["max-backlog-s"]);
+  if (maxBacklogS !== undefined && !(Number.isFinite(maxBacklogS) && maxBacklogS >= 0)) throw new Error("--max-backlog-s must be a number of seconds ≥ 0");
   if (!Number.isInteger(port) || !Number.isInteger(rpcPort)) throw new Error("PORT and RPC_PORT must be integers");
   await initCrypto();
 
@@ -106,6 +110,7 @@ async function main(): Promise<void> {
       l1: { rpcUrl: anvil.rpcUrl, rollup: deployment.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: deployment.deployBlock },
       prover,
       markets: "auto",
+      maxBacklogS,
       log,
     });
     stops.push(() => sequencer.stop());
