@@ -3,6 +3,7 @@
  * credits to a state and returns the new root, the public data, the public input and the
  * circuit's input. All or nothing: on any invalid operation the state is left untouched.
  */
+import type { SignatureCheck } from "./eddsa";
 import { fail, ProtocolError } from "./errors";
 import { ACCOUNT_ARITY, BALANCE_ARITY, ORDER_ARITY, type Params } from "./params";
 import type { State, AccountWitness, MultiBalanceWitness, TradeWitness } from "./state";
@@ -30,6 +31,12 @@ export interface BatchInput {
   readonly fills?: readonly FillOp[];
   /** Fee tokens of the batch; derived from `txs` and `fills` when omitted. */
   readonly feeTokens?: readonly number[];
+  /**
+   * How signatures are checked (default verifySignature). A sequencer passes one that answers for
+   * signatures it verified at acceptance, so a cut never verifies a signature twice; the accepted set
+   * is the same.
+   */
+  readonly verify?: SignatureCheck;
 }
 
 export interface BatchResult {
@@ -100,7 +107,7 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
       const tx = input.txs[i];
       let w: L2SlotWitness;
       try {
-        w = !tx ? applyNoop(state) : tx.type === "transfer" ? applyTransfer(state, tx, ctx) : applyWithdraw(state, tx, ctx);
+        w = !tx ? applyNoop(state) : tx.type === "transfer" ? applyTransfer(state, tx, ctx, input.verify) : applyWithdraw(state, tx, ctx, input.verify);
       } catch (e) {
         if (e instanceof ProtocolError) throw new ProtocolError(e.code, `operation ${i}: ${e.message}`);
         throw e;
@@ -123,7 +130,7 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
       const f = fills[i];
       let w: FillSlotWitness;
       try {
-        w = f ? applyFill(state, f, ctx) : fillNoop();
+        w = f ? applyFill(state, f, ctx, input.verify) : fillNoop();
       } catch (e) {
         if (e instanceof ProtocolError) throw new ProtocolError(e.code, `fill ${i}: ${e.message}`);
         throw e;

@@ -71,7 +71,7 @@ export class PendingView implements StateReader {
     const asState = this as unknown as State;
     if (op.type === "transfer") checkTransfer(asState, op, ctx, verify);
     else if (op.type === "withdraw") checkWithdraw(asState, op, ctx, verify);
-    else checkFill(this, op, ctx);
+    else checkFill(this, op, ctx, verify);
   }
 
   /** Records the effects of an accepted operation (assumed valid: check it first). */

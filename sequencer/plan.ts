@@ -5,6 +5,7 @@
 import { feeTokensFor } from "../core/batch";
 import { ProtocolError } from "../core/errors";
 import type { Params } from "../core/params";
+import type { SignatureCheck } from "../core/eddsa";
 import type { State } from "../core/state";
 import type { BatchContext, FillOp, L2Tx } from "../core/ops/types";
 import { signerOf } from "../core/ops/signed";
@@ -111,6 +112,7 @@ export function dropAndRecheck(
   pending: readonly PendingTx[],
   dropped: ReadonlySet<string>,
   ctx: BatchContext,
+  verify?: SignatureCheck,
 ): { valid: PendingTx[]; rejected: Rejection[] } {
   const view = new PendingView(state);
   const tainted = new Set<number>();
@@ -124,7 +126,7 @@ export function dropAndRecheck(
     if (dropped.has(item.hash)) continue;
     if (payersOf(item.tx).some((a) => tainted.has(a))) {
       try {
-        view.check(item.tx, ctx);
+        view.check(item.tx, ctx, verify);
       } catch (e) {
         if (!(e instanceof ProtocolError)) throw e;
         rejected.push({ item, code: e.code, message: e.message });

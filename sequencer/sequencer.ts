@@ -63,7 +63,7 @@ import {
 } from "./views";
 import { parseStoredOp, parseTx, txToWire } from "./wire";
 import { signerOf } from "../core/ops/signed";
-import { createVerifierPool, defaultVerifierPoolSize, preverify, signatureCheck, type VerifierPool, type Verified } from "./verify-pool";
+import { createVerifierPool, defaultVerifierPoolSize, preverify, signatureCheck, VerifiedSignatures, type VerifierPool, type Verified } from "./verify-pool";
 import type { Signature } from "../core/eddsa";
 
 /** Blocks before a forced withdrawal's deadline at which the sequencer warns (once per request). */
@@ -231,6 +231,8 @@ class SequencerImpl implements Sequencer {
   private workersCheckedAt = 0;
   /** Capacity is recomputed at most every 100 ms: counting the pending operations is O(n). */
   private capacityCache: { at: number; value: ProvingCapacity } | null = null;
+  /** Signatures verified at acceptance: a cut re-checks pending operations without verifying them again. */
+  private readonly verifiedSigs = new VerifiedSignatures();
   private readonly maxProveAttempts: number;
   private readonly pollIntervalMs: number;
   private readonly maxLogRange: number;
@@ -321,6 +323,7 @@ class SequencerImpl implements Sequencer {
       emit: (e) => this.emit(e),
       fatal: (reason) => this.halt(reason, null),
       preverify: (account, message, sig) => this.preverify(account, message, sig),
+      verifiedSignatures: this.verifiedSigs,
     });
     this.stream = {
       onEvent: (listener) => {
@@ -655,7 +658,7 @@ class SequencerImpl implements Sequencer {
   private acceptTx(tx: ReturnType<typeof parseTx>, hash: Hex, verified: Verified | null): TxAccepted {
     this.checkNotExpiring(tx.validUntil);
     try {
-      this.view.check(tx, this.acceptanceContext(), signatureCheck(verified));
+      this.view.check(tx, this.acceptanceContext(), signatureCheck(verified, this.verifiedSigs));
     } catch (e) {
       if (e instanceof ProtocolError) throw fromProtocolError(e);
       throw e;
@@ -823,7 +826,7 @@ class SequencerImpl implements Sequencer {
     const drop = (dropped: readonly Rejection[]): void => {
       // Whatever came after a dropped tx may have depended on it: re-check what it touched.
       rejections.push(...dropped);
-      const r = dropAndRecheck(this.state, this.pending, new Set(dropped.map((d) => d.item.hash)), ctx);
+      const r = dropAndRecheck(this.state, this.pending, new Set(dropped.map((d) => d.item.hash)), ctx, this.verifiedSigs.check);
       rejections.push(...r.rejected);
       this.pending = r.valid;
     };
@@ -851,6 +854,7 @@ class SequencerImpl implements Sequencer {
           queueHashBefore: this.consumedHash,
           deposits: deposits.map((d) => d.record),
           ...splitOps(chosen.map((c) => c.tx)),
+          verify: this.verifiedSigs.check,
         });
         buildMs = performance.now() - t0;
         break;

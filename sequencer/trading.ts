@@ -25,7 +25,7 @@ import type { PendingTx } from "./plan";
 import type { Hex, OrderRow, OrderUpdate, Store, TradeRow, TradeWithStatus, TxStatus } from "./store";
 import type { StreamEvent } from "./stream";
 import { fillToWire, orderToWire, parseCancelRequest, parseOrder, parseOrderRequest, type WireTimeInForce } from "./wire";
-import { signatureCheck, type Verified } from "./verify-pool";
+import { signatureCheck, type Verified, type VerifiedSignatures } from "./verify-pool";
 import { orderInfo, tradeInfo, type BookInfo, type MarketInfo, type OrderAccepted, type OrderInfo, type TradeInfo } from "./views";
 
 export interface DeskOptions {
@@ -53,6 +53,8 @@ export interface DeskOptions {
    * thread); null when it did not (the step then verifies on the main thread). Default: never.
    */
   readonly preverify?: (account: number, message: () => bigint, sig: Signature) => Promise<Verified | null>;
+  /** Where the signatures of accepted orders are recorded, so a cut does not verify them again. */
+  readonly verifiedSignatures?: VerifiedSignatures;
 }
 
 /** Rejections of the engine, as API errors. */
@@ -196,7 +198,7 @@ export class TradingDesk {
     // Two identical requests may both have passed the first look before either was stored.
     if (this.o.store.getOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
     try {
-      checkOrder(this.o.view(), order, this.o.context(), signatureCheck(verified));
+      checkOrder(this.o.view(), order, this.o.context(), signatureCheck(verified, this.o.verifiedSignatures));
     } catch (e) {
       if (e instanceof ProtocolError) throw fromProtocolError(e);
       throw e;

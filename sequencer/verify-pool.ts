@@ -229,10 +229,46 @@ export async function preverify(pool: VerifierPool | null, view: StateReader, ac
  * The SignatureCheck for core's rules after `preverify`: the verified answer for exactly the
  * verified (message, signature, key), verifySignature for anything else (or when nothing was verified).
  */
-export function signatureCheck(v: Verified | null): SignatureCheck {
-  if (!v) return verifySignature;
-  return (message, sig, pub) =>
-    message === v.message && sig.r8x === v.sig.r8x && sig.r8y === v.sig.r8y && sig.s === v.sig.s && pub.ax === v.pub.ax && pub.ay === v.pub.ay
-      ? v.ok
-      : verifySignature(message, sig, pub);
+export function signatureCheck(v: Verified | null, record?: VerifiedSignatures): SignatureCheck {
+  const check: SignatureCheck = !v
+    ? verifySignature
+    : (message, sig, pub) =>
+        message === v.message && sig.r8x === v.sig.r8x && sig.r8y === v.sig.r8y && sig.s === v.sig.s && pub.ax === v.pub.ax && pub.ay === v.pub.ay
+          ? v.ok
+          : verifySignature(message, sig, pub);
+  if (!record) return check;
+  return (message, sig, pub) => {
+    const ok = check(message, sig, pub);
+    if (ok) record.add(message, sig, pub);
+    return ok;
+  };
+}
+
+/**
+ * Signatures that verified when their operation was accepted, so that re-checking pending
+ * operations at a cut (plan.ts dropAndRecheck, core's buildBatch) never verifies one twice: `check`
+ * answers true for a recorded (message, signature, key) and verifies anything else. A signature
+ * valid once stays valid under the same key, so the accepted set is unchanged. Bounded: past
+ * `limit` entries the oldest go (a forgotten one is only verified again).
+ */
+export class VerifiedSignatures {
+  private readonly seen = new Set<string>();
+  constructor(private readonly limit = 1 << 16) {}
+
+  add(message: bigint, sig: Signature, pub: PublicKey): void {
+    const k = key(message, sig, pub);
+    if (this.seen.has(k)) return;
+    if (this.seen.size >= this.limit) this.seen.delete(this.seen.values().next().value as string);
+    this.seen.add(k);
+  }
+
+  get size(): number {
+    return this.seen.size;
+  }
+
+  readonly check: SignatureCheck = (message, sig, pub) => this.seen.has(key(message, sig, pub)) || verifySignature(message, sig, pub);
+}
+
+function key(message: bigint, sig: Signature, pub: PublicKey): string {
+  return `${message.toString(36)}.${sig.r8x.toString(36)}.${sig.r8y.toString(36)}.${sig.s.toString(36)}.${pub.ax.toString(36)}.${pub.ay.toString(36)}`;
 }

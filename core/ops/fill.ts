@@ -5,6 +5,7 @@
  */
 import { MAX_U128, toBytesBE } from "../field";
 import { FILL_CHUNK_BYTES } from "../params";
+import type { SignatureCheck } from "../eddsa";
 import { fail } from "../errors";
 import { FLOAT16, tryEncodeFloat } from "../float";
 import type { State, TradeWitness } from "../state";
@@ -64,7 +65,7 @@ export function fillChunk(fill: FillOp, fees: EncodedFees): Uint8Array {
 }
 
 /** Every rule of a fill, against the state; changes nothing. Returns each order's filled amount before the fill. */
-export function checkFill(state: OrderStateReader, fill: FillOp, ctx: BatchContext): { sellFilled: bigint; buyFilled: bigint; fees: EncodedFees } {
+export function checkFill(state: OrderStateReader, fill: FillOp, ctx: BatchContext, verify?: SignatureCheck): { sellFilled: bigint; buyFilled: bigint; fees: EncodedFees } {
   const { sell, buy, baseAmount: b, quoteAmount: q } = fill;
   if (sell.side !== "sell" || buy.side !== "buy") fail("bad_request", "a fill takes a sell order and a buy order");
   if (sell.base !== buy.base || sell.quote !== buy.quote) fail("market_mismatch", "the two orders are for different markets");
@@ -73,8 +74,8 @@ export function checkFill(state: OrderStateReader, fill: FillOp, ctx: BatchConte
   // A fill pays at least one quote unit: rounding never gives base away for nothing (§4.6).
   if (q <= 0n || q > MAX_ORDER_AMOUNT) fail("amount_out_of_range", "fill quote amount must be in 1..2^120-1");
   const fees = encodeFees(fill);
-  const sellFilled = checkOrder(state, sell, ctx);
-  const buyFilled = checkOrder(state, buy, ctx);
+  const sellFilled = checkOrder(state, sell, ctx, verify);
+  const buyFilled = checkOrder(state, buy, ctx, verify);
   if (sellFilled + b > sell.amount) fail("overfill", `sell order has ${sell.amount - sellFilled} left, fill is ${b}`);
   if (buyFilled + b > buy.amount) fail("overfill", `buy order has ${buy.amount - buyFilled} left, fill is ${b}`);
   if (!sellerLimitHolds(sell, b, q)) fail("price_limit", "fill price is below the sell order's limit");
@@ -91,8 +92,8 @@ export function checkFill(state: OrderStateReader, fill: FillOp, ctx: BatchConte
 }
 
 /** Checks every rule, then executes. */
-export function applyFill(state: State, fill: FillOp, ctx: BatchContext): FillSlotWitness {
-  const { sellFilled, buyFilled } = checkFill(state, fill, ctx);
+export function applyFill(state: State, fill: FillOp, ctx: BatchContext, verify?: SignatureCheck): FillSlotWitness {
+  const { sellFilled, buyFilled } = checkFill(state, fill, ctx, verify);
   return executeFill(state, fill, sellFilled, buyFilled);
 }
 

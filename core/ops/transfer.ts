@@ -28,8 +28,8 @@ export function checkTransfer(state: State, tx: TransferTx, ctx: BatchContext, v
 }
 
 /** Checks every rule, then executes. */
-export function applyTransfer(state: State, tx: TransferTx, ctx: BatchContext): L2SlotWitness {
-  checkTransfer(state, tx, ctx);
+export function applyTransfer(state: State, tx: TransferTx, ctx: BatchContext, verify?: SignatureCheck): L2SlotWitness {
+  checkTransfer(state, tx, ctx, verify);
   return executeTransfer(state, tx);
 }
 

@@ -21,8 +21,8 @@ export function checkWithdraw(state: State, tx: WithdrawTx, ctx: BatchContext, v
 }
 
 /** Checks every rule, then executes. */
-export function applyWithdraw(state: State, tx: WithdrawTx, ctx: BatchContext): L2SlotWitness {
-  checkWithdraw(state, tx, ctx);
+export function applyWithdraw(state: State, tx: WithdrawTx, ctx: BatchContext, verify?: SignatureCheck): L2SlotWitness {
+  checkWithdraw(state, tx, ctx, verify);
   return executeWithdraw(state, tx);
 }
 
