@@ -22,7 +22,7 @@ import { createSequencer, serve, jsonLogger } from "../sequencer";
 
 const HELP = `usage: npm start [-- --config test|default|production] [--ptau FILE] [--provers N]
                  [--backend native|snarkjs|command] [--prover-threads N] [--prover-command "CMD ARGS"] [--prover cluster --redis URL]
-                 [--max-backlog-s 600]
+                 [--max-backlog-s S (default 60: half the 120 s acceptance margin)]
   PORT (default 8080) serves the API, RPC_PORT (default 8545) the chain.
   Proving is embedded (N worker processes here) unless --prover cluster: then jobs go to a BullMQ
   queue in Redis, and 'modex prover worker --redis URL --config NAME' processes prove them.`;

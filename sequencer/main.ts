@@ -5,7 +5,7 @@
  *     [--rpc http://127.0.0.1:8545] [--port 8080] [--host 127.0.0.1] [--from-block N]
  *     [--batch-timeout-ms 2000] [--keys-dir DIR] [--no-prove] [--markets FILE|auto|none]
  *     [--prover embedded|cluster] [--workers N] [--backend native|snarkjs|command] [--prover-threads N] [--prover-command "CMD ARGS"]
- *     [--redis redis://127.0.0.1:6379] [--max-backlog-s 600]
+ *     [--redis redis://127.0.0.1:6379] [--max-backlog-s 60]
  *
  * Proving: embedded (default) runs N worker processes here; cluster puts jobs on a BullMQ queue in
  * Redis for `modex prover worker --redis URL` processes on any machine with the same artifacts.

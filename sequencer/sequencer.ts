@@ -94,7 +94,10 @@ export interface SequencerOptions {
   readonly maxUnprovenBatches?: number;
   /**
    * Refuse new L2 work with 503 + Retry-After while the proving backlog exceeds this many seconds of
-   * proving (sequencer/backpressure.ts; default 600). Only with proving on, once a proof time is known.
+   * proving (sequencer/backpressure.ts). Only with proving on, once a proof time is known. Default:
+   * half of expiryMarginS: what is accepted under the bound reaches a batch (cutting waits for the
+   * proofs ahead of it) before it, or an order it matched, can expire: each had at least
+   * expiryMarginS to live when accepted. A fill voided by expiry in the backlog is what this prevents.
    */
   readonly maxBacklogS?: number;
   /** Proof attempts per batch before it is marked failed (default 3). */
@@ -165,7 +168,7 @@ interface ProofTask {
   attempts: number;
 }
 
-const DEFAULTS = { batchTimeoutMs: 2_000, pollIntervalMs: 500, maxLogRange: 5_000, maxPendingTxs: 100_000, maxUnprovenBatches: 8, maxBacklogS: 600, maxProveAttempts: 3, expiryMarginS: 120 };
+const DEFAULTS = { batchTimeoutMs: 2_000, pollIntervalMs: 500, maxLogRange: 5_000, maxPendingTxs: 100_000, maxUnprovenBatches: 8, maxProveAttempts: 3, expiryMarginS: 120 };
 /** How often resting orders are checked for expiry. */
 const EXPIRE_INTERVAL_MS = 1_000;
 /** Retry delay after a transient L1 error in the submission loop. */
@@ -299,7 +302,7 @@ class SequencerImpl implements Sequencer {
     this.proving = opts.proving ?? true;
     this.maxPendingTxs = opts.maxPendingTxs ?? DEFAULTS.maxPendingTxs;
     this.maxUnprovenBatches = opts.maxUnprovenBatches ?? DEFAULTS.maxUnprovenBatches;
-    this.maxBacklogS = opts.maxBacklogS ?? DEFAULTS.maxBacklogS;
+    this.maxBacklogS = opts.maxBacklogS ?? (opts.expiryMarginS ?? DEFAULTS.expiryMarginS) / 2;
     if (!(this.maxBacklogS >= 0)) throw new Error(`maxBacklogS must be a number of seconds ≥ 0, got ${this.maxBacklogS}`);
     this.maxProveAttempts = opts.maxProveAttempts ?? DEFAULTS.maxProveAttempts;
     this.pollIntervalMs = opts.l1.pollIntervalMs ?? DEFAULTS.pollIntervalMs;
