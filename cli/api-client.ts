@@ -45,12 +45,15 @@ export class ApiError extends Error {
   readonly status: number;
   readonly code: string;
   readonly url: string;
-  constructor(status: number, code: string, message: string, url: string) {
+  /** The Retry-After header's seconds, when the answer had one (503 overloaded). */
+  readonly retryAfterS?: number;
+  constructor(status: number, code: string, message: string, url: string, retryAfterS?: number) {
     super(message);
     this.name = "ApiError";
     this.status = status;
     this.code = code;
     this.url = url;
+    if (retryAfterS !== undefined) this.retryAfterS = retryAfterS;
   }
 }
 
@@ -103,6 +106,12 @@ export interface ApiClientOptions {
   /** Injected for tests; default global fetch. */
   readonly fetch?: typeof fetch;
   readonly sleep?: (ms: number) => Promise<void>;
+  /**
+   * How long a request may wait in total on `503 overloaded` answers, honouring each Retry-After,
+   * before the error is thrown (default 300 s; 0: never wait). A refused request changed nothing,
+   * so sending it again is safe.
+   */
+  readonly overloadWaitMs?: number;
 }
 
 const STATUS_ORDER: Record<TxStatus, number> = { accepted: 0, batched: 1, proven: 2, finalized: 3, rejected: 4 };
@@ -112,8 +121,24 @@ export function createApiClient(opts: ApiClientOptions): ModexApiClient {
   const doFetch = opts.fetch ?? fetch;
   const timeoutMs = opts.timeoutMs ?? 10_000;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const overloadWaitMs = opts.overloadWaitMs ?? 300_000;
 
+  /** The request, sent again after each `503 overloaded` while the waits fit overloadWaitMs. */
   async function call<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
+    let waited = 0;
+    for (;;) {
+      try {
+        return await callOnce<T>(method, path, body);
+      } catch (e) {
+        const retryMs = e instanceof ApiError && e.status === 503 && e.code === "overloaded" ? (e.retryAfterS ?? 1) * 1000 : null;
+        if (retryMs === null || waited + retryMs > overloadWaitMs) throw e;
+        waited += retryMs;
+        await sleep(retryMs);
+      }
+    }
+  }
+
+  async function callOnce<T>(method: "GET" | "POST" | "DELETE", path: string, body?: unknown): Promise<T> {
     const url = baseUrl + path;
     let res: Response;
     try {
@@ -135,7 +160,8 @@ export function createApiClient(opts: ApiClientOptions): ModexApiClient {
     }
     if (!res.ok) {
       const err = (json as Partial<ApiErrorBody> | undefined)?.error;
-      throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? `${method} ${path}: HTTP ${res.status} ${res.statusText}`, url);
+      const retryAfter = Number(res.headers.get("retry-after"));
+      throw new ApiError(res.status, err?.code ?? `http_${res.status}`, err?.message ?? `${method} ${path}: HTTP ${res.status} ${res.statusText}`, url, Number.isInteger(retryAfter) && retryAfter >= 0 ? retryAfter : undefined);
     }
     return json as T;
   }
