@@ -31,6 +31,19 @@ export function renderMetrics(status: StatusView, view: ProverView): string {
     { name: "modex_halted", type: "gauge", help: "1 when the sequencer halted on an error it cannot resolve alone, else 0.", samples: one(status.halted ? 1 : 0) },
     { name: "modex_overloaded", type: "gauge", help: "1 while new L2 work is refused with 503 because the proving backlog is past its bound, else 0.", samples: one(status.proving.refusing ? 1 : 0) },
     { name: "modex_proving_backlog_max_seconds", type: "gauge", help: "The proving backlog (seconds) past which new L2 work is refused.", samples: one(status.proving.maxBacklogS) },
+    // Both need a measured proof time: no sample before the first proof.
+    {
+      name: "modex_proving_backlog_seconds",
+      type: "gauge",
+      help: "Seconds of proving the backlog holds: batches still to prove x mean proof time / workers.",
+      samples: status.proving.backlogS === null ? [] : one(status.proving.backlogS),
+    },
+    {
+      name: "modex_proving_capacity_batches_per_hour",
+      type: "gauge",
+      help: "Batches the provers finish per hour at the measured proof time: workers / mean proof time x 3600.",
+      samples: status.proving.proofS ? one(Math.round(((Math.max(1, status.proving.workers) * 3600) / status.proving.proofS) * 1000) / 1000) : [],
+    },
     {
       name: "modex_proof_jobs",
       type: "gauge",

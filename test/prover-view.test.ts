@@ -319,6 +319,8 @@ describe("renderMetrics", () => {
       modex_proving_backlog_batches: 2,
       modex_overloaded: 0,
       modex_proving_backlog_max_seconds: 600,
+      modex_proving_backlog_seconds: 90,
+      modex_proving_capacity_batches_per_hour: 120,
       modex_prover_workers_circuit_mismatch: 1,
       'modex_prover_worker_jobs_done_total{worker="h1/100"}': 30,
       'modex_prover_worker_jobs_done_total{worker="h2/200"}': 11,
