@@ -16,9 +16,8 @@
  */
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
+import { availableParallelism, tmpdir } from "node:os";
 import { performance as nodePerformance } from "node:perf_hooks";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil } from "../chain/anvil";

@@ -25,7 +25,7 @@ import { txMessage } from "../core/ops/signed";
 import { paramsKey, validateParams, type Params } from "../core/params";
 import { State } from "../core/state";
 import type { Prover, ProverEvent, ProverStatus } from "../prover/types";
-import { buildProverView, PROOF_TIME_SAMPLES } from "./prover-view";
+import { buildProverView, proofTimeStats } from "./prover-view";
 import { backlogView, overload, type ProvingCapacity } from "./backpressure";
 import { createProofVerifier, type ProofVerifier } from "../prover/verify";
 import { ApiError, fromProtocolError, notFound } from "./errors";
@@ -65,6 +65,9 @@ import { parseStoredOp, parseTx, txToWire } from "./wire";
 import { signerOf } from "../core/ops/signed";
 import { createVerifierPool, defaultVerifierPoolSize, preverify, signatureCheck, VerifiedSignatures, type VerifierPool, type Verified } from "./verify-pool";
 import type { Signature } from "../core/eddsa";
+
+/** Proof jobs read for proof-time figures (the latest 50 with a proof time are among them) and the operator view. */
+const RECENT_JOBS = 200;
 
 /** Blocks before a forced withdrawal's deadline at which the sequencer warns (once per request). */
 const FORCED_WARN_BLOCKS = 10;
@@ -227,8 +230,6 @@ class SequencerImpl implements Sequencer {
   private readonly maxPendingTxs: number;
   private readonly maxUnprovenBatches: number;
   private readonly maxBacklogS: number;
-  /** Wall times of the latest proofs (ms), newest last: the proof time backpressure counts with. */
-  private recentProofMs: number[] = [];
   /** Proofs the prover runs at once, from its last status (refreshed at most every 5 s). */
   private proverWorkers = 1;
   private workersCheckedAt = 0;
@@ -413,11 +414,6 @@ class SequencerImpl implements Sequencer {
     this.l1Time = latest.timestamp;
     this.maxTimestampLag = await readMaxTimestampLag(this.l1);
     this.restoreBook();
-    this.recentProofMs = this.store.jobs
-      .latest(PROOF_TIME_SAMPLES)
-      .map((j) => j.timings.proofWallMs)
-      .filter((ms): ms is number => typeof ms === "number" && Number.isFinite(ms) && ms >= 0)
-      .reverse();
     const chain = await chainState(this.l1);
     if (chain.frozen) this.halt(FROZEN_REASON(chain.batchNumber), null);
     if (chain.batchNumber > this.lastBatch) {
@@ -628,10 +624,11 @@ class SequencerImpl implements Sequencer {
     const now = performance.now();
     if (this.capacityCache && now - this.capacityCache.at < 100) return this.capacityCache.value;
     this.refreshProverWorkers();
-    const ms = this.recentProofMs;
+    // The same mean proof time as the operator view's (prover-view.ts proofTimeStats).
+    const meanMs = proofTimeStats(this.store.jobs.latest(RECENT_JOBS)).meanMs;
     const value: ProvingCapacity = {
       backlogBatches: this.toProve.size + this.uncut().batches,
-      proofS: ms.length === 0 ? null : ms.reduce((a, b) => a + b, 0) / ms.length / 1000,
+      proofS: meanMs === null ? null : meanMs / 1000,
       workers: this.proverWorkers,
     };
     this.capacityCache = { at: now, value };
@@ -986,10 +983,7 @@ class SequencerImpl implements Sequencer {
         if (this.stopped || this.toProve.get(n) !== task) return;
         const receivedAt = performance.now();
         const worker = String(res.worker);
-        const proofWallMs = Math.round(receivedAt - leasedAt);
-        this.store.jobs.proven(n, worker, { waitMs: Math.round(leasedAt - t0), proofWallMs, witnessMs: res.timings.witnessMs, proveMs: res.timings.proveMs, verifyMs: res.timings.verifyMs }, Date.now());
-        this.recentProofMs.push(proofWallMs);
-        if (this.recentProofMs.length > PROOF_TIME_SAMPLES) this.recentProofMs.shift();
+        this.store.jobs.proven(n, worker, { waitMs: Math.round(leasedAt - t0), proofWallMs: Math.round(receivedAt - leasedAt), witnessMs: res.timings.witnessMs, proveMs: res.timings.proveMs, verifyMs: res.timings.verifyMs }, Date.now());
         // Whoever produced it, the proof is only accepted once it verifies under our own key.
         const verifier = await this.proofVerifier();
         const rejected = await verifier.check(res.proof, res.publicSignals, task.publicInput.toString());
@@ -1216,7 +1210,7 @@ class SequencerImpl implements Sequencer {
       circuitHash: live?.circuitHash ?? prover.artifacts?.circuitHash ?? null,
       backend: live?.backend ?? null,
       counts: this.store.jobs.counts(),
-      jobs: this.store.jobs.latest(200),
+      jobs: this.store.jobs.latest(RECENT_JOBS),
       batchBuiltAt: this.store.batchBuiltTimes(200),
       live,
       liveError,

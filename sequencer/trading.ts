@@ -264,17 +264,15 @@ export class TradingDesk {
   async cancelOrder(hash: Hex, body: unknown, admit: () => void = () => undefined): Promise<OrderInfo> {
     admit();
     const signature = parseCancelRequest(body);
-    const first = this.o.store.getOrder(hash);
-    if (!first) throw notFound(`order ${hash} not found`);
-    const message = (): bigint => cancelMessage(first.account, BigInt(first.body.orderId), this.o.domain);
-    const verified = this.o.preverify ? await this.o.preverify(first.account, message, signature) : null;
-    // From here on synchronous, as acceptance is.
-    admit();
+    // Rows are never deleted and their account and order id never change: one read serves both steps.
     const row = this.o.store.getOrder(hash);
     if (!row) throw notFound(`order ${hash} not found`);
+    const message = cancelMessage(row.account, BigInt(row.body.orderId), this.o.domain);
+    const verified = this.o.preverify ? await this.o.preverify(row.account, () => message, signature) : null;
+    // From here on synchronous, as acceptance is.
+    admit();
     const acc = this.o.view().account(row.account);
-    const check = signatureCheck(verified);
-    if (!check(cancelMessage(row.account, BigInt(row.body.orderId), this.o.domain), signature, { ax: acc.ax, ay: acc.ay })) {
+    if (!signatureCheck(verified)(message, signature, { ax: acc.ax, ay: acc.ay })) {
       throw new ApiError(422, "bad_signature", "cancel signature does not verify under the order owner's key");
     }
     const r = this.engine.cancel(hash);
