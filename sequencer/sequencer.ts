@@ -52,7 +52,7 @@ import { errorMessage, jsonLogger, type LogFn } from "./log";
 import type { PendingView } from "./pending";
 import { batchesToCut, dropAndRecheck, expiredTxs, failedOperation, pendingViewOf, shouldCut, splitOps, takeBatchTxs, validUntilOf, type PendingTx, type Rejection } from "./plan";
 import { extendQueue, QueueMismatchError, type QueueTip } from "./queue";
-import { Store, type BatchRow, type BatchTimings, type Hex, type QueueRow, type TxRejection } from "./store";
+import { Store, type BatchRow, type BatchTimings, type Hex, type QueueRow, type TradeWithStatus, type TxRejection } from "./store";
 import type { MarketConfig } from "./matching";
 import type { BookSnapshot, StreamEvent, StreamSource } from "./stream";
 import { TradingDesk, validateMarkets } from "./trading";
@@ -936,16 +936,25 @@ class SequencerImpl implements Sequencer {
     this.logRejections(rejections);
   }
 
+  /**
+   * Logs the rejections a cut stored and voids the fills among them (PROTOCOL.md §4.7): their orders
+   * take the amounts back. Runs after the rejections are committed and with the pending view that no
+   * longer holds them, so a crash in between leaves an order closed, never filled twice.
+   */
   private logRejections(rejections: readonly Rejection[]): void {
+    const voided: TradeWithStatus[] = [];
     for (const r of rejections) {
       this.log({ level: "warn", msg: "tx.rejected", hash: r.item.hash, code: r.code, reason: r.message });
       if (r.item.tx.type === "fill") {
         // A fill the engine made could not be batched (e.g. an order expired during a long backlog).
         this.log({ level: "error", msg: "fill.rejected", hash: r.item.hash, code: r.code, reason: r.message });
         const t = this.store.tradeOfFill(r.item.hash);
-        if (t) this.desk.fillsChanged([t], "rejected");
+        if (t) voided.push(t);
       }
     }
+    if (voided.length === 0) return;
+    this.desk.fillsChanged(voided, "rejected");
+    this.desk.voidFills(voided);
   }
 
   // ---------------------------------------------------------------- proving

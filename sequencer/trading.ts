@@ -22,7 +22,7 @@ import { ApiError, badRequest, fromProtocolError, notFound } from "./errors";
 import type { LogFn } from "./log";
 import type { PendingView } from "./pending";
 import type { PendingTx } from "./plan";
-import type { Hex, OrderRow, OrderUpdate, Store, TradeRow, TradeWithStatus, TxStatus } from "./store";
+import type { Hex, NewOrder, OrderRow, OrderUpdate, Store, TradeRow, TradeWithStatus, TxStatus } from "./store";
 import type { StreamEvent } from "./stream";
 import { fillToWire, orderToWire, parseCancelRequest, parseOrder, parseOrderRequest, type WireTimeInForce } from "./wire";
 import { signatureCheck, type Verified, type VerifiedSignatures } from "./verify-pool";
@@ -210,7 +210,20 @@ export class TradingDesk {
       throw new ApiError(REJECT_STATUS[r.code] ?? 422, r.code, r.message);
     }
     const at = Date.now();
-    const trades = r.events.filter((e): e is TradeEvent => e.type === "trade");
+    const { durable, fills } = this.commit(r.events, { hash, seq: r.order.seq, market: market.id, body: orderToWire(order), timeInForce, acceptedAt: at }, at, `order ${hash}`);
+    this.o.log({ level: "debug", msg: "order.accepted", hash, market: market.id, side: order.side, fills: fills.length, status: r.order.status });
+    const accepted = { hash, status: r.order.status, filled: r.order.filled.toString(), remaining: r.order.remaining.toString(), fills };
+    return { accepted, durable };
+  }
+
+  /**
+   * Stores what one engine call did (a new order, if any, the fills it made as operations with their
+   * trades, and every order it touched) in one transaction, appends the fills to the pending
+   * operations in order, and queues its stream events until the write is durable. A failed write
+   * stops trading: the engine and the pending view have moved and only a restart rebuilds both.
+   */
+  private commit(events: readonly EngineEvent[], order: NewOrder | null, at: number, what: string): { durable: Promise<void>; fills: Hex[] } {
+    const trades = events.filter((e): e is TradeEvent => e.type === "trade");
     if (trades.length !== this.settled.length) throw new Error(`engine made ${trades.length} trades but settled ${this.settled.length} fills`);
     const fills = trades.map((t, i) => {
       const fill = this.settled[i];
@@ -225,22 +238,16 @@ export class TradingDesk {
     let seqs: number[];
     let written: Promise<void>;
     try {
-      ({ seqs, durable: written } = this.o.store.writeOrderRequest({
-        order: { hash, seq: r.order.seq, market: market.id, body: orderToWire(order), timeInForce, acceptedAt: at },
-        fills,
-        updates: orderUpdates(r.events),
-        at,
-      }));
+      ({ seqs, durable: written } = this.o.store.writeOrderRequest({ order, fills, updates: orderUpdates(events), at }));
     } catch (e) {
       // Nothing was acknowledged, but the engine and the pending view already moved: only a restart
       // (which rebuilds both from the database) makes them agree again.
-      this.broken = `could not store order ${hash}: ${(e as Error).message}`;
+      this.broken = `could not store ${what}: ${(e as Error).message}`;
       this.o.fatal(this.broken);
       throw e;
     }
     this.o.appendOps(fills.map((f, i) => ({ seq: seqs[i], hash: f.hash, tx: f.fill, acceptedAt: at })));
-    this.o.log({ level: "debug", msg: "order.accepted", hash, market: market.id, side: order.side, fills: fills.length, status: r.order.status });
-    const entry = { ready: false, events: r.events.map((e) => toStreamEvent(e, at)) };
+    const entry = { ready: false, events: events.map((e) => toStreamEvent(e, at)) };
     this.outbox.push(entry);
     const release = (): void => {
       entry.ready = true;
@@ -251,8 +258,43 @@ export class TradingDesk {
       release();
       throw e;
     });
-    const accepted = { hash, status: r.order.status, filled: r.order.filled.toString(), remaining: r.order.remaining.toString(), fills: fills.map((f) => f.hash) };
-    return { accepted, durable };
+    return { durable, fills: fills.map((f) => f.hash) };
+  }
+
+  /**
+   * Fills that could not be batched (PROTOCOL.md §4.7): each gives its base back to both of its
+   * orders, which open again where they still can (the engine's `voidFill`), and what re-opened
+   * orders then match is stored and queued like any fill. Called at a cut, synchronously, after the
+   * transaction that rejected the fills and with the pending view that no longer holds them. An
+   * order the engine has forgotten gets its record corrected here: lower filled, and `expired` if
+   * the voided fill had completed it.
+   */
+  voidFills(trades: readonly TradeRow[]): void {
+    if (trades.length === 0 || this.broken) return;
+    this.settled = [];
+    const events: EngineEvent[] = [];
+    const now = this.o.now();
+    for (const t of trades) {
+      events.push(...this.engine.voidFill({ seq: t.seq, makerHash: t.makerHash, takerHash: t.takerHash, baseAmount: t.baseAmount }, now).events);
+      for (const hash of [t.makerHash, t.takerHash]) {
+        if (this.engine.order(hash)) continue;
+        const row = this.o.store.getOrder(hash);
+        if (!row) continue;
+        const filled = row.filled - t.baseAmount;
+        events.push({
+          type: "order", hash, market: row.market, account: row.account, side: row.body.side, filled,
+          remaining: BigInt(row.body.amount) - filled,
+          ...(row.status === "filled" ? { status: "expired" as const, reason: "expired" as const } : { status: row.status, ...(row.reason ? { reason: row.reason as OrderEvent["reason"] } : {}) }),
+        });
+      }
+    }
+    const at = Date.now();
+    const { durable, fills } = this.commit(events, null, at, `the voiding of ${trades.length} fill(s)`);
+    durable.catch((e: unknown) => {
+      this.broken ??= `could not make the voiding of fills durable: ${(e as Error).message}`;
+      this.o.fatal(this.broken);
+    });
+    this.o.log({ level: "warn", msg: "fills.voided", fills: trades.map((t) => t.fillHash), newFills: fills });
   }
 
   /**

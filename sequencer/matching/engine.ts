@@ -50,6 +50,15 @@ const MAX_AMOUNT = (1n << 120n) - 1n;
 const MAX_FEE_BIPS = 10_000;
 const TIME_IN_FORCE: ReadonlySet<string> = new Set<TimeInForce>(["gtc", "ioc", "post_only"]);
 
+/** A fill that could not be batched, as `voidFill` needs it. */
+export interface VoidedFill {
+  /** The trade's engine sequence number. */
+  readonly seq: number;
+  readonly makerHash: string;
+  readonly takerHash: string;
+  readonly baseAmount: bigint;
+}
+
 type Admission =
   | { readonly ok: true; readonly book: MarketBook; readonly price: Price; readonly slot: number; readonly filled: bigint }
   | { readonly ok: false; readonly code: RejectCode; readonly message: string; readonly market: string | null };
@@ -125,6 +134,36 @@ export class MatchingEngine {
     const events: EngineEvent[] = [];
     this.close(rec, "cancelled", "user_cancel", events);
     return { ok: true, events };
+  }
+
+  /**
+   * Gives back a fill that could not be batched (PROTOCOL.md §4.7, voided fills): both orders' filled
+   * amounts go down by its base, and each order takes up the amount again if it still can trade.
+   * - Resting: its remainder grows in place, keeping its priority (its reservation grows with it).
+   * - Completed by the fill (`filled`): it opens again, unless it is IOC (the remainder of an IOC is
+   *   cancelled, as on arrival), expired, its slot has moved on, or its owner's free funds no longer
+   *   cover it. A GTC order first takes what it now crosses, as a new order would, then rests; a
+   *   post-only order that would cross is cancelled. It rests behind the orders already at its price.
+   * - Closed otherwise (cancelled, expired, dust): it stays closed; only its filled amount changes.
+   * An order this engine no longer knows (forgotten after `historyRetentionS`) is skipped: the
+   * caller corrects its record. Fills the re-opened orders make go through the ledger as any fill.
+   */
+  voidFill(voided: VoidedFill, now: number): EventsResult {
+    const t = this.tick(now);
+    const events: EngineEvent[] = [];
+    for (const hash of [voided.makerHash, voided.takerHash]) {
+      const rec = this.orders.get(hash);
+      if (!rec) continue;
+      if (rec.filled < voided.baseAmount) throw new Error(`matching engine bug: voiding ${voided.baseAmount} of order ${hash}, which has filled ${rec.filled}`);
+      if (rec.fills) rec.fills = rec.fills.filter((f) => f.seq !== voided.seq);
+      if (rec.isOpen) this.growAfterVoid(rec, voided.baseAmount, t, events);
+      else {
+        rec.filled -= voided.baseAmount;
+        if (rec.status === "filled") this.reopen(rec, t, events);
+        else events.push(orderEvent(rec));
+      }
+    }
+    return { events };
   }
 
   /** Removes resting orders that can no longer go into a batch (now + margin > validUntil). */
@@ -404,6 +443,67 @@ export class MatchingEngine {
     const token = rec.payToken;
     const othersReserved = this.reservations.get(account, token) - rec.reserved;
     return this.ledger.balance(account, token) - pay >= othersReserved + reservedAfter;
+  }
+
+  // ---------------------------------------------------------------- voided fills
+
+  /** A resting order takes back `base`: same place in its level, a larger remainder and reservation. */
+  private growAfterVoid(rec: OrderRecord, base: bigint, t: number, events: EngineEvent[]): void {
+    if (this.isExpired(rec.order, t)) {
+      rec.filled -= base;
+      this.close(rec, "expired", "expired", events);
+      return;
+    }
+    const need = reservationFor(rec.order.side, rec.remaining + base, rec.price);
+    if (!this.canReserve(rec, need)) {
+      rec.filled -= base;
+      this.close(rec, "cancelled", "insufficient_balance", events);
+      return;
+    }
+    rec.filled -= base;
+    this.setReservation(rec, need);
+    rec.status = rec.filled > 0n ? "partially_filled" : "open";
+    const level = rec.level;
+    if (level) {
+      level.total += base;
+      events.push(levelEvent(rec.book.id, rec.order.side, level));
+    }
+    events.push(orderEvent(rec));
+  }
+
+  /** An order that a voided fill had completed, with its filled amount already lowered. */
+  private reopen(rec: OrderRecord, t: number, events: EngineEvent[]): void {
+    const closed = (status: OrderStatus, reason?: CloseReason): void => {
+      rec.status = status;
+      rec.reason = reason;
+      events.push(orderEvent(rec));
+    };
+    if (this.isExpired(rec.order, t)) return closed("expired", "expired");
+    if (rec.timeInForce === "ioc") return closed("cancelled", "ioc_remainder");
+    const stored = this.ledger.orderSlot(rec.order.account, rec.slot);
+    if (this.openBySlot.get(rec.order.account)?.has(rec.slot) || stored.orderId > rec.order.orderId) return closed("cancelled", "slot_in_use");
+    // The ledger's counter is the fills still pending or proven; never let the record claim less.
+    if (stored.orderId === rec.order.orderId && stored.filled > rec.filled) rec.filled = stored.filled;
+    if (rec.filled >= rec.order.amount) return closed("filled");
+    if (!this.canReserve(rec, reservationFor(rec.order.side, rec.remaining, rec.price))) return closed("cancelled", "insufficient_balance");
+    if (rec.timeInForce === "post_only" && this.wouldTake(rec.book, rec.order.side, rec.price, t)) return closed("cancelled", "would_take");
+    rec.status = rec.filled > 0n ? "partially_filled" : "open";
+    rec.reason = undefined;
+    this.track(rec);
+    events.push(orderEvent(rec));
+    if (rec.timeInForce !== "post_only") this.match(rec, t, events);
+    if (rec.isOpen) {
+      if (isDust(rec)) this.close(rec, "cancelled", "dust", events);
+      else this.rest(rec, events);
+    }
+  }
+
+  /** Whether the owner's free funds (its other orders' reservations aside) cover `need` for this order. */
+  private canReserve(rec: OrderRecord, need: bigint): boolean {
+    const { account } = rec.order;
+    const token = rec.payToken;
+    const othersReserved = this.reservations.get(account, token) - rec.reserved;
+    return this.ledger.balance(account, token) - othersReserved >= need;
   }
 
   // ---------------------------------------------------------------- order lifecycle

@@ -1,5 +1,5 @@
 /** The limit order matching engine (pure; see engine.ts). */
-export { MatchingEngine } from "./engine";
+export { MatchingEngine, type VoidedFill } from "./engine";
 export { MemoryLedger } from "./memory-ledger";
 export { feeOn, feeRate } from "./fees";
 export { limitPrice, formatPrice, fillWithinLimits, type Price } from "./price";

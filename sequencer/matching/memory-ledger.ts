@@ -66,6 +66,28 @@ export class MemoryLedger implements Ledger {
     this.fills.push(fill);
   }
 
+  /**
+   * Takes a settled fill back, as a cut that voids it does (the sequencer rebuilds its pending view
+   * without it): balances and both slots' counters return to what they were without it.
+   */
+  revert(fill: FillOp): void {
+    const i = this.fills.indexOf(fill);
+    if (i < 0) throw new Error("revert: this fill was not settled here");
+    const { sell, buy, baseAmount: b, quoteAmount: q } = fill;
+    this.credit(this.feeAccount, sell.quote, -fill.sellFee);
+    this.credit(this.feeAccount, buy.base, -fill.buyFee);
+    this.credit(buy.account, buy.base, -(b - fill.buyFee));
+    this.credit(buy.account, buy.quote, q);
+    this.credit(sell.account, sell.quote, -(q - fill.sellFee));
+    this.credit(sell.account, sell.base, b);
+    for (const o of [sell, buy]) {
+      const slot = this.slotOf(o.orderId);
+      const cur = this.orderSlot(o.account, slot);
+      if (cur.orderId === o.orderId) this.setSlot(o.account, slot, { orderId: o.orderId, filled: cur.filled - b });
+    }
+    this.fills.splice(i, 1);
+  }
+
   private slotOf(orderId: bigint): number {
     return Number(orderId % BigInt(this.orderSlots));
   }
