@@ -24,6 +24,11 @@
  * (1,000 with --quick), each rejected by the circuit, rejected by the contract, or accepted with
  * exactly core's outcome; any accepted-divergent mutant is a soundness bug.
  *
+ * The "sustained" section (bench/sustained.ts) runs the devnet with real proofs under an open-loop
+ * load at a trading mix, stepping the offered rate up until the backlog is unbounded or work is
+ * refused (503): per step offered/acknowledged/finalized operations/s, ack → finalized p50/p99, 503s,
+ * backlog over time and the noop share of proved constraints. Minutes per step (--sustained-step-s).
+ *
  * With --only, the sections run replace theirs in the output file and the others are kept.
  */
 import { existsSync, mkdtempSync, readFileSync, writeFileSync, mkdirSync, rmSync } from "node:fs";
@@ -52,6 +57,7 @@ import { benchPoseidon } from "../bench/poseidon";
 import { benchAudit } from "../bench/audit";
 import { benchEscape } from "../bench/escape";
 import { benchFuzz } from "../bench/fuzz";
+import { benchSustained, summary as sustainedSummary } from "../bench/sustained";
 import { benchProver, fullBatch, parseProverParts, printProverSummary, PROVER_PARTS, submissionOverhead, type ProverBench, type SubmitTimings } from "../bench/prover";
 
 const log = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
@@ -252,7 +258,7 @@ async function hashingSectionAsync(quick: boolean) {
   return { poseidon, eddsa };
 }
 
-const SECTIONS = ["constraints", "proving", "gas", "trading", "hashing", "prover", "audit", "escape", "fuzz"] as const;
+const SECTIONS = ["constraints", "proving", "gas", "trading", "hashing", "prover", "audit", "escape", "fuzz", "sustained"] as const;
 type Section = (typeof SECTIONS)[number];
 
 function parseOnly(v: string | undefined): Set<Section> {
@@ -272,10 +278,14 @@ async function testCircuitKeys(): Promise<{ keys: Awaited<ReturnType<typeof ensu
 
 async function main() {
   const { values } = parseArgs({
-    options: { quick: { type: "boolean" }, "fresh-setup": { type: "boolean" }, only: { type: "string" }, out: { type: "string" }, big: { type: "boolean" }, "prover-parts": { type: "string" }, help: { type: "boolean" } },
+    options: {
+      quick: { type: "boolean" }, "fresh-setup": { type: "boolean" }, only: { type: "string" }, out: { type: "string" }, big: { type: "boolean" }, "prover-parts": { type: "string" }, help: { type: "boolean" },
+      "sustained-backend": { type: "string" }, "sustained-rates": { type: "string" }, "sustained-step-s": { type: "string" },
+    },
   });
   if (values.help) {
-    console.log(`usage: npm run bench [-- --quick] [-- --fresh-setup] [-- --only ${SECTIONS.join(",")}] [-- --out FILE] [-- --prover-parts ${PROVER_PARTS.join(",")}] [-- --big]`);
+    console.log(`usage: npm run bench [-- --quick] [-- --fresh-setup] [-- --only ${SECTIONS.join(",")}] [-- --out FILE] [-- --prover-parts ${PROVER_PARTS.join(",")}] [-- --big]
+                 [-- --sustained-backend native|snarkjs] [-- --sustained-rates 0.1,0.2,…] [-- --sustained-step-s 120]`);
     return;
   }
   const proverParts = parseProverParts(values["prover-parts"]);
@@ -317,10 +327,23 @@ async function main() {
   const audit = only.has("audit") ? await benchAudit({ batches: quick ? 10 : 40, log }) : undefined;
   const escape = only.has("escape") ? await benchEscape({ configs: quick ? ["test"] : ["test", "default", "production"], log }) : undefined;
   const fuzz = only.has("fuzz") ? await benchFuzz({ mutants: quick ? 1_000 : 10_000, log }) : undefined;
+  let sustained: Awaited<ReturnType<typeof benchSustained>> | undefined;
+  if (only.has("sustained")) {
+    const backend = values["sustained-backend"] ?? "native";
+    if (backend !== "native" && backend !== "snarkjs") throw new Error("--sustained-backend must be native or snarkjs");
+    const rates = values["sustained-rates"]?.split(",").map(Number) ?? (quick ? [0.1, 0.2] : undefined);
+    if (rates && (rates.length === 0 || rates.some((r) => !(r > 0)))) throw new Error("--sustained-rates takes positive operations/s, comma-separated");
+    const stepS = values["sustained-step-s"] !== undefined ? Number(values["sustained-step-s"]) : quick ? 60 : 120;
+    if (!(stepS > 0)) throw new Error("--sustained-step-s must be a positive number of seconds");
+    log({ msg: "bench.sustained", backend, rates, stepS });
+    sustained = await benchSustained({ backend, rates, stepS, log });
+  }
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");
   const finished = new Date().toISOString();
-  const sections = { constraints, proving, gas, trading, hashing, prover, audit, escape, fuzz };
+  // The native run is the section's figure; a snarkjs run goes beside it.
+  const sustainedSnarkjs = sustained?.backend === "snarkjs" ? sustained : undefined;
+  const sections = { constraints, proving, gas, trading, hashing, prover, audit, escape, fuzz, sustained: sustained?.backend === "snarkjs" ? undefined : sustained, sustainedSnarkjs };
   let results: Record<string, unknown>;
   if (previous) {
     results = { ...previous, machine, updated: { started, finished, command, sections: [...only] } };
@@ -391,6 +414,11 @@ async function main() {
     console.log(`Witness-mutation fuzzer (seed ${fuzz.seed}, ${fuzz.baseBatches} base batches, ${fuzz.mutantsPerSec} mutants/s)`);
     console.table({ tried: fuzz.tried, rejectedByCircuit: fuzz.rejectedByCircuit, rejectedByContract: fuzz.rejectedByContract, acceptedEquivalent: fuzz.acceptedEquivalent, acceptedDivergent: fuzz.acceptedDivergent });
     for (const d of fuzz.divergences) console.log(`DIVERGENT: ${d.labels.join(" + ")}: ${d.reason}`);
+  }
+  if (sustained) {
+    console.log(`Sustained load (${sustained.backend} prover, default config, steps of ${sustained.stepS} s, backlog bound ${sustained.maxBacklogS} s)`);
+    console.table(sustained.steps.map(sustainedSummary));
+    console.log(`max sustainable finalized rate: ${sustained.maxSustainableFinalizedPerS ?? "none"} ops/s (offered ${sustained.maxSustainableOfferedPerS ?? "—"}/s); stopped: ${sustained.stoppedBecause}`);
   }
   const shown = path.relative(process.cwd(), outFile);
   console.log(`wrote ${shown.startsWith("..") ? outFile : shown}`);
