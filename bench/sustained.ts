@@ -124,9 +124,9 @@ export interface Boundedness {
  * end is not larger than in its middle: mean over the samples in the last fifth of the step ≤ mean
  * over the samples in 40–60 % of it + max(`minTolerance`, 10 % of that). Means over windows, not
  * single samples, because the backlog is a saw-tooth (it drops by a batch at each finalization);
- * the tolerance absorbs a batch's worth of noise, not a trend.
+ * the tolerance absorbs one operation of noise (a batch holds about one at these rates), not a trend.
  */
-export function isBounded(points: readonly BacklogPoint[], stepMs: number, minTolerance = 3): Boundedness {
+export function isBounded(points: readonly BacklogPoint[], stepMs: number, minTolerance = 1): Boundedness {
   const mean = (lo: number, hi: number): number | null => {
     const xs = points.filter((p) => p.t >= lo * stepMs && p.t <= hi * stepMs).map((p) => p.backlog);
     return xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;

@@ -23,7 +23,7 @@ describe("sustained-load bench helpers", () => {
     const at = (f: (t: number) => number) => Array.from({ length: 51 }, (_, i) => ({ t: i * 2_000, backlog: f(i * 2_000) }));
     // A saw-tooth around a level: bounded.
     expect(isBounded(at((t) => 4 + ((t / 2_000) % 5)), step).bounded).toBe(true);
-    // Growth of 0.2 ops/s: 4 more ops every 20 s, far past the tolerance of 3.
+    // Growth of 0.2 ops/s: 4 more ops every 20 s, far past the tolerance of 1.
     const growing = isBounded(at((t) => t / 5_000), step);
     expect(growing.bounded).toBe(false);
     expect(growing.end!).toBeGreaterThan(growing.middle!);
@@ -33,6 +33,8 @@ describe("sustained-load bench helpers", () => {
     expect(isBounded(at((t) => Math.max(0, 40 - t / 2_000)), step).bounded).toBe(true);
     // No samples in a window: not shown bounded.
     expect(isBounded([{ t: 0, backlog: 0 }], step).bounded).toBe(false);
+    // Growth of 5 operations over a 150 s step (the backlog of a step at 0.1/s on a loaded machine): unbounded.
+    expect(isBounded(at((t) => 1 + Math.floor(t / 20_000)), step).bounded).toBe(false);
   });
 
   test("noop share: unused slots weighted by each slot type's constraints, over the proved constraints", () => {
