@@ -1,9 +1,11 @@
 /**
  * Cluster mode, the worker side: `modex prover worker --redis URL …`.
  *
- * Consumes the BullMQ queue of its own circuit (prover/redis-queue.ts: `proofs-<hash16>`, prefix
- * "modex") and hands each job to a local embedded pool (prover/pool.ts), so proofs run in child
- * processes and this event loop stays free to renew the jobs' locks. A worker that dies or stalls
+ * Consumes the BullMQ queue of each of its circuits (prover/redis-queue.ts: `proofs-<hash16>`, prefix
+ * "modex"; `--config NAME` serves every batch shape of the config, one circuit each) and hands each job
+ * to a local embedded pool (prover/pool.ts) that knows every circuit, so proofs run in child
+ * processes and this event loop stays free to renew the jobs' locks. `--concurrency` bounds the jobs
+ * it proves at once over all its queues together (see startProverWorker). A worker that dies or stalls
  * loses its lock; another worker's stalled check puts the job back and someone else proves it.
  *
  *   modex prover worker --redis URL [--concurrency N] [--config test|default|production]
@@ -15,7 +17,7 @@
  * elsewhere. A worker whose proving processes no longer start stops the same way (exit 1).
  *
  * Logs are JSON lines on stderr, "prover.worker.*" for this process and "prover.local.*" for its local
- * pool. Once it consumes its queue it logs msg "prover.worker.ready" and prints that one line on stdout.
+ * pool. Once it consumes its queues it logs msg "prover.worker.ready" and prints that one line on stdout.
  */
 import * as os from "node:os";
 import { parseArgs } from "node:util";
@@ -39,15 +41,16 @@ import {
   type ClusterJobData,
   type ClusterProgress,
 } from "./redis-queue";
-import { backendLabel, type CircuitArtifacts, type ProofResult, type ProverBackend, type ProverWorkerStatus } from "./types";
+import { backendLabel, circuitLabel, circuitList, type CircuitArtifacts, type ProofResult, type ProverBackend, type ProverWorkerStatus } from "./types";
 import { defaultBackend } from "./backend";
 
 export type LogFn = (o: object) => void;
 
 export interface ProverWorkerOptions {
   readonly redisUrl: string;
-  readonly artifacts: CircuitArtifacts;
-  /** Jobs proven at once (= local worker processes); default 1. */
+  /** The circuit it serves, or every circuit (one per batch shape): it consumes each one's queue. */
+  readonly artifacts: CircuitArtifacts | readonly CircuitArtifacts[];
+  /** Jobs proven at once (= local worker processes), over all its queues together; default 1. */
   readonly concurrency?: number;
   readonly backend?: ProverBackend;
   /** BullMQ lock duration: a worker silent this long loses its job (default 30 s). */
@@ -55,12 +58,17 @@ export interface ProverWorkerOptions {
   readonly log?: LogFn;
   /** How long the local pool may take to start its processes (default 120 s). */
   readonly startTimeoutMs?: number;
+  /** How often an idle worker asks its queues for a job (default 200 ms). */
+  readonly pollMs?: number;
 }
 
 export interface ProverWorkerHandle {
   /** "host/pid". */
   readonly id: string;
+  /** The first circuit's queue. */
   readonly queueName: string;
+  /** Every queue it consumes, one per circuit, in the order of its artifacts. */
+  readonly queueNames: readonly string[];
   status(): ProverWorkerStatus;
   /**
    * Stops taking jobs and lets running ones finish, at most `timeoutMs` (default: no limit); `force`
@@ -73,20 +81,49 @@ export interface ProverWorkerHandle {
 }
 
 /** Proof errors the job itself causes: another worker would fail the same way. */
-const DETERMINISTIC = new Set<string>(["witness", "public_input", "verify", "artifacts"]);
+const DETERMINISTIC = new Set<string>(["witness", "public_input", "verify", "artifacts", "circuit"]);
 
-/** Starts a cluster worker in this process; resolves once it consumes its queue. */
+/** One circuit's queue, consumed through a BullMQ Worker that only fetches (no run loop of its own). */
+interface Lane {
+  readonly circuit: CircuitArtifacts;
+  readonly queueName: string;
+  readonly worker: Worker<ClusterJobData, ProofResult>;
+}
+
+/** A job this worker holds: its lock is renewed until it is reported (or abandoned). */
+interface Held {
+  readonly lane: Lane;
+  readonly job: Job<ClusterJobData, ProofResult>;
+  readonly token: string;
+  readonly done: Promise<void>;
+}
+
+/**
+ * Starts a cluster worker in this process; resolves once it consumes its queues.
+ *
+ * Several circuits, one concurrency limit: a single loop fetches jobs (BullMQ's manual fetching,
+ * `getNextJob`) from the circuits' queues in turn, only while fewer than `concurrency` jobs run, and
+ * renews their locks itself. So the limit holds over all queues at once, with no job taken that it
+ * cannot start (one BullMQ run loop per queue would either prove up to concurrency × queues jobs at
+ * once, or need the limit split so that a queue with work could not use another's idle share). An
+ * idle worker asks every `pollMs` (200 ms): nothing next to a proof's seconds.
+ */
 export async function startProverWorker(opts: ProverWorkerOptions): Promise<ProverWorkerHandle> {
   const log = opts.log ?? stderrJsonLog;
   const concurrency = opts.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1) throw new RangeError(`concurrency must be a positive integer, got ${concurrency}`);
   const lockMs = opts.lockMs ?? 30_000;
   if (!Number.isInteger(lockMs) || lockMs < 1000) throw new RangeError(`lockMs must be an integer ≥ 1000, got ${lockMs}`);
+  const pollMs = opts.pollMs ?? 200;
+  if (!Number.isFinite(pollMs) || pollMs <= 0) throw new RangeError(`pollMs must be positive, got ${pollMs}`);
   const backend = opts.backend ?? defaultBackend(log);
-  const { artifacts } = opts;
+  const circuits = circuitList(opts.artifacts);
+  const several = circuits.length > 1;
+  const first = circuits[0];
   const host = os.hostname();
   const id = `${host}/${process.pid}`;
-  const queueName = queueNameFor(artifacts.circuitHash);
+  const queueNames = circuits.map((c) => queueNameFor(c.circuitHash));
+  const queueName = queueNames[0];
   const startedAt = Date.now();
 
   let state: ProverWorkerStatus["state"] = "starting";
@@ -99,7 +136,8 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
     host,
     pid: process.pid,
     state,
-    circuitHash: artifacts.circuitHash,
+    circuitHash: first.circuitHash,
+    ...(several ? { circuits: circuits.map((c) => c.circuitHash) } : {}),
     backend: backendLabel(backend),
     concurrency,
     batches: [...running.values()].sort((a, b) => a - b),
@@ -108,7 +146,7 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
     startedAt,
   });
 
-  // Heartbeats on their own connection: they must outlive the BullMQ worker's during a drain.
+  // Heartbeats on their own connection: they must outlive the BullMQ workers' during a drain.
   const redisError = throttled(log);
   const hbConn = new RedisConnection(connectionFor(opts.redisUrl), { shared: false });
   hbConn.on("error", (e: unknown) => redisError({ msg: "prover.worker.redis_error", level: "warn", worker: id, error: errorText(e) }));
@@ -132,8 +170,9 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
   beat();
   hbTimer = setInterval(beat, HEARTBEAT_INTERVAL_MS);
 
-  // The local pool: one process per concurrent job. One attempt each: a process that dies fails the
-  // BullMQ attempt, and BullMQ decides the retry (possibly on another machine).
+  // The local pool: one process per concurrent job, each knowing every circuit (loaded on its first
+  // job). One attempt each: a process that dies fails the BullMQ attempt, and BullMQ decides the
+  // retry (possibly on another machine).
   let poolStartFailure: string | null = null;
   const poolLog: LogFn = (o) => {
     const m = o as { msg?: string; error?: string };
@@ -141,7 +180,7 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
     // Renamed (prover.worker.ready → prover.local.worker.ready, …): "prover.worker.*" is this process's own.
     log({ ...o, ...(typeof m.msg === "string" ? { msg: m.msg.replace(/^prover\./, "prover.local.") } : {}), clusterWorker: id });
   };
-  const poolOptions = { artifacts, size: concurrency, log: poolLog, maxAttempts: 1, backend };
+  const poolOptions = { artifacts: circuits, size: concurrency, log: poolLog, maxAttempts: 1, backend };
   let pool: ProverPool;
   try {
     pool = createProverPool(poolOptions);
@@ -178,74 +217,171 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
   let reportFatal: (e: Error) => void = () => undefined;
   const fatal = new Promise<Error>((r) => (reportFatal = r));
 
-  const processor = async (job: Job<ClusterJobData, ProofResult>): Promise<ProofResult> => {
+  const processor = async (lane: Lane, job: Job<ClusterJobData, ProofResult>): Promise<ProofResult> => {
     const data = job.data as Partial<ClusterJobData> | undefined;
     if (!data || typeof data.batchNumber !== "number" || typeof data.publicInput !== "string" || typeof data.circuitInput !== "object" || data.circuitInput === null || typeof data.circuitHash !== "string") {
       throw new UnrecoverableError(encodeFailure("invalid_job", `job ${job.id} is not a proof job`));
     }
-    if (data.circuitHash !== artifacts.circuitHash) {
-      log({ msg: "prover.worker.refused", level: "error", worker: id, job: job.id, batch: data.batchNumber, jobCircuit: data.circuitHash, circuit: artifacts.circuitHash });
-      throw new UnrecoverableError(encodeFailure("circuit", `circuit hash mismatch: job ${data.circuitHash}, worker ${artifacts.circuitHash}`));
+    const circuit = lane.circuit;
+    if (data.circuitHash !== circuit.circuitHash) {
+      log({ msg: "prover.worker.refused", level: "error", worker: id, job: job.id, queue: lane.queueName, batch: data.batchNumber, jobCircuit: data.circuitHash, circuit: circuit.circuitHash });
+      const serves = several ? ` (queue ${lane.queueName}; this worker serves ${circuits.map((c) => c.circuitHash).join(", ")})` : "";
+      throw new UnrecoverableError(encodeFailure("circuit", `circuit hash mismatch: job ${data.circuitHash}, worker ${circuit.circuitHash}${serves}`));
     }
     const batch = data.batchNumber;
+    const shown = { circuit: circuitLabel(circuit), ...(circuit.name ? { circuitName: circuit.name } : {}) };
     // attemptsStarted counts every lease, stalled ones included (attemptsMade only counts failures).
     const attempt = job.attemptsStarted > 0 ? job.attemptsStarted : job.attemptsMade + 1;
-    running.set(String(job.id), batch);
+    running.set(`${lane.queueName}/${String(job.id)}`, batch);
     setState("busy");
     const t0 = performance.now();
     try {
       const progress: ClusterProgress = { worker: id, attempt, stage: "leased" };
       await job.updateProgress({ ...progress });
-      log({ msg: "prover.worker.job_start", worker: id, job: job.id, batch, attempt });
+      log({ msg: "prover.worker.job_start", worker: id, job: job.id, batch, attempt, ...shown });
       let r: ProofResult;
       try {
-        r = await pool.prove({ batchNumber: batch, circuitInput: data.circuitInput, publicInput: data.publicInput });
+        r = await pool.prove({ batchNumber: batch, circuitInput: data.circuitInput, publicInput: data.publicInput, circuitHash: circuit.circuitHash });
       } catch (e) {
         const code = e instanceof ProverError ? e.code : "internal";
         if (forced) {
           // Stopped under it: the failure cannot reach Redis any more; the lease expires and the job is retried elsewhere.
-          log({ msg: "prover.worker.job_abandoned", level: "warn", worker: id, job: job.id, batch, attempt });
+          log({ msg: "prover.worker.job_abandoned", level: "warn", worker: id, job: job.id, batch, attempt, ...shown });
           throw new Error(encodeFailure("worker_died", `worker ${id} stopped while proving`));
         }
         jobsFailed++;
-        log({ msg: "prover.worker.job_failed", level: "error", worker: id, job: job.id, batch, attempt, code, error: errorText(e) });
+        log({ msg: "prover.worker.job_failed", level: "error", worker: id, job: job.id, batch, attempt, ...shown, code, error: errorText(e) });
         if (DETERMINISTIC.has(code)) throw new UnrecoverableError(encodeFailure(code, errorText(e)));
         // This machine cannot prove any more: stop taking jobs rather than burn their attempts.
         if (code === "workers_cannot_start") reportFatal(new Error(`prover processes cannot start: ${errorText(e)}`));
         throw new Error(encodeFailure(code, `worker ${id}: ${errorText(e)}`));
       }
       jobsDone++;
-      log({ msg: "prover.worker.job_done", worker: id, job: job.id, batch, attempt, wallMs: Math.round(performance.now() - t0), ...r.timings });
+      log({ msg: "prover.worker.job_done", worker: id, job: job.id, batch, attempt, ...shown, wallMs: Math.round(performance.now() - t0), ...r.timings });
       return { batchNumber: r.batchNumber, proof: r.proof, publicSignals: r.publicSignals, timings: r.timings, worker: id };
     } finally {
-      running.delete(String(job.id));
+      running.delete(`${lane.queueName}/${String(job.id)}`);
       if (state === "busy" && running.size === 0) setState("idle");
       else beat();
     }
   };
 
-  const worker = new Worker<ClusterJobData, ProofResult>(queueName, processor, {
-    connection: connectionFor(opts.redisUrl, { blocking: true }),
-    prefix: QUEUE_PREFIX,
-    name: id,
-    concurrency,
-    lockDuration: lockMs,
-    stalledInterval: lockMs,
-    // One stall is forgiven (a lost connection, a killed machine); a job that stalls twice fails.
-    maxStalledCount: 1,
-    autorun: false,
+  // One fetching BullMQ Worker per queue: its stalled-job check, no run loop (the loop below fetches).
+  const lanes: Lane[] = circuits.map((circuit, i) => {
+    const worker = new Worker<ClusterJobData, ProofResult>(queueNames[i], null, {
+      connection: connectionFor(opts.redisUrl, { blocking: true }),
+      prefix: QUEUE_PREFIX,
+      name: id,
+      lockDuration: lockMs,
+      stalledInterval: lockMs,
+      // One stall is forgiven (a lost connection, a killed machine); a job that stalls twice fails.
+      maxStalledCount: 1,
+      autorun: false,
+    });
+    worker.on("error", (e) => redisError({ msg: "prover.worker.redis_error", level: "warn", worker: id, queue: queueNames[i], error: errorText(e) }));
+    worker.on("stalled", (jobId) => log({ msg: "prover.worker.job_stalled", level: "warn", worker: id, job: jobId, queue: queueNames[i] }));
+    return { circuit, queueName: queueNames[i], worker };
   });
-  worker.on("error", (e) => redisError({ msg: "prover.worker.redis_error", level: "warn", worker: id, error: errorText(e) }));
-  worker.on("stalled", (jobId) => log({ msg: "prover.worker.job_stalled", level: "warn", worker: id, job: jobId }));
+  const closeLanes = (force: boolean): Promise<unknown> =>
+    Promise.all(lanes.map((l) => l.worker.close(force).catch((e: unknown) => log({ msg: "prover.worker.close_failed", level: "warn", worker: id, queue: l.queueName, error: errorText(e) }))));
   try {
-    await withTimeout(worker.waitUntilReady(), CONNECT_TIMEOUT_MS, `cannot reach Redis at ${redactRedisUrl(opts.redisUrl)} within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    await withTimeout(Promise.all(lanes.map((l) => l.worker.waitUntilReady())), CONNECT_TIMEOUT_MS, `cannot reach Redis at ${redactRedisUrl(opts.redisUrl)} within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    for (const l of lanes) await l.worker.startStalledCheckTimer();
   } catch (e) {
-    await worker.close(true).catch(() => undefined);
+    await closeLanes(true);
     await pool.close();
     await shutdownHeartbeat();
     throw e;
   }
-  const runDone = worker.run().catch((e: unknown) => log({ msg: "prover.worker.run_failed", level: "error", worker: id, error: errorText(e) }));
+
+  // The jobs it holds, and their locks, renewed at a third of the lock duration (BullMQ's own loop: half).
+  const held = new Map<string, Held>();
+  const renew = setInterval(() => {
+    if (forced) return;
+    for (const h of held.values()) {
+      h.job.extendLock(h.token, lockMs).then(
+        (ok) => {
+          if (!ok) log({ msg: "prover.worker.lock_lost", level: "warn", worker: id, job: h.job.id, queue: h.lane.queueName });
+        },
+        (e: unknown) => redisError({ msg: "prover.worker.redis_error", level: "warn", worker: id, job: h.job.id, error: errorText(e) }),
+      );
+    }
+  }, Math.max(250, Math.floor(lockMs / 3)));
+
+  /** Proves a fetched job, then reports its outcome to BullMQ (which retries or fails it). */
+  const take = (lane: Lane, job: Job<ClusterJobData, ProofResult>, token: string): void => {
+    const key = `${lane.queueName}/${String(job.id)}`;
+    const done = (async () => {
+      let outcome: { readonly ok: true; readonly value: ProofResult } | { readonly ok: false; readonly error: Error };
+      try {
+        outcome = { ok: true, value: await processor(lane, job) };
+      } catch (e) {
+        outcome = { ok: false, error: e instanceof Error ? e : new Error(String(e)) };
+      }
+      // Forced: the lease is abandoned and expires; nothing reaches Redis.
+      if (forced) return;
+      try {
+        if (outcome.ok) await job.moveToCompleted(outcome.value, token, false);
+        else await job.moveToFailed(outcome.error, token, false);
+      } catch (e) {
+        // The lock was lost meanwhile (the job was handed to another worker) or Redis is away: the stalled check decides.
+        log({ msg: "prover.worker.report_failed", level: "warn", worker: id, job: job.id, queue: lane.queueName, error: errorText(e) });
+      }
+    })().finally(() => {
+      held.delete(key);
+      wake();
+    });
+    held.set(key, { lane, job, token, done });
+  };
+
+  let fetching = true;
+  let wakeUp: (() => void) | null = null;
+  const wake = (): void => {
+    const f = wakeUp;
+    wakeUp = null;
+    f?.();
+  };
+  const pause = (ms: number): Promise<void> =>
+    new Promise<void>((resolve) => {
+      const t = setTimeout(() => {
+        wakeUp = null;
+        resolve();
+      }, ms);
+      wakeUp = () => {
+        clearTimeout(t);
+        resolve();
+      };
+    });
+  let tokens = 0;
+  let next = 0;
+  const loop = async (): Promise<void> => {
+    while (fetching) {
+      if (held.size >= concurrency) {
+        await pause(pollMs * 10);
+        continue;
+      }
+      let got = false;
+      // Round robin over the queues, so that no circuit's jobs wait behind another's.
+      for (let i = 0; i < lanes.length && fetching && !got; i++) {
+        const lane = lanes[(next + i) % lanes.length];
+        const token = `${id}:${tokens++}`;
+        let job: Job<ClusterJobData, ProofResult> | undefined;
+        try {
+          job = await lane.worker.getNextJob(token, { block: false });
+        } catch (e) {
+          redisError({ msg: "prover.worker.redis_error", level: "warn", worker: id, queue: lane.queueName, error: errorText(e) });
+          continue;
+        }
+        if (job) {
+          next = (next + i + 1) % lanes.length;
+          got = true;
+          take(lane, job, token);
+        }
+      }
+      if (!got && fetching) await pause(pollMs);
+    }
+  };
+  const loopDone = loop().catch((e: unknown) => log({ msg: "prover.worker.run_failed", level: "error", worker: id, error: errorText(e) }));
   setState("idle");
 
   let forcing: Promise<void> | null = null;
@@ -258,10 +394,13 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
   const forceClose = (): Promise<void> => {
     forcing ??= (async () => {
       forced = true;
+      fetching = false;
+      wake();
+      clearInterval(renew);
       signalForce();
       setState("stopping");
       log({ msg: "prover.worker.force_stop", level: "warn", worker: id, abandoned: [...running.values()] });
-      await worker.close(true).catch(() => undefined);
+      await closeLanes(true);
     })();
     return forcing;
   };
@@ -273,27 +412,28 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
         setState("draining");
         log({ msg: "prover.worker.draining", worker: id, running: [...running.values()] });
       }
-      // pause() stops fetching and resolves once the running jobs are finished (locks keep being renewed meanwhile).
-      const paused = worker.pause().then(
-        () => "drained" as const,
-        (e: unknown) => {
-          log({ msg: "prover.worker.pause_failed", level: "warn", worker: id, error: errorText(e) });
-          return "drained" as const;
-        },
-      );
+      // No new job; the running ones finish (their locks keep being renewed) and are reported.
+      fetching = false;
+      wake();
+      const drained = (async () => {
+        await loopDone;
+        while (held.size > 0) await Promise.all([...held.values()].map((h) => h.done));
+        return "drained" as const;
+      })();
       let timer: NodeJS.Timeout | undefined;
-      const waits: Promise<"drained" | "forced">[] = [paused, forceSignal.then(() => "forced" as const)];
+      const waits: Promise<"drained" | "forced">[] = [drained, forceSignal.then(() => "forced" as const)];
       if (o.timeoutMs !== undefined) waits.push(new Promise<"forced">((r) => (timer = setTimeout(() => r("forced"), o.timeoutMs))));
       const how = forced ? "forced" : await Promise.race(waits);
       clearTimeout(timer);
       if (how === "forced" || forced) await forceClose();
       else {
         setState("stopping");
-        await worker.close().catch((e: unknown) => log({ msg: "prover.worker.close_failed", level: "warn", worker: id, error: errorText(e) }));
+        clearInterval(renew);
+        await closeLanes(false);
       }
       // Forced: this rejects the abandoned proofs; their failures can no longer reach Redis.
       await pool.close();
-      await Promise.race([runDone, new Promise((r) => setTimeout(r, 5_000).unref())]);
+      await Promise.race([Promise.all([loopDone, ...[...held.values()].map((h) => h.done)]), new Promise((r) => setTimeout(r, 5_000).unref())]);
       await shutdownHeartbeat();
       const result = forced ? "forced" : "drained";
       log({ msg: "prover.worker.stopped", worker: id, how: result, jobsDone, jobsFailed });
@@ -302,8 +442,18 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
     return finished;
   };
 
-  log({ msg: "prover.worker.ready", worker: id, queue: queueName, redis: redactRedisUrl(opts.redisUrl), circuitHash: artifacts.circuitHash, concurrency, lockMs, backend: backendLabel(backend) });
-  return { id, queueName, status, stop, fatal };
+  log({
+    msg: "prover.worker.ready",
+    worker: id,
+    queue: queueName,
+    ...(several ? { queues: queueNames, circuits: circuits.map((c) => c.circuitHash) } : {}),
+    redis: redactRedisUrl(opts.redisUrl),
+    circuitHash: first.circuitHash,
+    concurrency,
+    lockMs,
+    backend: backendLabel(backend),
+  });
+  return { id, queueName, queueNames, status, stop, fatal };
 }
 
 // ------------------------------------------------------------------------------------------ CLI
@@ -314,9 +464,11 @@ Proves batches from the cluster queue in Redis, in --concurrency local worker pr
 SIGTERM/SIGINT drains: no new job, running ones finish, then exit 0 (a second signal stops at once).
 
   --redis URL             redis://[user:password@]host:port[/db] (default $MODEX_REDIS_URL)
-  --concurrency N         jobs proven at once on this machine (default 1: one proof already uses every core)
-  --config NAME           test, default or production: the circuit, from build/ and .modex/keys/
-                          (default $MODEX_CONFIG or default; npm run setup -- --config NAME makes them)
+  --concurrency N         jobs proven at once on this machine, over all its queues (default 1: one proof
+                          already uses every core)
+  --config NAME           test, default or production: the batch circuit of each of its shapes, from
+                          build/ and .modex/keys/, one queue each (default $MODEX_CONFIG or default;
+                          npm run setup -- --config NAME makes them)
   --keys-dir DIR          where the keys are (default .modex/keys)
   --circuit-wasm F --zkey F --vkey F --circuit-hash H
                           the artifacts as files instead of --config
@@ -412,20 +564,42 @@ function parseWorkerCli(argv: readonly string[]): WorkerCli | "help" {
   };
 }
 
-/** The batch circuit of a named config, compiled, with its proving keys (like sequencer/main.ts). */
-async function configArtifacts(config: string, keysDir: string | undefined, log: LogFn): Promise<CircuitArtifacts> {
+/**
+ * The batch circuits of a named config, one per batch shape (`shapesOf`: the config's own slot counts
+ * first), each compiled (cached under build/circuits) and with its proving keys.
+ */
+async function configArtifacts(config: string, keysDir: string | undefined, log: LogFn): Promise<CircuitArtifacts[]> {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { configByName } = require("../core/params") as typeof import("../core/params");
+  return paramsArtifacts(configByName(config), { keysDir, log, setupHint: `npm run setup -- --config ${config}` });
+}
+
+/**
+ * The batch circuit of every shape of `p` (withShape + batchCircuitSource + compileCircuit, then its
+ * keys), in `shapesOf(p)` order. Keys must exist (npm run setup), unless `ensure` makes development
+ * keys for a circuit that has none (tests, devnets: insecure).
+ */
+export async function paramsArtifacts(p: import("../core/params").Params, o: { readonly keysDir?: string; readonly log?: LogFn; readonly ensure?: boolean; readonly setupHint?: string } = {}): Promise<CircuitArtifacts[]> {
   // Loaded only here (require, not import(): tsx's CommonJS hook resolves .ts only through require).
   /* eslint-disable @typescript-eslint/no-require-imports */
-  const { configByName } = require("../core/params") as typeof import("../core/params");
+  const { shapesOf, withShape } = require("../core/params") as typeof import("../core/params");
   const { batchCircuitName, batchCircuitSource } = require("../circuits/batch") as typeof import("../circuits/batch");
   const { compileCircuit } = require("../circuits/compile") as typeof import("../circuits/compile");
-  const { loadKeys } = require("./keys") as typeof import("./keys");
+  const { ensureKeys, loadKeys } = require("./keys") as typeof import("./keys");
   /* eslint-enable @typescript-eslint/no-require-imports */
-  const p = configByName(config);
-  const circuit = await compileCircuit({ name: batchCircuitName(p), mainSource: batchCircuitSource(p), log });
-  const keys = await loadKeys(circuit, { keysRoot: keysDir });
-  if (!keys) throw new Error(`no proving keys for ${circuit.name} (${circuit.circuitHash})${keysDir ? ` in ${keysDir}` : ""}; run: npm run setup -- --config ${config}`);
-  return { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath };
+  const log = o.log ?? stderrJsonLog;
+  const out: CircuitArtifacts[] = [];
+  for (const shape of shapesOf(p)) {
+    // The circuit of one shape: its slot counts, without the deployment's shape list (validateParams
+    // wants a listed params' slot counts to be its first shape; a circuit does not depend on the list).
+    const { shapes: _all, ...q } = withShape(p, shape);
+    const name = batchCircuitName(q);
+    const circuit = await compileCircuit({ name, mainSource: batchCircuitSource(q), log });
+    const keys = o.ensure ? await ensureKeys(circuit, { keysRoot: o.keysDir, log }) : await loadKeys(circuit, { keysRoot: o.keysDir });
+    if (!keys) throw new Error(`no proving keys for ${circuit.name} (${circuit.circuitHash})${o.keysDir ? ` in ${o.keysDir}` : ""}; run: ${o.setupHint ?? "npm run setup"}`);
+    out.push({ circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath, name });
+  }
+  return out;
 }
 
 /** Runs `modex prover worker ARGS` until SIGTERM/SIGINT; resolves to the exit status. */
@@ -444,10 +618,11 @@ export async function runProverWorker(argv: readonly string[]): Promise<number> 
   const log: LogFn = stderrJsonLog;
   let handle: ProverWorkerHandle;
   try {
-    const artifacts = cli.explicit ?? (await configArtifacts(cli.config, cli.keysDir, log));
+    const artifacts = cli.explicit ? [cli.explicit] : await configArtifacts(cli.config, cli.keysDir, log);
     handle = await startProverWorker({ redisUrl: cli.redisUrl, artifacts, concurrency: cli.concurrency, backend: cli.backend, lockMs: cli.lockMs, log });
+    const several = artifacts.length > 1 ? { queues: handle.queueNames, circuits: artifacts.map((a) => a.circuitHash) } : {};
     process.stdout.write(
-      JSON.stringify({ msg: "prover.worker.ready", worker: handle.id, pid: process.pid, queue: handle.queueName, circuitHash: artifacts.circuitHash, concurrency: cli.concurrency, redis: redactRedisUrl(cli.redisUrl) }) + "\n",
+      JSON.stringify({ msg: "prover.worker.ready", worker: handle.id, pid: process.pid, queue: handle.queueName, circuitHash: artifacts[0].circuitHash, ...several, concurrency: cli.concurrency, redis: redactRedisUrl(cli.redisUrl) }) + "\n",
     );
   } catch (e) {
     log({ msg: "prover.worker.failed", level: "error", error: errorText(e) });

@@ -3,7 +3,8 @@
  * proven by `modex prover worker` processes anywhere (prover/cluster-worker.ts).
  *
  * - One queue per circuit (`proofs-<hash16>`, prefix "modex"), so a worker never sees a job of
- *   another circuit.
+ *   another circuit. A prover of several circuits (one per batch shape) sends each job to the queue
+ *   of its circuit (`ProofJob.circuitHash`, default the first) and refuses a job of any other.
  * - Job ids are deterministic (`b<batch>-<sha256(publicInput)[:12]>`): a restarted sequencer proving
  *   the same batch re-attaches to the job it queued before (waiting, running, or already proven)
  *   instead of queueing a duplicate. close() leaves the jobs in Redis for that.
@@ -32,12 +33,16 @@ import {
   WORKER_KEY_PREFIX,
   type ClusterJobData,
 } from "./redis-queue";
-import type { CircuitArtifacts, ProofJob, ProofResult, ProveOptions, Prover, ProverEvent, ProverStatus, ProverWorkerStatus } from "./types";
+import { circuitLabel, circuitList, type CircuitArtifacts, type ProofJob, type ProofResult, type ProveOptions, type Prover, type ProverEvent, type ProverStatus, type ProverWorkerStatus } from "./types";
+
+/** What the sequencer side knows of a circuit. */
+export type ClusterCircuit = Pick<CircuitArtifacts, "circuitHash" | "vkeyPath" | "name">;
 
 export interface ClusterProverOptions {
   /** redis://[user:password@]host:port[/db] (or rediss://). */
   readonly redisUrl: string;
-  readonly artifacts: Pick<CircuitArtifacts, "circuitHash" | "vkeyPath">;
+  /** The circuit, or every circuit (one per batch shape), the default first: one queue each. */
+  readonly artifacts: ClusterCircuit | readonly ClusterCircuit[];
   readonly log?: LogFn;
   /** Attempts per job across the cluster, stalls not counted (default 3). */
   readonly attempts?: number;
@@ -49,14 +54,30 @@ export interface ClusterProverOptions {
 }
 
 export interface ClusterProver extends Prover {
+  /** The first (default) circuit. */
   readonly artifacts: Pick<CircuitArtifacts, "circuitHash" | "vkeyPath">;
+  readonly circuits: readonly ClusterCircuit[];
+  /** The first circuit's queue. */
   readonly queueName: string;
+  /** Every circuit's queue, in the order of `circuits`. */
+  readonly queueNames: readonly string[];
   status(): Promise<ProverStatus>;
+}
+
+/** One circuit's queue and the event stream this side reads from it. */
+interface Lane {
+  readonly circuit: ClusterCircuit;
+  readonly queueName: string;
+  readonly queue: Queue<ClusterJobData, ProofResult>;
+  readonly events: QueueEvents;
 }
 
 interface Waiter {
   readonly job: ProofJob;
+  readonly lane: Lane;
   readonly jobId: string;
+  /** lane + job id: job ids are unique per queue only. */
+  readonly key: string;
   readonly onEvent?: (e: ProverEvent) => void;
   readonly resolve: (r: ProofResult) => void;
   readonly reject: (e: Error) => void;
@@ -75,7 +96,7 @@ const STATUS_TIMEOUT_MS = 2_000;
 
 const STATES_WAITING = new Set(["waiting", "delayed", "prioritized", "active", "waiting-children", "paused"]);
 
-const PROVER_CODES = new Set<string>(["witness", "prove", "verify", "public_input", "artifacts", "internal", "worker_died", "workers_cannot_start"]);
+const PROVER_CODES = new Set<string>(["witness", "prove", "verify", "public_input", "artifacts", "circuit", "internal", "worker_died", "workers_cannot_start"]);
 
 export async function createClusterProver(opts: ClusterProverOptions): Promise<ClusterProver> {
   const log = opts.log ?? stderrJsonLog;
@@ -84,29 +105,45 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
   const lockMs = opts.lockMs ?? 30_000;
   if (!Number.isFinite(lockMs) || lockMs <= 0) throw new RangeError(`lockMs must be positive, got ${lockMs}`);
   const pollMs = Math.min(5_000, Math.max(1_000, Math.round(lockMs / 2)));
-  const { circuitHash } = opts.artifacts;
-  const queueName = queueNameFor(circuitHash);
+  const circuits = circuitList(opts.artifacts);
+  const circuitHash = circuits[0].circuitHash;
   const redisShown = redactRedisUrl(opts.redisUrl);
-
-  const queue = new Queue<ClusterJobData, ProofResult>(queueName, { connection: connectionFor(opts.redisUrl), prefix: QUEUE_PREFIX });
   const redisError = throttled(log);
-  queue.on("error", (e) => redisError({ msg: "prover.cluster.redis_error", level: "warn", error: errorText(e) }));
-  let events: QueueEvents | null = null;
+
+  const lanes: Lane[] = [];
   try {
-    await withTimeout(queue.waitUntilReady(), CONNECT_TIMEOUT_MS, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`);
-    const client = await queue.client;
-    // Read the event stream from its current end, not from whenever the first XREAD happens to run:
-    // no event of a job added after this point can be missed.
-    const lastEventId = await lastStreamId(client, queue.keys.events).catch(() => "$");
-    events = new QueueEvents(queueName, { connection: connectionFor(opts.redisUrl, { blocking: true }), prefix: QUEUE_PREFIX, lastEventId });
-    events.on("error", (e) => redisError({ msg: "prover.cluster.redis_error", level: "warn", error: errorText(e) }));
-    await withTimeout(events.waitUntilReady(), CONNECT_TIMEOUT_MS, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    for (const circuit of circuits) lanes.push(await openLane(circuit));
   } catch (e) {
-    await events?.close().catch(() => undefined);
-    await queue.close().catch(() => undefined);
+    for (const l of lanes) {
+      await l.events.close().catch(() => undefined);
+      await l.queue.close().catch(() => undefined);
+    }
     throw new Error(`cluster prover: cannot use Redis at ${redisShown}: ${errorText(e)}`);
   }
-  const qe = events;
+  const laneOf = new Map(lanes.map((l) => [l.circuit.circuitHash, l]));
+  const queueName = lanes[0].queueName;
+
+  async function openLane(circuit: ClusterCircuit): Promise<Lane> {
+    const name = queueNameFor(circuit.circuitHash);
+    const queue = new Queue<ClusterJobData, ProofResult>(name, { connection: connectionFor(opts.redisUrl), prefix: QUEUE_PREFIX });
+    queue.on("error", (e) => redisError({ msg: "prover.cluster.redis_error", level: "warn", queue: name, error: errorText(e) }));
+    let events: QueueEvents | null = null;
+    try {
+      await withTimeout(queue.waitUntilReady(), CONNECT_TIMEOUT_MS, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`);
+      const client = await queue.client;
+      // Read the event stream from its current end, not from whenever the first XREAD happens to run:
+      // no event of a job added after this point can be missed.
+      const lastEventId = await lastStreamId(client, queue.keys.events).catch(() => "$");
+      events = new QueueEvents(name, { connection: connectionFor(opts.redisUrl, { blocking: true }), prefix: QUEUE_PREFIX, lastEventId });
+      events.on("error", (e) => redisError({ msg: "prover.cluster.redis_error", level: "warn", queue: name, error: errorText(e) }));
+      await withTimeout(events.waitUntilReady(), CONNECT_TIMEOUT_MS, `no connection within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    } catch (e) {
+      await events?.close().catch(() => undefined);
+      await queue.close().catch(() => undefined);
+      throw e;
+    }
+    return { circuit, queueName: name, queue, events };
+  }
 
   const waiters = new Map<string, Set<Waiter>>();
   /** Jobs whose result this instance already handed out: proving them again means the caller rejected it. */
@@ -114,9 +151,12 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
   let closed = false;
   let closing: Promise<void> | null = null;
 
-  log({ msg: "prover.cluster.start", queue: queueName, redis: redisShown, circuitHash, attempts });
+  log({ msg: "prover.cluster.start", queue: queueName, redis: redisShown, circuitHash, ...(lanes.length > 1 ? { queues: lanes.map((l) => l.queueName), circuits: circuits.map((c) => c.circuitHash) } : {}), attempts });
 
-  const forJob = (jobId: string): Waiter[] => [...(waiters.get(jobId) ?? [])];
+  const waiterKey = (lane: Lane, jobId: string): string => `${lane.queueName}/${jobId}`;
+  const forJob = (lane: Lane, jobId: string): Waiter[] => [...(waiters.get(waiterKey(lane, jobId)) ?? [])];
+  /** A job's circuit in its log lines. */
+  const circuitFields = (w: Waiter): { circuit: string; circuitName?: string } => ({ circuit: circuitLabel(w.lane.circuit), ...(w.lane.circuit.name ? { circuitName: w.lane.circuit.name } : {}) });
 
   function enqueue(w: Waiter, fn: () => Promise<void>): void {
     w.chain = w.chain
@@ -139,9 +179,9 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
   function settle(w: Waiter): boolean {
     if (w.settled) return false;
     w.settled = true;
-    const set = waiters.get(w.jobId);
+    const set = waiters.get(w.key);
     set?.delete(w);
-    if (set && set.size === 0) waiters.delete(w.jobId);
+    if (set && set.size === 0) waiters.delete(w.key);
     return true;
   }
 
@@ -152,14 +192,14 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
     if (p.attempt <= w.lastAttempt) return;
     w.lastAttempt = p.attempt;
     w.lastWorker = p.worker;
-    log({ msg: "prover.cluster.leased", batch: w.job.batchNumber, job: w.jobId, worker: p.worker, attempt: p.attempt });
+    log({ msg: "prover.cluster.leased", batch: w.job.batchNumber, job: w.jobId, ...circuitFields(w), worker: p.worker, attempt: p.attempt });
     emit(w, { type: "leased", batchNumber: w.job.batchNumber, worker: p.worker, attempt: p.attempt });
   }
 
   function attemptFailed(w: Waiter, attempt: number, worker: string | null, error: string, willRetry: boolean): void {
     if (attempt < 1 || w.failedAttempts.has(attempt)) return;
     w.failedAttempts.add(attempt);
-    log({ msg: "prover.cluster.attempt_failed", level: "warn", batch: w.job.batchNumber, job: w.jobId, worker, attempt, willRetry, error });
+    log({ msg: "prover.cluster.attempt_failed", level: "warn", batch: w.job.batchNumber, job: w.jobId, ...circuitFields(w), worker, attempt, willRetry, error });
     emit(w, { type: "attempt_failed", batchNumber: w.job.batchNumber, worker, attempt, error, willRetry });
   }
 
@@ -173,7 +213,7 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
     if (bad !== null) {
       if (!settle(w)) return;
       // Unusable: drop it so that the next prove() of this batch queues a fresh job.
-      await queue.remove(w.jobId).catch(() => 0);
+      await w.lane.queue.remove(w.jobId).catch(() => 0);
       const msg = `batch ${w.job.batchNumber}: the cluster returned an unusable result for job ${w.jobId}: ${bad}`;
       log({ msg: "prover.cluster.bad_result", level: "error", batch: w.job.batchNumber, job: w.jobId, error: bad });
       w.reject(new ProverError("internal", w.job.batchNumber, Math.max(1, w.lastAttempt), msg));
@@ -182,12 +222,12 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
     const result = toProofResult(value);
     if (!settle(w)) return;
     delivered.add(w.jobId);
-    log({ msg: "prover.cluster.done", batch: w.job.batchNumber, job: w.jobId, worker: result.worker, ...result.timings });
+    log({ msg: "prover.cluster.done", batch: w.job.batchNumber, job: w.jobId, ...circuitFields(w), worker: result.worker, ...result.timings });
     w.resolve(result);
   }
 
   async function onFailed(w: Waiter, reason: string | undefined): Promise<void> {
-    const j = await queue.getJob(w.jobId).catch(() => undefined);
+    const j = await w.lane.queue.getJob(w.jobId).catch(() => undefined);
     const started = Math.max(j?.attemptsStarted ?? 0, j?.attemptsMade ?? 0, w.lastAttempt, 1);
     const { code, message } = decodeFailure(reason ?? j?.failedReason);
     attemptFailed(w, started, workerOf(w, started, j), message, false);
@@ -195,23 +235,23 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
     const stalled = /stalled more than allowable limit/.test(message);
     const c: ProverErrorCode = stalled ? "worker_died" : code !== null && PROVER_CODES.has(code) ? (code as ProverErrorCode) : "internal";
     const msg = `batch ${w.job.batchNumber}: proving failed after ${started} attempt${started === 1 ? "" : "s"} on the cluster (job ${w.jobId}); last: ${message}`;
-    log({ msg: "prover.cluster.failed", level: "error", batch: w.job.batchNumber, job: w.jobId, code: c, error: message });
+    log({ msg: "prover.cluster.failed", level: "error", batch: w.job.batchNumber, job: w.jobId, ...circuitFields(w), code: c, error: message });
     w.reject(new ProverError(c, w.job.batchNumber, started, msg));
   }
 
-  function jobData(job: ProofJob): ClusterJobData {
-    return { batchNumber: job.batchNumber, circuitInput: job.circuitInput, publicInput: job.publicInput, circuitHash };
+  function jobData(w: Waiter): ClusterJobData {
+    return { batchNumber: w.job.batchNumber, circuitInput: w.job.circuitInput, publicInput: w.job.publicInput, circuitHash: w.lane.circuit.circuitHash };
   }
 
   async function add(w: Waiter): Promise<Job<ClusterJobData, ProofResult>> {
-    const j = await queue.add(`batch-${w.job.batchNumber}`, jobData(w.job), {
+    const j = await w.lane.queue.add(`batch-${w.job.batchNumber}`, jobData(w), {
       jobId: w.jobId,
       attempts,
       backoff: { type: "exponential", delay: 1_000 },
       removeOnComplete: { age: 86_400, count: 1_000 },
       removeOnFail: { age: 7 * 86_400 },
     });
-    log({ msg: "prover.cluster.queued", batch: w.job.batchNumber, job: w.jobId, queue: queueName });
+    log({ msg: "prover.cluster.queued", batch: w.job.batchNumber, job: w.jobId, queue: w.lane.queueName, ...circuitFields(w) });
     return j;
   }
 
@@ -220,7 +260,7 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
    * revives a failed one; later (polls) it only catches up on outcomes whose events were missed.
    */
   async function sync(w: Waiter, entry: boolean): Promise<void> {
-    let j = await queue.getJob(w.jobId);
+    let j = await w.lane.queue.getJob(w.jobId);
     if (!j) {
       if (!entry) log({ msg: "prover.cluster.job_vanished", level: "warn", batch: w.job.batchNumber, job: w.jobId });
       j = await add(w);
@@ -228,17 +268,17 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
       log({ msg: "prover.cluster.reattached", batch: w.job.batchNumber, job: w.jobId });
     }
     if (w.settled) return;
-    let state = await queue.getJobState(w.jobId);
+    let state = await w.lane.queue.getJobState(w.jobId);
     if (state === "completed" && entry && delivered.has(w.jobId)) {
       // This instance already delivered that proof and is asked again: the caller did not accept it.
       log({ msg: "prover.cluster.reprove", level: "warn", batch: w.job.batchNumber, job: w.jobId });
       delivered.delete(w.jobId);
-      await queue.remove(w.jobId);
+      await w.lane.queue.remove(w.jobId);
       j = await add(w);
-      state = await queue.getJobState(w.jobId);
+      state = await w.lane.queue.getJobState(w.jobId);
     }
     if (state === "completed") {
-      const done = j.returnvalue !== null && j.returnvalue !== undefined ? j : await queue.getJob(w.jobId);
+      const done = j.returnvalue !== null && j.returnvalue !== undefined ? j : await w.lane.queue.getJob(w.jobId);
       await onCompleted(w, done?.returnvalue);
     } else if (state === "failed") {
       if (entry) {
@@ -253,37 +293,43 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
     // "unknown": removed between our calls; the next poll re-adds it.
   }
 
-  qe.on("progress", ({ jobId, data }) => {
-    for (const w of forJob(jobId)) enqueue(w, async () => onProgress(w, data));
-  });
-  qe.on("stalled", ({ jobId }) => {
-    for (const w of forJob(jobId)) {
-      const attempt = w.lastAttempt;
-      const worker = w.lastWorker;
-      enqueue(w, async () => {
-        // Past maxStalledCount the job carries a deferred failure: it fails when next taken.
-        const j = await queue.getJob(w.jobId).catch(() => undefined);
-        attemptFailed(w, Math.max(1, attempt), worker, `worker ${worker ?? "?"} stopped renewing its lease (stalled: killed, hung or cut off from Redis)`, !j?.deferredFailure);
-      });
-    }
-  });
-  qe.on("delayed", ({ jobId }) => {
-    // A failed attempt with retries left (we always add with backoff, so a retry is a delay).
-    for (const w of forJob(jobId)) {
-      enqueue(w, async () => {
-        const j = await queue.getJob(w.jobId);
-        if (!j) return;
-        const attempt = Math.max(j.attemptsStarted ?? 0, w.lastAttempt, 1);
-        attemptFailed(w, attempt, workerOf(w, attempt, j), decodeFailure(j.failedReason).message, true);
-      });
-    }
-  });
-  qe.on("completed", ({ jobId, returnvalue }) => {
-    for (const w of forJob(jobId)) enqueue(w, () => onCompleted(w, returnvalue));
-  });
-  qe.on("failed", ({ jobId, failedReason }) => {
-    for (const w of forJob(jobId)) enqueue(w, () => onFailed(w, failedReason));
-  });
+  for (const lane of lanes) listen(lane);
+
+  /** Turns one queue's event stream into its waiters' events. */
+  function listen(lane: Lane): void {
+    const qe = lane.events;
+    qe.on("progress", ({ jobId, data }) => {
+      for (const w of forJob(lane, jobId)) enqueue(w, async () => onProgress(w, data));
+    });
+    qe.on("stalled", ({ jobId }) => {
+      for (const w of forJob(lane, jobId)) {
+        const attempt = w.lastAttempt;
+        const worker = w.lastWorker;
+        enqueue(w, async () => {
+          // Past maxStalledCount the job carries a deferred failure: it fails when next taken.
+          const j = await w.lane.queue.getJob(w.jobId).catch(() => undefined);
+          attemptFailed(w, Math.max(1, attempt), worker, `worker ${worker ?? "?"} stopped renewing its lease (stalled: killed, hung or cut off from Redis)`, !j?.deferredFailure);
+        });
+      }
+    });
+    qe.on("delayed", ({ jobId }) => {
+      // A failed attempt with retries left (we always add with backoff, so a retry is a delay).
+      for (const w of forJob(lane, jobId)) {
+        enqueue(w, async () => {
+          const j = await w.lane.queue.getJob(w.jobId);
+          if (!j) return;
+          const attempt = Math.max(j.attemptsStarted ?? 0, w.lastAttempt, 1);
+          attemptFailed(w, attempt, workerOf(w, attempt, j), decodeFailure(j.failedReason).message, true);
+        });
+      }
+    });
+    qe.on("completed", ({ jobId, returnvalue }) => {
+      for (const w of forJob(lane, jobId)) enqueue(w, () => onCompleted(w, returnvalue));
+    });
+    qe.on("failed", ({ jobId, failedReason }) => {
+      for (const w of forJob(lane, jobId)) enqueue(w, () => onFailed(w, failedReason));
+    });
+  }
 
   // Fallback for lost events (a Redis reconnect, a trimmed stream): re-read each job's state now and then.
   const poll = setInterval(() => {
@@ -292,8 +338,10 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
   poll.unref();
 
   const prover: ClusterProver = {
-    artifacts: { circuitHash, vkeyPath: opts.artifacts.vkeyPath },
+    artifacts: { circuitHash, vkeyPath: circuits[0].vkeyPath },
+    circuits: circuits.map((c) => ({ circuitHash: c.circuitHash, vkeyPath: c.vkeyPath, ...(c.name ? { name: c.name } : {}) })),
     queueName,
+    queueNames: lanes.map((l) => l.queueName),
     get pending(): number {
       let n = 0;
       for (const s of waiters.values()) n += s.size;
@@ -301,11 +349,20 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
     },
     prove(job: ProofJob, proveOpts?: ProveOptions): Promise<ProofResult> {
       if (closed) return Promise.reject(new ProverError("closed", job.batchNumber, 0, `batch ${job.batchNumber}: cluster prover is closed`));
+      const lane = job.circuitHash === undefined ? lanes[0] : laneOf.get(job.circuitHash);
+      if (!lane) {
+        const msg = `batch ${job.batchNumber}: this prover has no circuit ${String(job.circuitHash)} (it proves ${circuits.map((c) => circuitLabel(c) + (c.name ? ` ${c.name}` : "")).join(", ")})`;
+        log({ msg: "prover.cluster.refused", level: "error", batch: job.batchNumber, code: "circuit", circuit: String(job.circuitHash), error: msg });
+        return Promise.reject(new ProverError("circuit", job.batchNumber, 0, msg));
+      }
       return new Promise<ProofResult>((resolve, reject) => {
         const jobId = jobIdFor(job);
+        const key = waiterKey(lane, jobId);
         const w: Waiter = {
           job,
+          lane,
           jobId,
+          key,
           onEvent: proveOpts?.onEvent,
           resolve,
           reject,
@@ -316,31 +373,35 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
           chain: Promise.resolve(),
         };
         // Listening before the job exists: its events cannot slip past.
-        let set = waiters.get(jobId);
-        if (!set) waiters.set(jobId, (set = new Set()));
+        let set = waiters.get(key);
+        if (!set) waiters.set(key, (set = new Set()));
         set.add(w);
         w.chain = w.chain.then(() =>
           sync(w, true).catch((e: unknown) => {
             if (!settle(w)) return;
-            reject(new Error(`batch ${job.batchNumber}: cannot queue the proof job ${jobId} on ${redisShown}: ${errorText(e)}`));
+            reject(new Error(`batch ${job.batchNumber}: cannot queue the proof job ${jobId} (queue ${lane.queueName}) on ${redisShown}: ${errorText(e)}`));
           }),
         );
       });
     },
     async status(): Promise<ProverStatus> {
       // Commands wait while Redis is away: an operator's status call must answer anyway.
-      const [counts, workers] = await withTimeout(
-        Promise.all([queue.getJobCounts("waiting", "delayed", "prioritized", "active"), queue.client.then(listWorkers)]),
+      const [perLane, workers] = await withTimeout(
+        Promise.all([Promise.all(lanes.map((l) => l.queue.getJobCounts("waiting", "delayed", "prioritized", "active"))), lanes[0].queue.client.then(listWorkers)]),
         STATUS_TIMEOUT_MS,
         `Redis at ${redisShown} did not answer within ${STATUS_TIMEOUT_MS / 1000} s`,
       );
-      const backends = [...new Set(workers.filter((w) => w.circuitHash === circuitHash).map((w) => w.backend))].sort();
+      const sum = (k: string): number => perLane.reduce((n, c) => n + (c[k] ?? 0), 0);
+      const ours = new Set(circuits.map((c) => c.circuitHash));
+      const serves = (w: ProverWorkerStatus): boolean => (w.circuits ?? [w.circuitHash]).some((h) => ours.has(h));
+      const backends = [...new Set(workers.filter(serves).map((w) => w.backend))].sort();
       return {
         mode: "cluster",
         circuitHash,
+        ...(circuits.length > 1 ? { circuits: circuits.map((c) => c.circuitHash) } : {}),
         backend: backends.length ? backends.join(", ") : "unknown (no live worker)",
-        queued: (counts.waiting ?? 0) + (counts.delayed ?? 0) + (counts.prioritized ?? 0),
-        leased: counts.active ?? 0,
+        queued: sum("waiting") + sum("delayed") + sum("prioritized"),
+        leased: sum("active"),
         workers,
         queue: redisShown,
       };
@@ -355,9 +416,11 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
             w.reject(new ProverError("closed", w.job.batchNumber, w.lastAttempt, `batch ${w.job.batchNumber}: cluster prover closed while waiting for job ${w.jobId} (it stays in Redis; proving the batch again re-attaches to it)`));
           }
         }
-        await qe.close().catch(() => undefined);
-        await queue.close().catch(() => undefined);
-        log({ msg: "prover.cluster.closed", queue: queueName });
+        for (const l of lanes) {
+          await l.events.close().catch(() => undefined);
+          await l.queue.close().catch(() => undefined);
+        }
+        log({ msg: "prover.cluster.closed", queue: queueName, ...(lanes.length > 1 ? { queues: lanes.map((l) => l.queueName) } : {}) });
       })();
       return closing;
     },

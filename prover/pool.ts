@@ -2,6 +2,11 @@
  * Embedded prover pool: proves batches in warm worker processes (prover/worker.ts), one job per
  * worker, jobs queued FIFO. A proof never runs on the caller's event loop.
  *
+ * One pool serves one circuit or several (a deployment with several batch shapes: one circuit each).
+ * Every worker knows the whole set and loads a circuit the first time it gets a job for it, then keeps
+ * it; a job names its circuit (`ProofJob.circuitHash`, default the first). A job naming a circuit
+ * the pool does not have is refused at once (ProverError code "circuit"); nothing else changes.
+ *
  * A worker that dies mid-job (crash, OOM kill, SIGKILL, timeout) is replaced and the job retried,
  * up to `maxAttempts` in all. Errors the job itself causes (invalid input, a proof that does not
  * verify, a wrong public signal) are deterministic and reject at once.
@@ -19,6 +24,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import {
   backendLabel,
+  circuitLabel,
+  circuitList,
   type CircuitArtifacts,
   type ProofJob,
   type ProofResult,
@@ -36,7 +43,8 @@ import { stderrJsonLog } from "../circuits/compile";
 export type LogFn = (o: object) => void;
 
 export interface ProverPoolOptions {
-  readonly artifacts: CircuitArtifacts;
+  /** The circuit it proves, or every circuit (one per batch shape), the default circuit first. */
+  readonly artifacts: CircuitArtifacts | readonly CircuitArtifacts[];
   /** Worker processes; default `defaultPoolSize(artifacts)`. */
   readonly size?: number;
   /** Structured log sink (one object per event); default: JSON lines on stderr. */
@@ -58,18 +66,24 @@ export interface WorkerInfo {
   readonly state: "starting" | "idle" | "busy" | "stopping";
   /** Batch being proven, when busy. */
   readonly batchNumber?: number;
+  /** Circuits (hashes) it has loaded so far, in the order it loaded them. */
+  readonly loadedCircuits: readonly string[];
 }
 
 /** A Prover with the introspection that operations and tests need. */
 export interface ProverPool extends Prover {
   readonly size: number;
+  /** The first (default) circuit. */
   readonly artifacts: Pick<CircuitArtifacts, "circuitHash" | "vkeyPath">;
+  /** Every circuit it proves, the first first. */
+  readonly circuits: readonly Pick<CircuitArtifacts, "circuitHash" | "vkeyPath" | "name">[];
   /** Live worker processes. */
   workers(): WorkerInfo[];
   status(): Promise<ProverStatus>;
 }
 
-export type ProverErrorCode = "witness" | "prove" | "verify" | "public_input" | "artifacts" | "internal" | "worker_died" | "workers_cannot_start" | "closed";
+/** … "circuit": the job names a circuit this prover does not have (never retried). */
+export type ProverErrorCode = "witness" | "prove" | "verify" | "public_input" | "artifacts" | "circuit" | "internal" | "worker_died" | "workers_cannot_start" | "closed";
 
 /** A rejected ProofJob: `code` says why, `attempts` how many workers tried. */
 export class ProverError extends Error {
@@ -93,12 +107,16 @@ export class ProverError extends Error {
  * proof, 2 workers 12.2 s per proof at twice the latency each. So: half the cores, at least one
  * (1 on 2 cores), and no more than free memory holds (see `estimateProofMemory`).
  */
-export function defaultPoolSize(artifacts?: Pick<CircuitArtifacts, "zkeyPath">): number {
+export function defaultPoolSize(artifacts?: Pick<CircuitArtifacts, "zkeyPath"> | readonly Pick<CircuitArtifacts, "zkeyPath">[]): number {
+  // A worker proves one job at a time: the largest proving key bounds its peak.
   let zkeyBytes = 0;
-  try {
-    if (artifacts) zkeyBytes = statSync(artifacts.zkeyPath).size;
-  } catch {
-    // unknown size: the CPU bound alone decides
+  const list = artifacts === undefined ? [] : Array.isArray(artifacts) ? (artifacts as readonly Pick<CircuitArtifacts, "zkeyPath">[]) : [artifacts as Pick<CircuitArtifacts, "zkeyPath">];
+  for (const a of list) {
+    try {
+      zkeyBytes = Math.max(zkeyBytes, statSync(a.zkeyPath).size);
+    } catch {
+      // unknown size: the CPU bound alone decides
+    }
   }
   return poolSizeFor({ cpus: os.availableParallelism?.() ?? os.cpus().length, freeMemBytes: os.freemem(), zkeyBytes });
 }
@@ -124,6 +142,8 @@ export function estimateProofMemory(zkeyBytes: number): number {
 interface Task {
   readonly id: number;
   readonly job: ProofJob;
+  /** The circuit that proves it. */
+  readonly circuit: CircuitArtifacts;
   readonly resolve: (r: ProofResult) => void;
   readonly reject: (e: Error) => void;
   readonly onEvent?: (e: ProverEvent) => void;
@@ -147,6 +167,8 @@ interface Slot {
   /** Why the pool killed it, when it did (timeout), for the retry message. */
   killReason: string | null;
   initError: WireError | null;
+  /** Circuits it has loaded (hashes, in load order). */
+  readonly loaded: string[];
   readonly exited: Promise<void>;
 }
 
@@ -186,7 +208,11 @@ function checkBackend(b: ProverBackend): void {
 }
 
 export function createProverPool(opts: ProverPoolOptions): ProverPool {
-  const size = opts.size ?? defaultPoolSize(opts.artifacts);
+  const circuits = circuitList(opts.artifacts);
+  const first = circuits[0];
+  const byHash = new Map(circuits.map((c) => [c.circuitHash, c]));
+  const several = circuits.length > 1;
+  const size = opts.size ?? defaultPoolSize(circuits);
   if (!Number.isInteger(size) || size < 1) throw new RangeError(`prover pool size must be a positive integer, got ${size}`);
   const maxAttempts = opts.maxAttempts ?? 3;
   if (!Number.isInteger(maxAttempts) || maxAttempts < 1) throw new RangeError(`maxAttempts must be a positive integer, got ${maxAttempts}`);
@@ -218,7 +244,10 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
   };
   process.on("exit", onProcessExit);
 
-  log({ msg: "prover.pool.start", size, maxAttempts, circuitHash: opts.artifacts.circuitHash, backend: backendName, ...(backend.kind === "native" ? { threadsPerWorker: backend.threads || (os.availableParallelism?.() ?? os.cpus().length) } : {}) });
+  /** A job's circuit in its log lines: the hash's first 16 hex digits, and its name when it has one. */
+  const circuitFields = (c: CircuitArtifacts): { circuit: string; circuitName?: string } => ({ circuit: circuitLabel(c), ...(c.name ? { circuitName: c.name } : {}) });
+
+  log({ msg: "prover.pool.start", size, maxAttempts, circuitHash: first.circuitHash, ...(several ? { circuits: circuits.map((c) => c.circuitHash) } : {}), backend: backendName, ...(backend.kind === "native" ? { threadsPerWorker: backend.threads || (os.availableParallelism?.() ?? os.cpus().length) } : {}) });
 
   /** Reports a job event to its caller; a throwing (or rejecting) handler is logged, never breaks the pool. */
   function emit(task: Task, e: ProverEvent): void {
@@ -261,6 +290,7 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
       timer: null,
       killReason: null,
       initError: null,
+      loaded: [],
       exited,
     };
     slots.add(slot);
@@ -273,7 +303,7 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
     child.on("message", (m: FromWorker) => onMessage(slot, m));
     child.on("error", (e) => log({ msg: "prover.worker.error", level: "warn", worker: pid, error: e.message }));
     child.once("exit", (code, signal) => onExit(slot, code, signal));
-    send(slot, { type: "init", artifacts: opts.artifacts, backend, tempDirPrefix: workerTempPrefix(pid) });
+    send(slot, { type: "init", artifacts: circuits, backend, tempDirPrefix: workerTempPrefix(pid) });
   }
 
   function forwardOutput(slot: Slot, stream: "stdout" | "stderr"): void {
@@ -318,9 +348,13 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
       case "init_failed":
         slot.initError = m.error;
         return;
+      case "loaded":
+        if (!slot.loaded.includes(m.circuitHash)) slot.loaded.push(m.circuitHash);
+        log({ msg: "prover.worker.circuit_loaded", worker: slot.pid, ...circuitFields(byHash.get(m.circuitHash) ?? { ...first, circuitHash: m.circuitHash, name: undefined }), loadMs: m.loadMs, loaded: slot.loaded.length, ...(slot.task?.id === m.taskId ? { batch: slot.task.job.batchNumber } : {}) });
+        return;
       case "stage":
         if (slot.task?.id !== m.taskId) return;
-        log({ msg: "prover.job.stage", batch: slot.task.job.batchNumber, worker: slot.pid, stage: m.stage, attempt: slot.task.attempts });
+        log({ msg: "prover.job.stage", batch: slot.task.job.batchNumber, worker: slot.pid, stage: m.stage, attempt: slot.task.attempts, ...circuitFields(slot.task.circuit) });
         return;
       case "done":
       case "failed": {
@@ -332,11 +366,11 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
         if (m.type === "done") {
           slot.jobsDone++;
           const result: ProofResult = { ...m.result, worker: String(slot.pid) };
-          log({ msg: "prover.job.done", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, backend: backendName, ...result.timings, queueMs: Math.round(performance.now() - task.queuedAt), maxRssMb: m.maxRssMb });
+          log({ msg: "prover.job.done", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, ...circuitFields(task.circuit), backend: backendName, ...result.timings, queueMs: Math.round(performance.now() - task.queuedAt), maxRssMb: m.maxRssMb });
           task.resolve(result);
         } else {
           slot.jobsFailed++;
-          log({ msg: "prover.job.failed", level: "error", batch: task.job.batchNumber, worker: slot.pid, code: m.error.code, error: m.error.message });
+          log({ msg: "prover.job.failed", level: "error", batch: task.job.batchNumber, worker: slot.pid, ...circuitFields(task.circuit), code: m.error.code, error: m.error.message });
           // The job itself is at fault: another worker would fail the same way.
           emit(task, { type: "attempt_failed", batchNumber: task.job.batchNumber, worker: String(slot.pid), attempt: task.attempts, error: m.error.message, willRetry: false });
           task.reject(new ProverError(asCode(m.error.code), task.job.batchNumber, task.attempts, m.error.message));
@@ -368,10 +402,10 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
       emit(task, { type: "attempt_failed", batchNumber: task.job.batchNumber, worker: String(slot.pid), attempt: task.attempts, error: task.lastFailure, willRetry });
       if (!willRetry) {
         const msg = `batch ${task.job.batchNumber}: proving failed after ${task.attempts} attempt${task.attempts === 1 ? "" : "s"}; last: ${task.lastFailure}`;
-        log({ msg: "prover.job.failed", level: "error", batch: task.job.batchNumber, code: "worker_died", error: msg });
+        log({ msg: "prover.job.failed", level: "error", batch: task.job.batchNumber, ...circuitFields(task.circuit), code: "worker_died", error: msg });
         task.reject(new ProverError("worker_died", task.job.batchNumber, task.attempts, msg));
       } else {
-        log({ msg: "prover.job.retry", level: "warn", batch: task.job.batchNumber, attempt: task.attempts, maxAttempts, cause: task.lastFailure });
+        log({ msg: "prover.job.retry", level: "warn", batch: task.job.batchNumber, ...circuitFields(task.circuit), attempt: task.attempts, maxAttempts, cause: task.lastFailure });
         // Back to the front: a retried batch keeps its place ahead of later batches.
         queue.unshift(task);
       }
@@ -437,9 +471,9 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
           killGroup(slot.child, slot.pid);
         }, ms);
       }
-      log({ msg: "prover.job.start", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, queued: queue.length });
+      log({ msg: "prover.job.start", batch: task.job.batchNumber, worker: slot.pid, attempt: task.attempts, ...circuitFields(task.circuit), ...(slot.loaded.includes(task.circuit.circuitHash) ? {} : { loads: true }), queued: queue.length });
       emit(task, { type: "leased", batchNumber: task.job.batchNumber, worker: String(slot.pid), attempt: task.attempts });
-      send(slot, { type: "prove", taskId: task.id, job: task.job });
+      send(slot, { type: "prove", taskId: task.id, job: { ...task.job, circuitHash: task.circuit.circuitHash } });
     }
   }
 
@@ -449,7 +483,8 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
       host: os.hostname(),
       pid: s.pid,
       state: s.state,
-      circuitHash: opts.artifacts.circuitHash,
+      circuitHash: first.circuitHash,
+      ...(several ? { circuits: circuits.map((c) => c.circuitHash) } : {}),
       backend: backendName,
       concurrency: 1,
       batches: s.task ? [s.task.job.batchNumber] : [],
@@ -463,20 +498,22 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
 
   return {
     size,
-    artifacts: { circuitHash: opts.artifacts.circuitHash, vkeyPath: opts.artifacts.vkeyPath },
+    artifacts: { circuitHash: first.circuitHash, vkeyPath: first.vkeyPath },
+    circuits: circuits.map((c) => ({ circuitHash: c.circuitHash, vkeyPath: c.vkeyPath, ...(c.name ? { name: c.name } : {}) })),
     get pending(): number {
       let busy = 0;
       for (const s of slots) if (s.task) busy++;
       return queue.length + busy;
     },
     workers(): WorkerInfo[] {
-      return [...slots].map((s) => ({ pid: s.pid, state: s.state, ...(s.task ? { batchNumber: s.task.job.batchNumber } : {}) }));
+      return [...slots].map((s) => ({ pid: s.pid, state: s.state, ...(s.task ? { batchNumber: s.task.job.batchNumber } : {}), loadedCircuits: [...s.loaded] }));
     },
     async status(): Promise<ProverStatus> {
       const all = [...slots];
       return {
         mode: "embedded",
-        circuitHash: opts.artifacts.circuitHash,
+        circuitHash: first.circuitHash,
+        ...(several ? { circuits: circuits.map((c) => c.circuitHash) } : {}),
         backend: backendName,
         queued: queue.length,
         leased: all.filter((s) => s.task).length,
@@ -485,9 +522,15 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
     },
     prove(job: ProofJob, proveOpts?: ProveOptions): Promise<ProofResult> {
       if (closed) return Promise.reject(new ProverError("closed", job.batchNumber, 0, `batch ${job.batchNumber}: prover pool is closed`));
+      const circuit = job.circuitHash === undefined ? first : byHash.get(job.circuitHash);
+      if (!circuit) {
+        const msg = `batch ${job.batchNumber}: this prover has no circuit ${String(job.circuitHash)} (it proves ${circuits.map((c) => circuitLabel(c) + (c.name ? ` ${c.name}` : "")).join(", ")})`;
+        log({ msg: "prover.job.refused", level: "error", batch: job.batchNumber, code: "circuit", circuit: String(job.circuitHash), error: msg });
+        return Promise.reject(new ProverError("circuit", job.batchNumber, 0, msg));
+      }
       return new Promise<ProofResult>((resolve, reject) => {
-        queue.push({ id: nextTaskId++, job, resolve, reject, onEvent: proveOpts?.onEvent, attempts: 0, queuedAt: performance.now() });
-        log({ msg: "prover.job.queued", batch: job.batchNumber, queued: queue.length });
+        queue.push({ id: nextTaskId++, job, circuit, resolve, reject, onEvent: proveOpts?.onEvent, attempts: 0, queuedAt: performance.now() });
+        log({ msg: "prover.job.queued", batch: job.batchNumber, ...circuitFields(circuit), queued: queue.length });
         if (startFailures >= maxAttempts) {
           // A new job gets a fresh round of start attempts (the cause may have been fixed).
           log({ msg: "prover.pool.restart_workers", lastError: lastStartError });
@@ -541,6 +584,6 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
 }
 
 function asCode(code: string): ProverErrorCode {
-  const known: ProverErrorCode[] = ["witness", "prove", "verify", "public_input", "artifacts", "internal"];
+  const known: ProverErrorCode[] = ["witness", "prove", "verify", "public_input", "artifacts", "circuit", "internal"];
   return (known as string[]).includes(code) ? (code as ProverErrorCode) : "internal";
 }

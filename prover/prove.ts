@@ -89,11 +89,33 @@ export async function loadArtifacts(artifacts: CircuitArtifacts, setup: ProveSet
   await fsp.access(artifacts.zkeyPath).catch((e: Error) => {
     throw new ProveError("artifacts", `cannot read proving key ${artifacts.zkeyPath}: ${e.message}`);
   });
+  await checkBackendSetup(backend);
+  const tempDirPrefix = setup.tempDirPrefix ?? path.join(os.tmpdir(), "modex-prove-");
+  return { artifacts, wasm: new Uint8Array(wasm), vkey, backend, tempDirPrefix };
+}
+
+/**
+ * What a worker checks at start for every circuit it serves, without loading any: the wasm, the
+ * verification key and the proving key can be read (a missing file fails the start, not a job).
+ */
+export async function checkArtifactFiles(artifacts: CircuitArtifacts): Promise<void> {
+  const files: [string, string][] = [
+    ["circuit wasm", artifacts.wasmPath],
+    ["verification key", artifacts.vkeyPath],
+    ["proving key", artifacts.zkeyPath],
+  ];
+  for (const [what, p] of files) {
+    await fsp.access(p, fsConstants.R_OK).catch((e: Error) => {
+      throw new ProveError("artifacts", `cannot read ${what} ${p}: ${e.message}`);
+    });
+  }
+}
+
+/** The backend can run here: a prover command is an executable, the native prover loaded. */
+export async function checkBackendSetup(backend: ProverBackend): Promise<void> {
   // A misconfigured prover command fails the worker's start (the pool stops respawning), not every job.
   if (backend.kind === "command") await checkCommand(backend.command);
   if (backend.kind === "native" && !nativeAddon()) throw new ProveError("artifacts", `the native prover is not available: ${nativeStatus().reason ?? "unknown reason"}`);
-  const tempDirPrefix = setup.tempDirPrefix ?? path.join(os.tmpdir(), "modex-prove-");
-  return { artifacts, wasm: new Uint8Array(wasm), vkey, backend, tempDirPrefix };
 }
 
 /** The command's executable exists and may be run (a bare name is looked up on PATH, as spawn does). */

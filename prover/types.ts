@@ -8,6 +8,26 @@ export interface CircuitArtifacts {
   readonly wasmPath: string;
   readonly zkeyPath: string;
   readonly vkeyPath: string;
+  /** A short name for logs and status (the batch circuit's name, e.g. "batch-a2-b1-o1-d1-n2-m1-f2"); optional. */
+  readonly name?: string;
+}
+
+/** The circuits a prover serves, as a non-empty list with distinct hashes (the first is the default circuit). */
+export function circuitList<T extends Pick<CircuitArtifacts, "circuitHash">>(artifacts: T | readonly T[]): readonly T[] {
+  const list: readonly T[] = Array.isArray(artifacts) ? (artifacts as readonly T[]) : [artifacts as T];
+  if (list.length === 0) throw new RangeError("a prover needs at least one circuit's artifacts");
+  const seen = new Set<string>();
+  for (const a of list) {
+    if (typeof a?.circuitHash !== "string" || a.circuitHash === "") throw new RangeError(`circuit artifacts need a circuitHash, got ${JSON.stringify(a)}`);
+    if (seen.has(a.circuitHash)) throw new RangeError(`circuit ${a.circuitHash} is listed twice`);
+    seen.add(a.circuitHash);
+  }
+  return list;
+}
+
+/** A circuit as logs name it: the first 16 hex digits of its hash (as in its cluster queue's name). */
+export function circuitLabel(a: Pick<CircuitArtifacts, "circuitHash">): string {
+  return a.circuitHash.slice(0, 16);
 }
 
 export interface Groth16Proof {
@@ -23,6 +43,11 @@ export interface ProofJob {
   readonly circuitInput: CircuitInput;
   /** The public input core/ computed; the proof's public signal must equal it. */
   readonly publicInput: string;
+  /**
+   * Which circuit proves it (the batch's shape: core/params.ts `Shape`). Absent: the prover's first
+   * (or only) circuit. A prover that does not have this circuit refuses the job (code "circuit").
+   */
+  readonly circuitHash?: string;
 }
 
 export interface ProofTimings {
@@ -83,7 +108,10 @@ export interface ProverWorkerStatus {
   readonly host: string;
   readonly pid: number;
   readonly state: "starting" | "idle" | "busy" | "draining" | "stopping";
+  /** Its first (or only) circuit. */
   readonly circuitHash: string;
+  /** Every circuit it serves, its first first; present only when it serves more than one. */
+  readonly circuits?: readonly string[];
   readonly backend: string;
   /** Jobs it may run at once. */
   readonly concurrency: number;
@@ -97,7 +125,10 @@ export interface ProverWorkerStatus {
 
 export interface ProverStatus {
   readonly mode: "embedded" | "cluster";
+  /** The first (or only) circuit. */
   readonly circuitHash: string;
+  /** Every circuit it proves, the first first; present only when it proves more than one. */
+  readonly circuits?: readonly string[];
   readonly backend: string;
   /** Jobs waiting for a worker. */
   readonly queued: number;
@@ -113,8 +144,13 @@ export interface Prover {
   prove(job: ProofJob, opts?: ProveOptions): Promise<ProofResult>;
   /** Jobs waiting or running. */
   readonly pending: number;
-  /** The circuit it proves; the sequencer verifies each proof with `vkeyPath` before accepting it. */
+  /** The circuit it proves (its first, when several); the sequencer verifies each proof with `vkeyPath` before accepting it. */
   readonly artifacts?: Pick<CircuitArtifacts, "circuitHash" | "vkeyPath">;
+  /**
+   * Every circuit it proves, `artifacts` first (a deployment with several batch shapes: one each). A
+   * proof of a job that names `circuitHash` verifies under that circuit's `vkeyPath`.
+   */
+  readonly circuits?: readonly Pick<CircuitArtifacts, "circuitHash" | "vkeyPath" | "name">[];
   /** The operator view: queue, leases, workers. */
   status?(): Promise<ProverStatus>;
   close(): Promise<void>;
