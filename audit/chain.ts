@@ -49,16 +49,18 @@ export async function readRollupInfo(r: ChainReader): Promise<RollupInfo> {
   const block = await r.client.getBlockNumber();
   const read = <T>(functionName: string, args: readonly unknown[] = []): Promise<T> =>
     r.client.readContract({ address: r.rollup, abi: rollupAbi, functionName: functionName as never, args: args as never, blockNumber: block }) as Promise<T>;
-  const [p, verifier, batchNumber, consumed, queueLength, genesisRoot] = await Promise.all([
-    read<RollupParams>("params"),
-    read<Address>("verifier"),
+  // params() holds the trees and fee buckets; the slot counts and the verifier are the first shape's (PROTOCOL.md §5.5).
+  const [p, shapes, batchNumber, consumed, queueLength, genesisRoot] = await Promise.all([
+    read<Pick<RollupParams, "accountLevels" | "balanceLevels" | "feeBuckets">>("params"),
+    read<readonly { verifier: Address; depositSlots: number; l2Slots: number; fillSlots: number }[]>("shapes"),
     read<bigint>("batchNumber"),
     read<bigint>("consumed"),
     read<bigint>("queueLength"),
     read<bigint>("batchRoots", [0n]),
   ]);
-  const params: RollupParams = { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: p.depositSlots, l2Slots: p.l2Slots, fillSlots: p.fillSlots, feeBuckets: p.feeBuckets };
-  return { params, verifier, batchNumber: Number(batchNumber), consumed: Number(consumed), queueLength: Number(queueLength), genesisRoot, block };
+  const [first] = shapes;
+  const params: RollupParams = { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: first.depositSlots, l2Slots: first.l2Slots, fillSlots: first.fillSlots, feeBuckets: p.feeBuckets };
+  return { params, verifier: first.verifier, batchNumber: Number(batchNumber), consumed: Number(consumed), queueLength: Number(queueLength), genesisRoot, block };
 }
 
 export async function readBatchRoot(r: ChainReader, n: number, block?: bigint): Promise<bigint> {

@@ -51,13 +51,19 @@ contract Rollup {
 
     // ---------------------------------------------------------------- types, events, errors
 
+    /// The trees and fee buckets, shared by every batch shape.
     struct Params {
         uint32 accountLevels; // arity-8 account tree levels: 8^accountLevels accounts
         uint32 balanceLevels; // arity-4 balance tree levels: 4^balanceLevels token ids
+        uint32 feeBuckets; // F: fee tokens per batch
+    }
+
+    /// A batch shape (PROTOCOL.md §5.5): the slot counts of one batch circuit and its Groth16 verifier.
+    struct Shape {
+        address verifier;
         uint32 depositSlots; // D: L1 queue records per batch
         uint32 l2Slots; // N: transfer/withdraw slots per batch
         uint32 fillSlots; // M: order-fill slots per batch (51 bytes each, after the L2 chunks)
-        uint32 feeBuckets; // F: fee tokens per batch
     }
 
     /// A forced withdrawal: queue record `queueIndex` (kind 3) must be consumed by block `deadline`.
@@ -128,7 +134,8 @@ contract Rollup {
     // batches
     error BadFeeTokensLength(uint256 length, uint256 expected);
     error BadWithdrawBitmapLength(uint256 length, uint256 expected);
-    error BadChunksLength(uint256 length, uint256 expected);
+    error UnknownShape(uint256 chunksLength, uint256 forcedExitsLength);
+    error DuplicateShape(uint256 index);
     error TooManyDeposits(uint256 depositCount, uint256 depositSlots);
     error DepositsNotQueued(uint256 consumed, uint256 depositCount, uint256 queueLength);
     error TimestampBeforePrevious(uint32 timestamp, uint32 previous);
@@ -138,7 +145,6 @@ contract Rollup {
     error InvalidProof();
     error BitmapBitOutOfRange(uint256 slot);
     error NotAWithdrawChunk(uint256 slot);
-    error BadForcedExitsLength(uint256 length, uint256 expected);
     // forced withdrawals and the escape hatch
     error NotAccountOwner(uint32 accountId, address owner);
     error ForcedRequestExpired(uint64 queueIndex, uint64 deadline);
@@ -157,7 +163,6 @@ contract Rollup {
 
     // ---------------------------------------------------------------- immutables
 
-    IGroth16Verifier public immutable verifier;
     IPoseidon4 public immutable poseidon4;
     IPoseidon5 public immutable poseidon5;
     IPoseidon8 public immutable poseidon8;
@@ -170,14 +175,11 @@ contract Rollup {
     address public immutable operator;
     uint32 internal immutable ACCOUNT_LEVELS;
     uint32 internal immutable BALANCE_LEVELS;
-    uint32 internal immutable DEPOSIT_SLOTS;
-    uint32 internal immutable L2_SLOTS;
-    uint32 internal immutable FILL_SLOTS;
     uint32 internal immutable FEE_BUCKETS;
+    /// The largest D of the deployment's shapes: the queue records one batch can consume (forcedDeadline).
+    uint32 internal immutable MAX_DEPOSIT_SLOTS;
     uint256 public immutable maxAccounts;
     uint256 public immutable maxTokens;
-    uint256 internal immutable BITMAP_BYTES;
-    uint256 internal immutable CHUNKS_BYTES;
 
     // ---------------------------------------------------------------- storage
 
@@ -220,6 +222,11 @@ contract Rollup {
     mapping(uint64 => bool) public refunded;
     /// forcedId + 1 of the unprocessed forced request of (account, token); 0 when none is open.
     mapping(uint32 => mapping(uint8 => uint64)) internal _openForced;
+    /// The batch shapes, in constructor order (shapes()).
+    Shape[] internal _shapes;
+    /// _shapeKey(chunks length, forcedExits length) → the shape, packed in one word (_packShape); 0: none.
+    /// submitBatch finds a batch's shape with one storage read.
+    mapping(uint256 => uint256) internal _shapeByLengths;
 
     bool internal transient _locked;
 
@@ -237,8 +244,9 @@ contract Rollup {
 
     // ---------------------------------------------------------------- construction
 
+    /// `shapes_` comes last: as the first of these ten arguments, the legacy code generator's ABI decoder
+    /// for the dynamic array runs out of stack ("stack too deep"), and viaIR would change all codegen.
     constructor(
-        address verifier_,
         address poseidon4_,
         address poseidon5_,
         address poseidon8_,
@@ -247,22 +255,21 @@ contract Rollup {
         uint256 operatorAx,
         uint256 operatorAy,
         uint32 forcedDeadlineBlocks_,
-        uint32 maxTimestampLag_
+        uint32 maxTimestampLag_,
+        Shape[] memory shapes_
     ) {
         if (block.chainid >= 2 ** 32) revert ChainIdTooLarge(block.chainid);
         if (
             p.accountLevels == 0 || p.accountLevels > 8 || p.balanceLevels == 0 || p.balanceLevels > 4
-                || p.depositSlots == 0 || p.l2Slots == 0 || p.feeBuckets == 0 || p.feeBuckets > 256
-                || p.l2Slots > 65536 || p.depositSlots > 65536 || p.fillSlots > 65536 || forcedDeadlineBlocks_ == 0
-                || maxTimestampLag_ == 0
+                || p.feeBuckets == 0 || p.feeBuckets > 256 || forcedDeadlineBlocks_ == 0 || maxTimestampLag_ == 0
+                || shapes_.length == 0 || shapes_.length > 16
         ) revert InvalidParams();
-        if (verifier_.code.length == 0) revert NotAContract(verifier_);
+        MAX_DEPOSIT_SLOTS = _addShapes(shapes_);
         if (poseidon4_.code.length == 0) revert NotAContract(poseidon4_);
         if (poseidon5_.code.length == 0) revert NotAContract(poseidon5_);
         if (poseidon8_.code.length == 0) revert NotAContract(poseidon8_);
         if (genesisRoot >= R) revert RootNotInField(genesisRoot);
 
-        verifier = IGroth16Verifier(verifier_);
         poseidon4 = IPoseidon4(poseidon4_);
         poseidon5 = IPoseidon5(poseidon5_);
         poseidon8 = IPoseidon8(poseidon8_);
@@ -271,20 +278,35 @@ contract Rollup {
         operator = msg.sender;
         ACCOUNT_LEVELS = p.accountLevels;
         BALANCE_LEVELS = p.balanceLevels;
-        DEPOSIT_SLOTS = p.depositSlots;
-        L2_SLOTS = p.l2Slots;
-        FILL_SLOTS = p.fillSlots;
         FEE_BUCKETS = p.feeBuckets;
         maxAccounts = 8 ** uint256(p.accountLevels); // ≤ 2^24: account ids are u24 on the wire
         maxTokens = 4 ** uint256(p.balanceLevels); // ≤ 256: token ids are u8 on the wire
-        BITMAP_BYTES = (uint256(p.l2Slots) + 7) / 8;
-        CHUNKS_BYTES = uint256(p.l2Slots) * CHUNK_BYTES + uint256(p.fillSlots) * FILL_CHUNK_BYTES;
 
         batchRoots[0] = genesisRoot;
         _tokens.push(address(0)); // id 0 = ETH
         emit TokenAdded(ETH, address(0));
         // Account 0, the fee account: a kind-2 record with token 0 and amount 0.
         _register(msg.sender, operatorAx, operatorAy, ETH, 0);
+    }
+
+    /// Stores the shape table; returns the largest D. Each count ≤ 65536, at least one slot per shape,
+    /// a verifier with code, no two shapes with the same (chunks, forcedExits) lengths (DuplicateShape
+    /// names the later one), and at least one shape with an L1 slot (else the queue could never drain).
+    function _addShapes(Shape[] memory shapes_) internal returns (uint32 maxDeposit) {
+        for (uint256 i = 0; i < shapes_.length; ++i) {
+            Shape memory s = shapes_[i];
+            if (
+                s.depositSlots > 65536 || s.l2Slots > 65536 || s.fillSlots > 65536
+                    || uint256(s.depositSlots) + s.l2Slots + s.fillSlots == 0
+            ) revert InvalidParams();
+            if (s.verifier.code.length == 0) revert NotAContract(s.verifier);
+            uint256 key = _shapeKey(_chunksBytes(s.l2Slots, s.fillSlots), uint256(s.depositSlots) * FORCED_EXIT_BYTES);
+            if (_shapeByLengths[key] != 0) revert DuplicateShape(i);
+            _shapeByLengths[key] = _packShape(s);
+            _shapes.push(s);
+            if (s.depositSlots > maxDeposit) maxDeposit = s.depositSlots;
+        }
+        if (maxDeposit == 0) revert InvalidParams();
     }
 
     // ---------------------------------------------------------------- tokens
@@ -346,11 +368,12 @@ contract Rollup {
     }
 
     /// @notice The deadline a forced request sent in this block gets: block.number + forcedDeadlineBlocks
-    ///         · (1 + ⌊ahead / D⌋), ahead = queueLength − consumed (the records it waits behind), and never
-    ///         before the deadline of the unprocessed forced request ahead of it (PROTOCOL.md §6.1).
+    ///         · (1 + ⌊ahead / D⌋), ahead = queueLength − consumed (the records it waits behind), D the
+    ///         largest of the shapes' L1 slots, and never before the deadline of the unprocessed forced
+    ///         request ahead of it (PROTOCOL.md §6.1, §5.5).
     function forcedDeadline() public view returns (uint64 deadline) {
         uint64 ahead = queueLength - consumed;
-        deadline = uint64(block.number) + uint64(forcedDeadlineBlocks) * (1 + ahead / DEPOSIT_SLOTS);
+        deadline = uint64(block.number) + uint64(forcedDeadlineBlocks) * (1 + ahead / MAX_DEPOSIT_SLOTS);
         uint64 count = forcedCount;
         if (count > nextForced) {
             uint64 previous = _forced[count - 1].deadline;
@@ -435,7 +458,7 @@ contract Rollup {
         Header memory h = _checkBatch(
             newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length, forcedExits.length
         );
-        _verify(proof, _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits)));
+        _verify(proof, _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits)), address(uint160(h.shape)));
         _finalize(h, withdrawBitmap, chunks, forcedExits);
     }
 
@@ -448,7 +471,8 @@ contract Rollup {
         lastTimestamp = uint32(h.timestamp);
         batchRoots[n] = h.newRoot;
         emit BatchFinalized(n, h.newRoot, h.oldRoot, uint32(h.newConsumed - h.oldConsumed), uint32(h.timestamp));
-        _creditWithdrawals(n, withdrawBitmap, chunks);
+        _creditWithdrawals(n, withdrawBitmap, chunks, (h.shape >> 192) & 0xffffffff);
+        // Reads forcedExits[16·(queueIndex − oldConsumed)] < 16·depositCount ≤ 16·D: inside the shape's forcedExits.
         _processForced(n, h.oldConsumed, h.newConsumed, forcedExits);
     }
 
@@ -485,7 +509,8 @@ contract Rollup {
         return _pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits);
     }
 
-    /// The first 156 bytes of pubdata (less the chain id and the rollup's address), and the queue positions before and after the batch.
+    /// The first 156 bytes of pubdata (less the chain id and the rollup's address), the queue positions
+    /// before and after the batch, and the batch's shape (packed, _packShape).
     struct Header {
         uint256 oldRoot;
         uint256 newRoot;
@@ -494,6 +519,28 @@ contract Rollup {
         uint256 timestamp;
         uint64 oldConsumed;
         uint64 newConsumed;
+        uint256 shape;
+    }
+
+    /// The chunks length of a shape: N L2 chunks (15 bytes) and M fill chunks (51 bytes).
+    function _chunksBytes(uint256 l2Slots, uint256 fillSlots) internal pure returns (uint256) {
+        return l2Slots * CHUNK_BYTES + fillSlots * FILL_CHUNK_BYTES;
+    }
+
+    /// The _shapeByLengths key of (chunks length, forcedExits length); injective below 2^128 each
+    /// (calldata lengths always are; shapeOf refuses larger ones).
+    function _shapeKey(uint256 chunksLength, uint256 forcedExitsLength) internal pure returns (uint256) {
+        return (chunksLength << 128) | forcedExitsLength;
+    }
+
+    /// verifier (bits 0‥159) ‖ D (160‥191) ‖ N (192‥223) ‖ M (224‥255): never 0 (the verifier has code).
+    function _packShape(Shape memory s) internal pure returns (uint256) {
+        return uint256(uint160(s.verifier)) | (uint256(s.depositSlots) << 160) | (uint256(s.l2Slots) << 192)
+            | (uint256(s.fillSlots) << 224);
+    }
+
+    function _unpackShape(uint256 w) internal pure returns (Shape memory) {
+        return Shape(address(uint160(w)), uint32(w >> 160), uint32(w >> 192), uint32(w >> 224));
     }
 
     function _checkBatch(
@@ -506,11 +553,14 @@ contract Rollup {
         uint256 forcedExitsLength
     ) internal view returns (Header memory h) {
         if (feeTokensLength != FEE_BUCKETS) revert BadFeeTokensLength(feeTokensLength, FEE_BUCKETS);
-        if (bitmapLength != BITMAP_BYTES) revert BadWithdrawBitmapLength(bitmapLength, BITMAP_BYTES);
-        if (chunksLength != CHUNKS_BYTES) revert BadChunksLength(chunksLength, CHUNKS_BYTES);
-        uint256 forcedBytes = uint256(DEPOSIT_SLOTS) * FORCED_EXIT_BYTES;
-        if (forcedExitsLength != forcedBytes) revert BadForcedExitsLength(forcedExitsLength, forcedBytes);
-        if (depositCount > DEPOSIT_SLOTS) revert TooManyDeposits(depositCount, DEPOSIT_SLOTS);
+        // The shape is the one whose chunks and forcedExits lengths these are (one storage read); the
+        // constructor refused two shapes with the same pair, so a batch has at most one (PROTOCOL.md §5.5).
+        uint256 shape = _shapeByLengths[_shapeKey(chunksLength, forcedExitsLength)];
+        if (shape == 0) revert UnknownShape(chunksLength, forcedExitsLength);
+        uint256 bitmapBytes = (((shape >> 192) & 0xffffffff) + 7) / 8;
+        if (bitmapLength != bitmapBytes) revert BadWithdrawBitmapLength(bitmapLength, bitmapBytes);
+        uint256 depositSlots = (shape >> 160) & 0xffffffff;
+        if (depositCount > depositSlots) revert TooManyDeposits(depositCount, depositSlots);
         uint64 c = consumed;
         uint64 len = queueLength;
         uint64 after_ = c + depositCount;
@@ -529,6 +579,7 @@ contract Rollup {
         h.timestamp = timestamp;
         h.oldConsumed = c;
         h.newConsumed = after_;
+        h.shape = shape;
     }
 
     /// oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ u32 chainId ‖ u32 timestamp ‖ address(this)
@@ -573,8 +624,8 @@ contract Rollup {
         }
     }
 
-    function _verify(uint256[8] calldata proof, uint256 input) internal view {
-        address v = address(verifier);
+    /// Calls the batch's shape's verifier `v`.
+    function _verify(uint256[8] calldata proof, uint256 input, address v) internal view {
         bool ok;
         assembly ("memory-safe") {
             let p := mload(0x40)
@@ -587,9 +638,9 @@ contract Rollup {
         if (!ok) revert InvalidProof();
     }
 
-    /// Credits every withdraw slot flagged in the bitmap (bit i, MSB first, = L2 slot i).
-    /// Cost scales with the number of set bits plus one word read per 256 slots.
-    function _creditWithdrawals(uint64 batch, bytes calldata bitmap, bytes calldata chunks) internal {
+    /// Credits every withdraw slot flagged in the bitmap (bit i, MSB first, = L2 slot i of the batch's
+    /// `l2Slots`). Cost scales with the number of set bits plus one word read per 256 slots.
+    function _creditWithdrawals(uint64 batch, bytes calldata bitmap, bytes calldata chunks, uint256 l2Slots) internal {
         uint256 len = bitmap.length;
         for (uint256 w = 0; w < len; w += 32) {
             uint256 word;
@@ -603,15 +654,15 @@ contract Rollup {
                 word <<= 8;
                 if (byteBits == 0) continue;
                 for (uint256 bit = 0; bit < 8; ++bit) {
-                    if (byteBits & (0x80 >> bit) != 0) _creditWithdrawal(batch, b + bit, chunks);
+                    if (byteBits & (0x80 >> bit) != 0) _creditWithdrawal(batch, b + bit, chunks, l2Slots);
                 }
             }
         }
     }
 
     /// Withdraw chunk: 03 ‖ account u24 ‖ token u8 ‖ amount float40 ‖ fee float16 ‖ 00 00 00.
-    function _creditWithdrawal(uint64 batch, uint256 slot, bytes calldata chunks) internal {
-        if (slot >= L2_SLOTS) revert BitmapBitOutOfRange(slot);
+    function _creditWithdrawal(uint64 batch, uint256 slot, bytes calldata chunks, uint256 l2Slots) internal {
+        if (slot >= l2Slots) revert BitmapBitOutOfRange(slot);
         uint256 w;
         assembly ("memory-safe") {
             w := calldataload(add(chunks.offset, mul(slot, 15)))
@@ -828,8 +879,23 @@ contract Rollup {
         return id == 0 ? (false, 0) : (true, id - 1);
     }
 
+    /// @notice The trees and fee buckets every shape shares.
     function params() external view returns (Params memory) {
-        return Params(ACCOUNT_LEVELS, BALANCE_LEVELS, DEPOSIT_SLOTS, L2_SLOTS, FILL_SLOTS, FEE_BUCKETS);
+        return Params(ACCOUNT_LEVELS, BALANCE_LEVELS, FEE_BUCKETS);
+    }
+
+    /// @notice The deployment's batch shapes, in constructor order (PROTOCOL.md §5.5).
+    function shapes() external view returns (Shape[] memory) {
+        return _shapes;
+    }
+
+    /// @notice The shape of a batch whose chunks and forcedExits have these lengths; UnknownShape when none.
+    function shapeOf(uint256 chunksLength, uint256 forcedExitsLength) external view returns (Shape memory) {
+        uint256 w = (chunksLength >> 128 | forcedExitsLength >> 128) == 0
+            ? _shapeByLengths[_shapeKey(chunksLength, forcedExitsLength)]
+            : 0;
+        if (w == 0) revert UnknownShape(chunksLength, forcedExitsLength);
+        return _unpackShape(w);
     }
 
     // ---------------------------------------------------------------- ERC-20 plumbing

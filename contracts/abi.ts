@@ -8,11 +8,6 @@ export const rollupAbi = [
     "inputs": [
       {
         "internalType": "address",
-        "name": "verifier_",
-        "type": "address"
-      },
-      {
-        "internalType": "address",
         "name": "poseidon4_",
         "type": "address"
       },
@@ -36,21 +31,6 @@ export const rollupAbi = [
           {
             "internalType": "uint32",
             "name": "balanceLevels",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "depositSlots",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "l2Slots",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "fillSlots",
             "type": "uint32"
           },
           {
@@ -87,6 +67,33 @@ export const rollupAbi = [
         "internalType": "uint32",
         "name": "maxTimestampLag_",
         "type": "uint32"
+      },
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "verifier",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "depositSlots",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "l2Slots",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "fillSlots",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct Rollup.Shape[]",
+        "name": "shapes_",
+        "type": "tuple[]"
       }
     ],
     "stateMutability": "nonpayable",
@@ -131,22 +138,6 @@ export const rollupAbi = [
     "type": "error"
   },
   {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "length",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "expected",
-        "type": "uint256"
-      }
-    ],
-    "name": "BadChunksLength",
-    "type": "error"
-  },
-  {
     "inputs": [],
     "name": "BadExitProof",
     "type": "error"
@@ -165,22 +156,6 @@ export const rollupAbi = [
       }
     ],
     "name": "BadFeeTokensLength",
-    "type": "error"
-  },
-  {
-    "inputs": [
-      {
-        "internalType": "uint256",
-        "name": "length",
-        "type": "uint256"
-      },
-      {
-        "internalType": "uint256",
-        "name": "expected",
-        "type": "uint256"
-      }
-    ],
-    "name": "BadForcedExitsLength",
     "type": "error"
   },
   {
@@ -256,6 +231,17 @@ export const rollupAbi = [
       }
     ],
     "name": "DepositsNotQueued",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "index",
+        "type": "uint256"
+      }
+    ],
+    "name": "DuplicateShape",
     "type": "error"
   },
   {
@@ -611,6 +597,22 @@ export const rollupAbi = [
       }
     ],
     "name": "UnknownForcedRequest",
+    "type": "error"
+  },
+  {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "chunksLength",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "forcedExitsLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "UnknownShape",
     "type": "error"
   },
   {
@@ -1576,21 +1578,6 @@ export const rollupAbi = [
           },
           {
             "internalType": "uint32",
-            "name": "depositSlots",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "l2Slots",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
-            "name": "fillSlots",
-            "type": "uint32"
-          },
-          {
-            "internalType": "uint32",
             "name": "feeBuckets",
             "type": "uint32"
           }
@@ -1819,6 +1806,87 @@ export const rollupAbi = [
     "type": "function"
   },
   {
+    "inputs": [
+      {
+        "internalType": "uint256",
+        "name": "chunksLength",
+        "type": "uint256"
+      },
+      {
+        "internalType": "uint256",
+        "name": "forcedExitsLength",
+        "type": "uint256"
+      }
+    ],
+    "name": "shapeOf",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "verifier",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "depositSlots",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "l2Slots",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "fillSlots",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct Rollup.Shape",
+        "name": "",
+        "type": "tuple"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
+    "inputs": [],
+    "name": "shapes",
+    "outputs": [
+      {
+        "components": [
+          {
+            "internalType": "address",
+            "name": "verifier",
+            "type": "address"
+          },
+          {
+            "internalType": "uint32",
+            "name": "depositSlots",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "l2Slots",
+            "type": "uint32"
+          },
+          {
+            "internalType": "uint32",
+            "name": "fillSlots",
+            "type": "uint32"
+          }
+        ],
+        "internalType": "struct Rollup.Shape[]",
+        "name": "",
+        "type": "tuple[]"
+      }
+    ],
+    "stateMutability": "view",
+    "type": "function"
+  },
+  {
     "inputs": [],
     "name": "stateRoot",
     "outputs": [
@@ -1925,19 +1993,6 @@ export const rollupAbi = [
         "internalType": "uint256",
         "name": "",
         "type": "uint256"
-      }
-    ],
-    "stateMutability": "view",
-    "type": "function"
-  },
-  {
-    "inputs": [],
-    "name": "verifier",
-    "outputs": [
-      {
-        "internalType": "contract IGroth16Verifier",
-        "name": "",
-        "type": "address"
       }
     ],
     "stateMutability": "view",

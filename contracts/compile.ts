@@ -17,7 +17,11 @@ export interface CompiledContract {
   readonly sourceName: string;
 }
 
-/** Contract name → artifact. */
+/**
+ * Contract name → artifact, and "<source unit>:<contract name>" → artifact for every contract. A name
+ * defined in several source units (e.g. each snarkjs verifier's `Groth16Verifier`) has only its
+ * qualified entries: artifact() says which to pick.
+ */
 export type CompiledContracts = Readonly<Record<string, CompiledContract>>;
 
 export interface CompileOptions {
@@ -79,8 +83,8 @@ export function readContractSources(dir: string = __dirname): Record<string, str
 /**
  * Compiles contracts/*.sol together with `extraSources` (source unit name → Solidity text;
  * e.g. { "Verifier.sol": readFileSync(".modex/keys/<hash>/Verifier.sol", "utf8") }).
- * Returns { abi, bytecode } per contract name; throws on compiler errors and on two
- * contracts with the same name.
+ * Returns { abi, bytecode } per contract name and per qualified name "<source unit>:<name>"; throws
+ * on compiler errors. Two contracts of the same name in different units are found by qualified name only.
  */
 export function compileContracts(
   extraSources: Readonly<Record<string, string>> = {},
@@ -89,7 +93,7 @@ export function compileContracts(
   const sources: Record<string, string> = { ...readContractSources(opts.contractsDir), ...extraSources };
   const names = Object.keys(sources).sort();
   const key = createHash("sha256")
-    .update(JSON.stringify({ solc: solcVersion(), settings: SOLC_SETTINGS, sources: names.map((n) => [n, sources[n]]) }))
+    .update(JSON.stringify({ solc: solcVersion(), settings: SOLC_SETTINGS, sources: names.map((n) => [n, sources[n]]), format: 2 }))
     .digest("hex");
 
   const cacheDir = opts.cacheDir === undefined ? join(REPO_ROOT, "build", "contracts") : opts.cacheDir;
@@ -121,18 +125,21 @@ export function compileContracts(
   }
 
   const result: Record<string, CompiledContract> = {};
+  const ambiguous = new Set<string>();
   for (const [sourceName, contracts] of Object.entries(output.contracts ?? {})) {
     for (const [name, c] of Object.entries(contracts)) {
-      const prev = result[name];
-      if (prev) throw new Error(`contract name ${name} is defined in both ${prev.sourceName} and ${sourceName}`);
-      result[name] = {
+      const a: CompiledContract = {
         abi: c.abi,
         bytecode: `0x${c.evm.bytecode.object}`,
         deployedBytecode: `0x${c.evm.deployedBytecode.object}`,
         sourceName,
       };
+      result[`${sourceName}:${name}`] = a;
+      if (result[name] || ambiguous.has(name)) ambiguous.add(name);
+      else result[name] = a;
     }
   }
+  for (const name of ambiguous) delete result[name];
   opts.log?.(`compiled ${names.length} sources with solc ${solc.version()} in ${Date.now() - t0} ms`);
 
   if (cacheFile && cacheDir) {
@@ -144,9 +151,11 @@ export function compileContracts(
   return result;
 }
 
-/** The artifact of `name`, or a clear error listing what was compiled. */
+/** The artifact of `name` ("Name" or "<source unit>:Name"), or a clear error listing what was compiled. */
 export function artifact(contracts: CompiledContracts, name: string): CompiledContract {
   const c = contracts[name];
-  if (!c) throw new Error(`contract ${name} not compiled (have: ${Object.keys(contracts).join(", ")})`);
-  return c;
+  if (c) return c;
+  const qualified = Object.keys(contracts).filter((k) => k.endsWith(`:${name}`));
+  if (qualified.length > 1) throw new Error(`contract name ${name} is defined in several source units: name one of ${qualified.join(", ")}`);
+  throw new Error(`contract ${name} not compiled (have: ${Object.keys(contracts).filter((k) => !k.includes(":")).join(", ")})`);
 }

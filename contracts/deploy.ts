@@ -1,19 +1,32 @@
 /**
  * Deploys a Modex instance: Poseidon4 and Poseidon5 (circomlibjs bytecode), Poseidon8 (generated,
- * contracts/poseidon.ts), the Groth16 verifier, the Rollup, and devnet TestTokens registered with addToken.
+ * contracts/poseidon.ts), one Groth16 verifier per batch shape (PROTOCOL.md §5.5), the Rollup, and
+ * devnet TestTokens registered with addToken.
  */
 import { existsSync, readFileSync } from "node:fs";
 import { poseidon4 as poseidon4Js, poseidon5 as poseidon5Js, poseidon8 as poseidon8Js } from "poseidon-lite";
 import { getAddress, type Abi, type Address, type Hex, type TransactionReceipt } from "viem";
 import { ANVIL_DEV_PRIVATE_KEY } from "../chain/anvil";
-import type { Params } from "../core/params";
+import { shapeKey, shapeOf, validateShape, type Params, type Shape } from "../core/params";
 import { poseidon4Abi, poseidon5Abi, poseidon8Abi, rollupAbi, testTokenAbi } from "./abi";
 import { connectL1, type L1Clients } from "./clients";
 import { artifact, compileContracts } from "./compile";
 import { poseidon4Bytecode, poseidon5Bytecode, poseidon8Bytecode } from "./poseidon";
 
-/** The parameters the contract is built for (orderLevels does not reach L1). */
-export type RollupParams = Pick<Params, "accountLevels" | "balanceLevels" | "depositSlots" | "l2Slots" | "fillSlots" | "feeBuckets">;
+/**
+ * The parameters the contract is built for (orderLevels does not reach L1): the trees, the fee buckets
+ * and the batch shapes (`shapes`, absent: the one of the slot counts, which are the first shape's).
+ */
+export type RollupParams = Pick<Params, "accountLevels" | "balanceLevels" | "depositSlots" | "l2Slots" | "fillSlots" | "feeBuckets" | "shapes">;
+
+/** One batch shape of a deployment and the Solidity source of its Groth16 verifier. */
+export interface ShapeVerifierSource {
+  readonly shape: Shape;
+  /** Solidity source of the verifier, or the path of a .sol file (e.g. .modex/keys/<hash>/Verifier.sol). */
+  readonly verifierSource: string;
+  /** Contract name inside verifierSource (default snarkjs' "Groth16Verifier"). */
+  readonly verifierContract?: string;
+}
 
 export interface TestTokenSpec {
   readonly name: string;
@@ -30,10 +43,20 @@ export interface DeployModexOptions {
   readonly rpcUrl: string;
   /** Deployer = operator = owner of account 0. Default: anvil dev account 0. */
   readonly privateKey?: Hex;
-  /** Solidity source of the verifier, or the path of a .sol file (e.g. .modex/keys/<hash>/Verifier.sol). */
-  readonly verifierSource: string;
+  /**
+   * Solidity source of the verifier, or the path of a .sol file (e.g. .modex/keys/<hash>/Verifier.sol):
+   * the one shape's, the params' slot counts, when `shapes` is absent (ignored when it is given).
+   */
+  readonly verifierSource?: string;
   /** Contract name inside verifierSource (default snarkjs' "Groth16Verifier"). */
   readonly verifierContract?: string;
+  /**
+   * Every batch shape with its verifier, the params' own slot counts first (PROTOCOL.md §5.5); the
+   * same shapes as params.shapes when that is given. Absent: one shape, the params' slot counts, with
+   * verifierSource. Sources that declare the same contract name (snarkjs' Groth16Verifier) are
+   * compiled as distinct source units.
+   */
+  readonly shapes?: readonly ShapeVerifierSource[];
   /** Extra Solidity sources compiled alongside (source unit name → text). */
   readonly extraSources?: Readonly<Record<string, string>>;
   readonly params: RollupParams;
@@ -67,11 +90,15 @@ export interface ModexDeployment {
   readonly poseidon4: Address;
   readonly poseidon5: Address;
   readonly poseidon8: Address;
+  /** The first shape's verifier (verifiers[0].address). */
   readonly verifier: Address;
+  /** Each shape's verifier, in the Rollup's shapes() order. */
+  readonly verifiers: readonly { readonly shape: Shape; readonly address: Address }[];
   /** ERC-20 tokens; id 0 (ETH) is implicit. */
   readonly tokens: readonly DeployedToken[];
   /** Block of the Rollup deployment: scan events from here. */
   readonly deployBlock: bigint;
+  /** With `shapes`: every shape of the deployment, in order. */
   readonly params: RollupParams;
   readonly genesisRoot: bigint;
   readonly forcedDeadlineBlocks: number;
@@ -93,6 +120,29 @@ function checkU32(name: string, v: number): number {
   return v;
 }
 
+/**
+ * The deployment's shapes and their verifier sources: opts.shapes, checked against the params (the
+ * first shape = the slot counts; params.shapes, when given, the same list), or the params' one shape.
+ */
+export function shapeVerifierSources(opts: Pick<DeployModexOptions, "params" | "shapes" | "verifierSource" | "verifierContract">): readonly ShapeVerifierSource[] {
+  const p = opts.params;
+  const own = shapeOf(p);
+  let list: readonly ShapeVerifierSource[];
+  if (opts.shapes && opts.shapes.length > 0) {
+    list = opts.shapes;
+    if (shapeKey(list[0].shape) !== shapeKey(own)) throw new Error(`the params' slot counts (${shapeKey(own)}) must be the first shape (${shapeKey(list[0].shape)})`);
+    if (p.shapes && p.shapes.length > 0 && p.shapes.map(shapeKey).join() !== list.map((s) => shapeKey(s.shape)).join()) {
+      throw new Error(`params.shapes (${p.shapes.map(shapeKey).join(", ")}) differ from the shapes to deploy (${list.map((s) => shapeKey(s.shape)).join(", ")})`);
+    }
+  } else {
+    if (p.shapes && p.shapes.length > 1) throw new Error(`params list ${p.shapes.length} shapes (${p.shapes.map(shapeKey).join(", ")}): give each its verifier in \`shapes\``);
+    if (opts.verifierSource === undefined) throw new Error("deployModex needs verifierSource or shapes");
+    list = [{ shape: own, verifierSource: opts.verifierSource, verifierContract: opts.verifierContract }];
+  }
+  for (const s of list) validateShape(s.shape);
+  return list;
+}
+
 /** Reads `source` as a file when it names an existing .sol file, else treats it as Solidity text. */
 export function resolveSoliditySource(source: string): string {
   if (!source.includes("\n") && source.trim().endsWith(".sol") && existsSync(source.trim())) {
@@ -111,7 +161,14 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
 
   const forcedDeadlineBlocks = checkU32("forcedDeadlineBlocks", opts.forcedDeadlineBlocks ?? DEFAULT_FORCED_DEADLINE_BLOCKS);
   const maxTimestampLag = checkU32("maxTimestampLag", opts.maxTimestampLag ?? DEFAULT_MAX_TIMESTAMP_LAG);
-  const compiled = compileContracts({ ...opts.extraSources, "Verifier.sol": resolveSoliditySource(opts.verifierSource) });
+  const shapeSources = shapeVerifierSources(opts);
+  // One source unit per distinct verifier text: "Verifier.sol" (the first shape's), "Verifier-<shape>.sol".
+  const units = new Map<string, string>(); // text → unit name
+  for (const s of shapeSources) {
+    const text = resolveSoliditySource(s.verifierSource);
+    if (!units.has(text)) units.set(text, units.size === 0 ? "Verifier.sol" : `Verifier-${shapeKey(s.shape)}.sol`);
+  }
+  const compiled = compileContracts({ ...opts.extraSources, ...Object.fromEntries([...units].map(([text, unit]) => [unit, text])) });
   const clients = await connectL1({ rpcUrl: opts.rpcUrl, privateKey: opts.privateKey ?? ANVIL_DEV_PRIVATE_KEY });
   const { publicClient, walletClient, account } = clients;
 
@@ -127,8 +184,13 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
   if (probe5 !== poseidon5Js([1n, 2n, 3n, 4n, 5n])) throw new Error("deployed Poseidon5 disagrees with poseidon-lite");
   if (probe8 !== poseidon8Js([1n, 2n, 3n, 4n, 5n, 6n, 7n, 8n])) throw new Error("deployed Poseidon8 disagrees with poseidon-lite");
 
-  const verifierArtifact = artifact(compiled, opts.verifierContract ?? "Groth16Verifier");
-  const verifier = await deployContract(clients, "Verifier", verifierArtifact.abi, verifierArtifact.bytecode, [], log);
+  const verifiers: { shape: Shape; address: Address }[] = [];
+  for (const s of shapeSources) {
+    const unit = units.get(resolveSoliditySource(s.verifierSource)) as string;
+    const a = artifact(compiled, `${unit}:${s.verifierContract ?? "Groth16Verifier"}`);
+    const address = await deployContract(clients, `Verifier ${shapeKey(s.shape)}`, a.abi, a.bytecode, [], log);
+    verifiers.push({ shape: shapeOf(s.shape), address });
+  }
 
   const p = opts.params;
   const rollupReceipt = await sendDeploy(
@@ -137,23 +199,16 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
     rollupAbi,
     artifact(compiled, "Rollup").bytecode,
     [
-      verifier,
       poseidon4,
       poseidon5,
       poseidon8,
-      {
-        accountLevels: p.accountLevels,
-        balanceLevels: p.balanceLevels,
-        depositSlots: p.depositSlots,
-        l2Slots: p.l2Slots,
-        fillSlots: p.fillSlots,
-        feeBuckets: p.feeBuckets,
-      },
+      { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, feeBuckets: p.feeBuckets },
       opts.genesisRoot,
       opts.operatorKey.ax,
       opts.operatorKey.ay,
       forcedDeadlineBlocks,
       maxTimestampLag,
+      verifiers.map((v) => ({ verifier: v.address, ...v.shape })),
     ],
     log,
   );
@@ -176,10 +231,11 @@ export async function deployModex(opts: DeployModexOptions): Promise<ModexDeploy
     poseidon4,
     poseidon5,
     poseidon8,
-    verifier,
+    verifier: verifiers[0].address,
+    verifiers,
     tokens: deployed,
     deployBlock: rollupReceipt.blockNumber,
-    params: { ...p },
+    params: { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, ...shapeOf(p), feeBuckets: p.feeBuckets, shapes: verifiers.map((v) => v.shape) },
     genesisRoot: opts.genesisRoot,
     forcedDeadlineBlocks,
     maxTimestampLag,

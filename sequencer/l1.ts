@@ -8,7 +8,7 @@ import { connectL1, type L1Clients } from "../contracts/clients";
 import { proofToSolidity, type SolidityProof } from "../contracts/proof";
 import { fromHex, toHex } from "../core/field";
 import { FEE_TOKENS_AT, headerBytes } from "../core/pubdata";
-import type { Params } from "../core/params";
+import { shapeKey, shapesOf, type Params, type Shape } from "../core/params";
 import type { QueueRecord } from "../core/ops/types";
 import { queueRecordOf } from "../core/ops/deposit";
 import type { Groth16Proof } from "../prover/types";
@@ -90,9 +90,41 @@ export async function maxTimestampLag(l1: L1): Promise<number> {
   return l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "maxTimestampLag" });
 }
 
-export async function rollupParams(l1: L1): Promise<Omit<Params, "orderLevels">> {
-  const p = await l1.clients.publicClient.readContract({ address: l1.rollup, abi: rollupAbi, functionName: "params" });
-  return { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: p.depositSlots, l2Slots: p.l2Slots, fillSlots: p.fillSlots, feeBuckets: p.feeBuckets };
+/**
+ * The parameters the Rollup was built with: params() (trees, fee buckets) and shapes() (PROTOCOL.md
+ * §5.5), in the contract's order; the slot counts are the first shape's, as in core's Params.
+ */
+export async function rollupParams(l1: L1): Promise<Omit<Params, "orderLevels"> & { readonly shapes: readonly Shape[] }> {
+  const read = { address: l1.rollup, abi: rollupAbi } as const;
+  const [p, onChainShapes] = await Promise.all([
+    l1.clients.publicClient.readContract({ ...read, functionName: "params" }),
+    l1.clients.publicClient.readContract({ ...read, functionName: "shapes" }),
+  ]);
+  const shapes = onChainShapes.map((s) => ({ depositSlots: s.depositSlots, l2Slots: s.l2Slots, fillSlots: s.fillSlots }));
+  if (shapes.length === 0) throw new Error(`Rollup ${l1.rollup} has no batch shapes`);
+  return { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, ...shapes[0], feeBuckets: p.feeBuckets, shapes };
+}
+
+/** "accountLevels 2, balanceLevels 1, feeBuckets 2, shapes d1-n2-m1, d1-n0-m1". */
+function describeRollupParams(p: Pick<Params, "accountLevels" | "balanceLevels" | "feeBuckets">, shapes: readonly Shape[]): string {
+  return `accountLevels ${p.accountLevels}, balanceLevels ${p.balanceLevels}, feeBuckets ${p.feeBuckets}, shapes ${shapes.map(shapeKey).join(", ")}`;
+}
+
+/**
+ * Throws unless the Rollup was built for `p`: the same trees and fee buckets (params()) and the same
+ * shapes in the same order (shapes() against shapesOf(p)); the error names both sets.
+ */
+export async function checkRollupParams(l1: L1, p: Params): Promise<void> {
+  const onChain = await rollupParams(l1);
+  const want = shapesOf(p);
+  const same =
+    onChain.accountLevels === p.accountLevels &&
+    onChain.balanceLevels === p.balanceLevels &&
+    onChain.feeBuckets === p.feeBuckets &&
+    onChain.shapes.map(shapeKey).join() === want.map(shapeKey).join();
+  if (!same) {
+    throw new Error(`Rollup ${l1.rollup} was built for ${describeRollupParams(onChain, onChain.shapes)}; the configured parameters are ${describeRollupParams(p, want)}`);
+  }
 }
 
 export async function chainState(l1: L1): Promise<RollupChainState> {

@@ -16,7 +16,10 @@ import { dirname, join } from "node:path";
 import { poseidon4 } from "poseidon-lite";
 import * as snarkjs from "snarkjs";
 import {
+  BaseError,
   createTestClient,
+  decodeErrorResult,
+  encodeDeployData,
   encodeErrorResult,
   getAddress,
   http,
@@ -34,6 +37,7 @@ import { artifact, compileContracts, type CompiledContracts } from "../contracts
 import { DEFAULT_MAX_TIMESTAMP_LAG, deployModex, type ModexDeployment, type RollupParams } from "../contracts/deploy";
 import { proofToSolidity, type SnarkjsGroth16Proof, type SolidityProof } from "../contracts/proof";
 import { FLOAT16, FLOAT40, encodeFloat } from "../core/float";
+import { shapeKey, type Shape } from "../core/params";
 import { expectRevert, mined } from "./helpers/escape";
 
 // ------------------------------------------------------------------ constants and fixtures
@@ -287,7 +291,10 @@ describe("L1 queue and tokens", () => {
     expect(await read("tokenAddress", [1])).toBe(usdc);
     expect(await read("tokenAddress", [2])).toBe(d.tokens[1].address);
     await expectRevert(read("tokenAddress", [3]), "UnknownToken");
-    expect(await read("params")).toEqual({ ...TEST_PARAMS });
+    expect(await read("params")).toEqual({ accountLevels: TEST_PARAMS.accountLevels, balanceLevels: TEST_PARAMS.balanceLevels, feeBuckets: TEST_PARAMS.feeBuckets });
+    expect(await read("shapes")).toEqual([{ verifier: d.verifier, depositSlots: 1, l2Slots: 2, fillSlots: 1 }]);
+    expect(d.verifiers).toEqual([{ shape: { depositSlots: 1, l2Slots: 2, fillSlots: 1 }, address: d.verifier }]);
+    expect(d.params.shapes).toEqual([{ depositSlots: 1, l2Slots: 2, fillSlots: 1 }]);
     expect(await read("maxAccounts")).toBe(64n);
     expect(await read("maxTokens")).toBe(4n);
     expect(await read("operator")).toBe(operator.account.address);
@@ -564,10 +571,11 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     await expectRevert(submit({ ...ok, feeTokens: new Uint8Array(0) }), "BadFeeTokensLength");
     await expectRevert(submit({ ...ok, bitmap: new Uint8Array(2) }), "BadWithdrawBitmapLength");
     await expectRevert(submit({ ...ok, bitmap: new Uint8Array(0) }), "BadWithdrawBitmapLength");
-    await expectRevert(submit({ ...ok, chunks: new Uint8Array(29) }), "BadChunksLength");
-    await expectRevert(submit({ ...ok, chunks: new Uint8Array(45) }), "BadChunksLength");
-    expect(await expectRevert(submit({ ...ok, forcedExits: new Uint8Array(15) }), "BadForcedExitsLength")).toEqual([15n, 16n]);
-    await expectRevert(submit({ ...ok, forcedExits: new Uint8Array(0) }), "BadForcedExitsLength");
+    // chunks and forcedExits lengths of no shape of the deployment (its one: 81 and 16 bytes)
+    expect(await expectRevert(submit({ ...ok, chunks: new Uint8Array(29) }), "UnknownShape")).toEqual([29n, 16n]);
+    await expectRevert(submit({ ...ok, chunks: new Uint8Array(45) }), "UnknownShape");
+    expect(await expectRevert(submit({ ...ok, forcedExits: new Uint8Array(15) }), "UnknownShape")).toEqual([81n, 15n]);
+    await expectRevert(submit({ ...ok, forcedExits: new Uint8Array(0) }), "UnknownShape");
     await expectRevert(submit({ ...ok, depositCount: 2 }), "TooManyDeposits");
     await expectRevert(submit({ ...ok, timestamp: lastTimestamp - 1 }), "TimestampBeforePrevious");
     await expectRevert(submit({ ...ok, timestamp: (await latestTimestamp()) + 3600 }), "TimestampInFuture");
@@ -681,6 +689,237 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
   });
 });
 
+
+// ------------------------------------------------------------------ batch shapes (PROTOCOL.md §5.5)
+
+/** The test deployment's shape: chunks 2·15 + 51 = 81 bytes, forcedExits 16, bitmap 1 byte. */
+const SHAPE_A: Shape = { depositSlots: 1, l2Slots: 2, fillSlots: 1 };
+/** No L2 slot, two L1 slots: chunks 51 bytes, forcedExits 32, no bitmap. */
+const SHAPE_B: Shape = { depositSlots: 2, l2Slots: 0, fillSlots: 1 };
+/** No L1 slot, nine L2 slots: chunks 135 bytes, forcedExits 0, bitmap 2 bytes. */
+const SHAPE_C: Shape = { depositSlots: 0, l2Slots: 9, fillSlots: 0 };
+const chunksBytes = (s: Shape): number => 15 * s.l2Slots + 51 * s.fillSlots;
+
+/** The custom error a Rollup deployment with these constructor arguments reverts with (eth_call, nothing sent). */
+async function constructorRevert(args: readonly unknown[]): Promise<{ errorName: string; args: readonly unknown[] }> {
+  const data = encodeDeployData({ abi: rollupAbi as Abi, bytecode: artifact(compiled, "Rollup").bytecode, args: args as unknown[] });
+  try {
+    await operator.publicClient.call({ account: operator.account, data });
+  } catch (e) {
+    const withData = e instanceof BaseError ? e.walk((x) => typeof (x as { data?: unknown }).data === "string") : null;
+    const raw = (withData as { data?: Hex } | null)?.data;
+    if (!raw) throw e;
+    const decoded = decodeErrorResult({ abi: rollupAbi, data: raw });
+    return { errorName: decoded.errorName, args: decoded.args ?? [] };
+  }
+  throw new Error("the constructor did not revert");
+}
+
+describe("batch shapes (three shapes, an AcceptingVerifier each)", () => {
+  let d: ModexDeployment;
+  let read: ReturnType<typeof reader>;
+
+  const verifierOf = (s: Shape): Address => {
+    const v = d.verifiers.find((x) => shapeKey(x.shape) === shapeKey(s));
+    if (!v) throw new Error(`no verifier for ${shapeKey(s)}`);
+    return v.address;
+  };
+  const setExpected = async (s: Shape, input: bigint): Promise<void> => {
+    await mined(operator, await operator.walletClient.writeContract({ address: verifierOf(s), abi: artifact(compiled, "AcceptingVerifier").abi, functionName: "setExpectedInput", args: [input] }));
+  };
+  const latestTimestamp = async (): Promise<number> => Number((await operator.publicClient.getBlock()).timestamp);
+  /** The public input per the TS reference (§5.2: the same layout for every shape, its own lengths). */
+  const referenceInput = async (b: Batch): Promise<bigint> => {
+    const consumed = await read<bigint>("consumed");
+    return publicInputOf(
+      buildPubdata(
+        {
+          oldRoot: await read<bigint>("stateRoot"),
+          newRoot: b.newRoot,
+          queueHashBefore: await read<bigint>("queueHash", [consumed]),
+          queueHashAfter: await read<bigint>("queueHash", [consumed + BigInt(b.depositCount)]),
+          chainId: anvil.chainId,
+          timestamp: b.timestamp,
+          rollup: d.rollup,
+        },
+        b.feeTokens,
+        b.bitmap,
+        b.chunks,
+        b.forcedExits,
+      ),
+    );
+  };
+  /** A batch of shape `s`: the given L2 chunks padded with noops to N, M empty fill chunks, D zero exit amounts. */
+  const makeBatch = async (s: Shape, l2: Uint8Array[], depositCount: number, over: Partial<Batch> = {}): Promise<Batch> => {
+    const slots = [...l2, ...Array.from({ length: s.l2Slots - l2.length }, () => NOOP)];
+    return {
+      newRoot: BigInt(hex(randomBytes(31))),
+      timestamp: await latestTimestamp(),
+      depositCount,
+      feeTokens: Uint8Array.of(0),
+      bitmap: bitmapOf(slots),
+      chunks: concat(...slots, new Uint8Array(51 * s.fillSlots)),
+      forcedExits: new Uint8Array(16 * s.depositSlots),
+      ...over,
+    };
+  };
+  const submit = (b: Batch) => operator.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "submitBatch", args: batchArgs(b) });
+  /** Sets shape s's verifier to accept exactly the reference input, submits, checks the new root. */
+  const finalize = async (s: Shape, b: Batch): Promise<TransactionReceipt> => {
+    const input = await referenceInput(b);
+    expect(await read("computePublicInput", viewArgs(b))).toBe(input);
+    await setExpected(s, input);
+    const receipt = await mined(operator, await submit(b));
+    expect(await read("stateRoot")).toBe(b.newRoot);
+    return receipt;
+  };
+
+  beforeAll(async () => {
+    d = await deployModex({
+      rpcUrl: anvil.rpcUrl,
+      privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
+      shapes: [SHAPE_A, SHAPE_B, SHAPE_C].map((shape) => ({ shape, verifierSource: ACCEPTING_VERIFIER, verifierContract: "AcceptingVerifier" })),
+      extraSources: EXTRA_FIXTURES,
+      params: { ...TEST_PARAMS, shapes: [SHAPE_A, SHAPE_B, SHAPE_C] },
+      genesisRoot: GENESIS_ROOT,
+      operatorKey,
+    });
+    read = reader(d);
+    // queue: [0] account 0 (constructor), [1] account 1 (user1, 1 ETH), [2] account 2 (user2, 2 ETH)
+    await registerAccount(user1, d.rollup, key1, 0, ETHER);
+    await registerAccount(user2, d.rollup, key2, 0, 2n * ETHER);
+  });
+
+  test("shapes() lists the shapes with their own verifiers; shapeOf finds each by its lengths; params() holds what they share", async () => {
+    expect(d.verifiers.map((v) => v.shape)).toEqual([SHAPE_A, SHAPE_B, SHAPE_C]);
+    expect(new Set(d.verifiers.map((v) => v.address)).size).toBe(3);
+    expect(d.verifier).toBe(d.verifiers[0].address);
+    expect(d.params.shapes).toEqual([SHAPE_A, SHAPE_B, SHAPE_C]);
+    expect(await read("shapes")).toEqual(d.verifiers.map((v) => ({ verifier: v.address, ...v.shape })));
+    expect(await read("params")).toEqual({ accountLevels: 2, balanceLevels: 1, feeBuckets: 1 });
+    for (const v of d.verifiers) {
+      expect(await read("shapeOf", [BigInt(chunksBytes(v.shape)), BigInt(16 * v.shape.depositSlots)])).toEqual({ verifier: v.address, ...v.shape });
+    }
+    expect(await expectRevert(read("shapeOf", [81n, 32n]), "UnknownShape")).toEqual([81n, 32n]); // A's chunks, B's forcedExits
+    expect(await expectRevert(read("shapeOf", [51n, 16n]), "UnknownShape")).toEqual([51n, 16n]);
+    await expectRevert(read("shapeOf", [(1n << 128n) + 81n, 16n]), "UnknownShape"); // no alias past 2^128
+  });
+
+  test("a batch of each shape finalizes with that shape's lengths, verified by that shape's verifier only", async () => {
+    // B: two L1 slots (the constructor's record and account 1), no bitmap, no L2 chunks
+    const b = await makeBatch(SHAPE_B, [], 2);
+    expect([b.bitmap.length, b.chunks.length, b.forcedExits.length]).toEqual([0, 51, 32]);
+    const input = await referenceInput(b);
+    await setExpected(SHAPE_A, input); // another shape's verifier accepting this input does not help
+    await setExpected(SHAPE_C, input);
+    await expectRevert(submit(b), "InvalidProof");
+    await finalize(SHAPE_B, b);
+    expect(await read("consumed")).toBe(2n);
+    // A: one L1 slot (account 2) and a transfer
+    await finalize(SHAPE_A, await makeBatch(SHAPE_A, [transferChunk(1, 2, 0, ETHER / 10n)], 1));
+    // C: no L1 slot, nine L2 slots
+    const c = await makeBatch(SHAPE_C, [transferChunk(2, 1, 0, 5n), NOOP, transferChunk(1, 2, 0, 7n)], 0);
+    expect([c.bitmap.length, c.chunks.length, c.forcedExits.length]).toEqual([2, 135, 0]);
+    const receipt = await finalize(SHAPE_C, c);
+    const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "BatchFinalized" });
+    expect(ev.args).toMatchObject({ batchNumber: 3n, newRoot: c.newRoot, depositCount: 0 });
+    expect(await read("consumed")).toBe(3n);
+  });
+
+  test("lengths of no shape revert UnknownShape; the bitmap length and the deposit count are checked against the batch's shape", async () => {
+    const a = await makeBatch(SHAPE_A, [], 0);
+    const b = await makeBatch(SHAPE_B, [], 0);
+    const c = await makeBatch(SHAPE_C, [], 0);
+    expect(await expectRevert(submit({ ...a, forcedExits: b.forcedExits }), "UnknownShape")).toEqual([81n, 32n]);
+    expect(await expectRevert(submit({ ...b, forcedExits: a.forcedExits }), "UnknownShape")).toEqual([51n, 16n]);
+    expect(await expectRevert(submit({ ...c, forcedExits: a.forcedExits }), "UnknownShape")).toEqual([135n, 16n]);
+    expect(await expectRevert(submit({ ...a, chunks: concat(a.chunks, NOOP) }), "UnknownShape")).toEqual([96n, 16n]);
+    await expectRevert(read("computePublicInput", viewArgs({ ...a, forcedExits: new Uint8Array(0) })), "UnknownShape");
+    await expectRevert(read("computePubdata", viewArgs({ ...c, forcedExits: new Uint8Array(48) })), "UnknownShape");
+
+    expect(await expectRevert(submit({ ...c, bitmap: new Uint8Array(1) }), "BadWithdrawBitmapLength")).toEqual([1n, 2n]);
+    expect(await expectRevert(submit({ ...b, bitmap: new Uint8Array(1) }), "BadWithdrawBitmapLength")).toEqual([1n, 0n]);
+    expect(await expectRevert(submit({ ...a, bitmap: new Uint8Array(2) }), "BadWithdrawBitmapLength")).toEqual([2n, 1n]);
+    // C has no L1 slot; B has two
+    expect(await expectRevert(submit({ ...c, depositCount: 1 }), "TooManyDeposits")).toEqual([1n, 0n]);
+    expect(await expectRevert(read("computePublicInput", viewArgs({ ...b, depositCount: 3 })), "TooManyDeposits")).toEqual([3n, 2n]);
+  });
+
+  test("withdrawals are credited by the shape's N: slot 8 of the nine-slot shape; bits past each shape's N are out of range", async () => {
+    const owner = user1.account.address;
+    const before = await read<bigint>("pendingWithdrawal", [owner, 0]);
+    const slots = [...Array.from({ length: 8 }, () => NOOP), withdrawChunk(1, 0, ETHER / 10n)];
+    const b = await makeBatch(SHAPE_C, slots, 0);
+    expect(b.bitmap).toEqual(Uint8Array.of(0x00, 0x80));
+    const receipt = await finalize(SHAPE_C, b);
+    const credits = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "WithdrawalCredited" });
+    expect(credits.map((c) => c.args)).toEqual([{ batchNumber: 4n, accountId: 1, owner, token: 0, amount: ETHER / 10n }]);
+    expect(await read("pendingWithdrawal", [owner, 0])).toBe(before + ETHER / 10n);
+
+    // bit 9 of C's 2-byte bitmap, and bit 2 of A's 1-byte bitmap, name no slot (the checks follow the proof)
+    const withBits = async (s: Shape, l2: Uint8Array[], bitmap: Uint8Array) => {
+      const x = await makeBatch(s, l2, 0, { bitmap });
+      await setExpected(s, await referenceInput(x));
+      return submit(x);
+    };
+    expect(await expectRevert(withBits(SHAPE_C, slots, Uint8Array.of(0x00, 0xc0)), "BitmapBitOutOfRange")).toEqual([9n]);
+    expect(await expectRevert(withBits(SHAPE_A, [NOOP, withdrawChunk(1, 0, 1n)], Uint8Array.of(0x60)), "BitmapBitOutOfRange")).toEqual([2n]);
+  });
+
+  test("forced exits are processed by the shape's D: one batch of the two-L1-slot shape credits two forced withdrawals; deadlines count the largest D", async () => {
+    const request = async (c: L1Clients, accountId: number) => {
+      const receipt = await mined(c, await c.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "requestForcedWithdrawal", args: [accountId, 0] }));
+      const [ev] = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "ForcedWithdrawalRequested" });
+      return { receipt, ev: ev.args };
+    };
+    expect(await read("queueLength")).toBe(await read("consumed"));
+    const r1 = await request(user1, 1); // queue index 3, nothing ahead
+    const r2 = await request(user2, 2); // queue index 4, one record ahead: ⌊1 / 2⌋ = 0 batches more (D = 2, B's)
+    expect([r1.ev.queueIndex, r2.ev.queueIndex]).toEqual([3n, 4n]);
+    expect(r1.ev.deadline).toBe(r1.receipt.blockNumber + 100n);
+    expect(r2.ev.deadline).toBe(r2.receipt.blockNumber + 100n);
+
+    const [owner1, owner2] = [user1.account.address, user2.account.address];
+    const [before1, before2] = [await read<bigint>("pendingWithdrawal", [owner1, 0]), await read<bigint>("pendingWithdrawal", [owner2, 0])];
+    const [x1, x2] = [ETHER / 2n, ETHER + 3n];
+    const b = await makeBatch(SHAPE_B, [], 2, { forcedExits: concat(be(x1, 16), be(x2, 16)) });
+    const receipt = await finalize(SHAPE_B, b);
+    const processed = parseEventLogs({ abi: rollupAbi, logs: receipt.logs, eventName: "ForcedWithdrawalProcessed" });
+    expect(processed.map((e) => e.args)).toEqual([
+      { forcedId: 0n, batchNumber: 5n, amount: x1 },
+      { forcedId: 1n, batchNumber: 5n, amount: x2 },
+    ]);
+    expect(await read("pendingWithdrawal", [owner1, 0])).toBe(before1 + x1);
+    expect(await read("pendingWithdrawal", [owner2, 0])).toBe(before2 + x2);
+    expect(await read("nextForced")).toBe(2n);
+    expect(await read("openForcedRequest", [1, 0])).toEqual([false, 0n]);
+  });
+
+  test("the constructor refuses no shapes, more than 16, a shape without slots, a count above 65536, no shape with an L1 slot, a verifier without code, and two shapes with the same lengths", async () => {
+    const v = d.verifier;
+    const sh = (D: number, N: number, M: number, verifier: Address = v) => ({ verifier, depositSlots: D, l2Slots: N, fillSlots: M });
+    const args = (shapes: ReturnType<typeof sh>[]) =>
+      [d.poseidon4, d.poseidon5, d.poseidon8, { accountLevels: 2, balanceLevels: 1, feeBuckets: 1 }, GENESIS_ROOT, operatorKey.ax, operatorKey.ay, 100, 3600, shapes] as const;
+    const refused = (shapes: ReturnType<typeof sh>[]) => constructorRevert(args(shapes));
+    expect(await refused([])).toEqual({ errorName: "InvalidParams", args: [] });
+    expect((await refused(Array.from({ length: 17 }, (_, i) => sh(1, i + 1, 0)))).errorName).toBe("InvalidParams");
+    expect((await refused([sh(1, 2, 1), sh(0, 0, 0)])).errorName).toBe("InvalidParams");
+    expect((await refused([sh(1, 65537, 0)])).errorName).toBe("InvalidParams");
+    expect((await refused([sh(0, 2, 1), sh(0, 9, 0)])).errorName).toBe("InvalidParams");
+    expect(await refused([sh(1, 2, 1), sh(1, 0, 1, user1.account.address)])).toEqual({ errorName: "NotAContract", args: [user1.account.address] });
+    expect(await refused([sh(1, 2, 1), sh(1, 2, 1)])).toEqual({ errorName: "DuplicateShape", args: [1n] });
+    // 17 L2 chunks and 5 fill chunks are both 255 bytes: with the same D the contract could not tell them apart
+    expect(await refused([sh(1, 2, 1), sh(1, 17, 0), sh(1, 0, 5)])).toEqual({ errorName: "DuplicateShape", args: [2n] });
+    // ... with different D it can (forcedExits 16 vs 32 bytes); 16 shapes, zero slots of a type, are fine
+    const ok = [sh(1, 17, 0), sh(2, 0, 5), ...Array.from({ length: 14 }, (_, i) => sh(0, 20 + i, 0))];
+    const receipt = await mined(operator, await operator.walletClient.deployContract({ abi: rollupAbi, bytecode: artifact(compiled, "Rollup").bytecode, args: args(ok) }));
+    const rollup = getAddress(receipt.contractAddress as Address);
+    const shapes = await operator.publicClient.readContract({ address: rollup, abi: rollupAbi, functionName: "shapes" });
+    expect(shapes).toEqual(ok);
+    expect(await operator.publicClient.readContract({ address: rollup, abi: rollupAbi, functionName: "shapeOf", args: [255n, 32n] })).toEqual(ok[1]);
+  });
+});
+
 // ------------------------------------------------------------------ real Groth16 verifier, gas
 
 interface OnePublicInputCircuit {
@@ -690,13 +929,15 @@ interface OnePublicInputCircuit {
   readonly vk: unknown;
 }
 
-/** Builds the TEST-ONLY one-public-input circuit, a throwaway trusted setup and its Solidity verifier. */
-async function buildOnePublicInputCircuit(dir: string): Promise<OnePublicInputCircuit> {
+/**
+ * Builds the TEST-ONLY one-public-input circuit, a throwaway trusted setup and its Solidity verifier.
+ * Another `entropy` gives another key, hence another verifier (the stand-in for another shape's circuit).
+ */
+async function buildOnePublicInputCircuit(dir: string, entropy = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"): Promise<OnePublicInputCircuit> {
   const circom = require.resolve("circom2/cli.js");
   execFileSync(process.execPath, [circom, join(FIXTURES, "one_public_input.circom"), "--r1cs", "--wasm", "-o", dir], {
     stdio: "pipe",
   });
-  const entropy = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20";
   const curve = await snarkjs.curves.getCurveFromName("bn128");
   const [p0, p1, p2, z0, z1] = [{ type: "mem" }, { type: "mem" }, { type: "mem" }, { type: "mem" }, { type: "mem" }];
   await snarkjs.powersOfTau.newAccumulator(curve, 2, p0);
@@ -816,6 +1057,66 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
     expect(await read("stateRoot")).toBe(b.newRoot);
     expect(await read("pendingWithdrawal", [user1.account.address, 0])).toBe(ETHER / 2n);
     await finalize(await batch([NOOP, NOOP], 0));
+  });
+
+  test("two shapes, two real verifiers: a real proof verifies only under its own shape's verifier", async () => {
+    // A batch's shape is not something the submitter names: the contract looks its verifier up from the
+    // batch's own (chunks, forcedExits) lengths, and those lengths are part of the pubdata the public
+    // input hashes. A proof made for a batch of shape A can only be submitted with A's lengths, so it is
+    // checked by A's verifier; given B's lengths the batch is another pubdata (another public input)
+    // checked by B's verifier, whose key no proof of A's circuit satisfies. Real batch circuits (one per
+    // shape, each ≈ 1 min to compile plus its setup here) would show the same with two proofs nobody can
+    // forge; two throwaway setups of the one-public-input circuit show it with real Groth16 keys.
+    const otherDir = mkdtempSync(join(tmpdir(), "modex-contracts-test-b-"));
+    try {
+      const other = await buildOnePublicInputCircuit(otherDir, "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40");
+      const shapeB: Shape = { depositSlots: 1, l2Slots: 0, fillSlots: 1 };
+      const d = await deployModex({
+        rpcUrl: anvil.rpcUrl,
+        privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
+        // both sources declare `contract Groth16Verifier`: deployModex compiles them as two source units
+        shapes: [
+          { shape: SHAPE_A, verifierSource: circuit.verifierPath },
+          { shape: shapeB, verifierSource: other.verifierPath },
+        ],
+        params: TEST_PARAMS,
+        genesisRoot: GENESIS_ROOT,
+        operatorKey,
+      });
+      expect(d.verifiers.map((v) => v.shape)).toEqual([SHAPE_A, shapeB]);
+      expect(d.verifiers[0].address).not.toBe(d.verifiers[1].address);
+      const read = reader(d);
+      await registerAccount(user1, d.rollup, key1, 0, ETHER);
+      const proveWith = async (c: OnePublicInputCircuit, b: Batch): Promise<SolidityProof> => {
+        const input = await read<bigint>("computePublicInput", viewArgs(b));
+        const { proof, publicSignals } = await c.prove(input);
+        expect(publicSignals).toEqual([input.toString()]);
+        return proofToSolidity(proof);
+      };
+      const submit = async (b: Batch, proof: SolidityProof) =>
+        operator.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "submitBatch", args: batchArgs(b, proof) });
+      const batchOf = async (s: Shape, l2: Uint8Array[], depositCount: number): Promise<Batch> => ({
+        newRoot: BigInt(hex(randomBytes(31))),
+        timestamp: Number((await operator.publicClient.getBlock()).timestamp),
+        depositCount,
+        feeTokens: Uint8Array.of(0),
+        bitmap: bitmapOf(l2),
+        chunks: concat(...l2, new Uint8Array(51 * s.fillSlots)),
+        forcedExits: new Uint8Array(16 * s.depositSlots),
+      });
+
+      const b = await batchOf(shapeB, [], 1);
+      await expectRevert(submit(b, await proveWith(circuit, b)), "InvalidProof"); // A's key, B's batch
+      await mined(operator, await submit(b, await proveWith(other, b)));
+      expect(await read("stateRoot")).toBe(b.newRoot);
+      const a = await batchOf(SHAPE_A, [NOOP, withdrawChunk(1, 0, ETHER / 4n)], 1);
+      await expectRevert(submit(a, await proveWith(other, a)), "InvalidProof"); // B's key, A's batch
+      await mined(operator, await submit(a, await proveWith(circuit, a)));
+      expect(await read("stateRoot")).toBe(a.newRoot);
+      expect(await read("pendingWithdrawal", [user1.account.address, 0])).toBe(ETHER / 4n);
+    } finally {
+      rmSync(otherDir, { recursive: true, force: true });
+    }
   });
 
   test("gas of the L1 queue and claims", async () => {
