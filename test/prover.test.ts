@@ -6,7 +6,7 @@ import { fork, spawn } from "node:child_process";
 import { existsSync, promises as fsp, readdirSync, readFileSync } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { tinyJob, TINY_CIRCUIT_SOURCE } from "./helpers/tiny";
+import { tinyJob, TINY_B_CIRCUIT_SOURCE, TINY_CIRCUIT_SOURCE } from "./helpers/tiny";
 import { isAlive, waitUntil } from "./helpers/wait";
 import { compileCircuit, type CompiledCircuit } from "../circuits/compile";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
@@ -108,6 +108,17 @@ describe("prover pool", () => {
     keys = await ensureKeys(circuit, { keysRoot, log: quiet });
     artifacts = { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath };
   });
+
+  /** A second circuit with its own keys (built once, on first use). */
+  let second: Promise<{ keys: Keys; artifacts: CircuitArtifacts }> | null = null;
+  function secondCircuit(): Promise<{ keys: Keys; artifacts: CircuitArtifacts }> {
+    second ??= (async () => {
+      const c = await compileCircuit({ name: "tiny-b", mainSource: TINY_B_CIRCUIT_SOURCE, log: quiet });
+      const k = await ensureKeys(c, { keysRoot, log: quiet });
+      return { keys: k, artifacts: { circuitHash: c.circuitHash, wasmPath: c.wasmPath, zkeyPath: k.zkeyPath, vkeyPath: k.vkeyPath, name: "tiny-b" } };
+    })();
+    return second;
+  }
 
   // Every test starts without workers of earlier tests.
   afterEach(async () => {
@@ -508,6 +519,111 @@ describe("prover pool", () => {
       await exited;
       for (const d of workerTempDirs(pid)) await fsp.rm(path.join(os.tmpdir(), d), { recursive: true, force: true });
     }
+  });
+
+  test("several circuits: each job proves with its own circuit, which a worker loads on its first job for it and keeps", async () => {
+    const b = await secondCircuit();
+    const A = artifacts.circuitHash;
+    const B = b.artifacts.circuitHash;
+    expect(B).not.toBe(A);
+    const logs: LogLine[] = [];
+    const p = pool({ size: 1, artifacts: [artifacts, b.artifacts], log: (o) => logs.push(o as LogLine) });
+    expect(p.artifacts).toEqual({ circuitHash: A, vkeyPath: artifacts.vkeyPath });
+    expect(p.circuits).toEqual([
+      { circuitHash: A, vkeyPath: artifacts.vkeyPath },
+      { circuitHash: B, vkeyPath: b.artifacts.vkeyPath, name: "tiny-b" },
+    ]);
+    await waitFor(() => p.workers().some((w) => w.state === "idle"), "a ready worker");
+    // Ready without loading any circuit.
+    expect(p.workers()[0].loadedCircuits).toEqual([]);
+
+    // No circuitHash: the first circuit.
+    const ra = await p.prove(tinyJob(400, 3, 5));
+    expect(p.workers()[0].loadedCircuits).toEqual([A]);
+    const rb = await p.prove({ ...tinyJob(401, 3, 5), circuitHash: B });
+    expect(p.workers()[0].loadedCircuits).toEqual([A, B]);
+    const ra2 = await p.prove({ ...tinyJob(402, 2, 7), circuitHash: A });
+    // One warm worker proved all three, loading each circuit once.
+    expect(new Set([ra.worker, rb.worker, ra2.worker]).size).toBe(1);
+    expect(logs.filter((l) => l.msg === "prover.worker.circuit_loaded").map((l) => [l.circuit, l.batch])).toEqual([
+      [A.slice(0, 16), 400],
+      [B.slice(0, 16), 401],
+    ]);
+    expect(logs.find((l) => l.msg === "prover.worker.circuit_loaded" && l.batch === 401)).toMatchObject({ circuitName: "tiny-b", loadMs: expect.any(Number), loaded: 2 });
+
+    // Each proof verifies under its own circuit's key only.
+    expect(await snarkjs.groth16.verify(keys.vkey, ra.publicSignals, ra.proof)).toBe(true);
+    expect(await snarkjs.groth16.verify(b.keys.vkey, rb.publicSignals, rb.proof)).toBe(true);
+    expect(await snarkjs.groth16.verify(keys.vkey, ra2.publicSignals, ra2.proof)).toBe(true);
+    expect(await snarkjs.groth16.verify(b.keys.vkey, ra.publicSignals, ra.proof)).toBe(false);
+    expect(await snarkjs.groth16.verify(keys.vkey, rb.publicSignals, rb.proof)).toBe(false);
+    const vb = await createProofVerifier(b.artifacts.vkeyPath);
+    expect(await vb.check(rb.proof, rb.publicSignals, rb.publicSignals[0])).toBeNull();
+    expect(await vb.check(ra.proof, ra.publicSignals, ra.publicSignals[0])).toMatch(/does not verify/);
+
+    // The job's log lines name its circuit.
+    for (const msg of ["prover.job.queued", "prover.job.start", "prover.job.stage", "prover.job.done"]) {
+      expect(logs.filter((l) => l.msg === msg && l.batch === 401).every((l) => l.circuit === B.slice(0, 16) && l.circuitName === "tiny-b")).toBe(true);
+      expect(logs.filter((l) => l.msg === msg && l.batch === 400).every((l) => l.circuit === A.slice(0, 16) && l.circuitName === undefined)).toBe(true);
+    }
+    expect(logs.find((l) => l.msg === "prover.job.start" && l.batch === 401)).toMatchObject({ loads: true });
+    expect(logs.find((l) => l.msg === "prover.job.start" && l.batch === 402)).not.toHaveProperty("loads");
+
+    // Status lists the circuits; counters and events are as for one circuit.
+    const st = await p.status();
+    expect(st).toMatchObject({ circuitHash: A, circuits: [A, B], queued: 0, leased: 0 });
+    expect(st.workers).toEqual([expect.objectContaining({ circuitHash: A, circuits: [A, B], jobsDone: 3, jobsFailed: 0, state: "idle" })]);
+  });
+
+  test("several circuits: a job naming a circuit the pool does not have is refused with a clear error, and the pool keeps working", async () => {
+    const b = await secondCircuit();
+    const A = artifacts.circuitHash;
+    const B = b.artifacts.circuitHash;
+    const logs: LogLine[] = [];
+    const p = pool({ size: 1, artifacts: [artifacts, b.artifacts], log: (o) => logs.push(o as LogLine) });
+    const events: ProverEvent[] = [];
+    const unknown = "ab".repeat(32);
+    const err = (await p.prove({ ...tinyJob(410, 3, 5), circuitHash: unknown }, { onEvent: (e) => events.push(e) }).catch((e: unknown) => e)) as ProverError;
+    expect(err).toBeInstanceOf(ProverError);
+    expect(err).toMatchObject({ code: "circuit", batchNumber: 410, attempts: 0 });
+    expect(err.message).toBe(`batch 410: this prover has no circuit ${unknown} (it proves ${A.slice(0, 16)}, ${B.slice(0, 16)} tiny-b)`);
+    // Never queued or leased.
+    expect(events).toEqual([]);
+    expect(logs.find((l) => l.msg === "prover.job.refused")).toMatchObject({ batch: 410, code: "circuit", circuit: unknown });
+    expect(p.pending).toBe(0);
+    expect((await p.prove({ ...tinyJob(411, 3, 5), circuitHash: B })).batchNumber).toBe(411);
+    expect((await p.prove(tinyJob(412, 3, 5))).batchNumber).toBe(412);
+
+    // A pool of one circuit refuses another's job the same way.
+    const one = pool({ size: 1 });
+    await expect(one.prove({ ...tinyJob(413, 3, 5), circuitHash: B })).rejects.toMatchObject({ code: "circuit", message: `batch 413: this prover has no circuit ${B} (it proves ${A.slice(0, 16)})` });
+    expect((await one.prove({ ...tinyJob(414, 3, 5), circuitHash: A })).batchNumber).toBe(414);
+
+    // The worker's own guard, should such a job reach it: a failed job (code "circuit"), and it serves on.
+    const child = fork(path.join(__dirname, "..", "prover", "worker.ts"), [], { execArgv: ["--require", require.resolve("tsx/cjs")], stdio: ["ignore", "ignore", "ignore", "ipc"] });
+    const exited = new Promise<void>((res) => child.once("exit", () => res()));
+    try {
+      const messages: FromWorker[] = [];
+      child.on("message", (m: FromWorker) => messages.push(m));
+      const send = (m: ToWorker): boolean => child.send(m);
+      send({ type: "init", artifacts: [artifacts], backend: defaultBackend(quiet), tempDirPrefix: path.join(os.tmpdir(), `modex-prove-${child.pid}-`) });
+      send({ type: "prove", taskId: 1, job: { ...tinyJob(415, 3, 5), circuitHash: B } });
+      send({ type: "prove", taskId: 2, job: tinyJob(416, 3, 5) });
+      await waitFor(() => messages.some((m) => m.type === "done" || (m.type === "failed" && m.taskId === 2)), "the worker's answers");
+      expect(messages.find((m) => m.type === "failed" && m.taskId === 1)).toEqual({ type: "failed", taskId: 1, error: { code: "circuit", message: `batch 415: this prover has no circuit ${B} (it serves ${A.slice(0, 16)})` } });
+      expect(messages.find((m) => m.type === "done")).toMatchObject({ taskId: 2 });
+    } finally {
+      child.kill("SIGKILL");
+      await exited;
+    }
+  });
+
+  test("several circuits: a circuit whose files are missing stops the workers from starting; circuits must be distinct", async () => {
+    const b = await secondCircuit();
+    const p = pool({ size: 1, maxAttempts: 1, artifacts: [artifacts, { ...b.artifacts, zkeyPath: path.join(keysRoot, "missing-b.zkey") }] });
+    await expect(p.prove(tinyJob(420, 1, 1))).rejects.toMatchObject({ code: "workers_cannot_start", message: expect.stringMatching(/cannot read proving key .*missing-b\.zkey/) });
+    expect(() => createProverPool({ artifacts: [artifacts, artifacts], log: quiet })).toThrow(/listed twice/);
+    expect(() => createProverPool({ artifacts: [], log: quiet })).toThrow(/at least one circuit/);
   });
 
   test("default size: half the cores, capped by memory", () => {

@@ -14,3 +14,9 @@ export function tinyJob(batchNumber: number, a: number, b: number, c = a * b): P
     publicInput: poseidon2([BigInt(a), BigInt(b)]).toString(),
   };
 }
+
+/**
+ * A second circuit for provers of several circuits: the tiny circuit's constraints under another
+ * source (so another circuit hash, another setup and keys). A proof of one does not verify under the other's key.
+ */
+export const TINY_B_CIRCUIT_SOURCE = `${TINY_CIRCUIT_SOURCE}\n// the second tiny circuit (tests of provers with several circuits)\n`;
