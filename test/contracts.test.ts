@@ -38,6 +38,7 @@ import { DEFAULT_MAX_TIMESTAMP_LAG, deployModex, type ModexDeployment, type Roll
 import { proofToSolidity, type SnarkjsGroth16Proof, type SolidityProof } from "../contracts/proof";
 import { FLOAT16, FLOAT40, encodeFloat } from "../core/float";
 import { shapeKey, type Shape } from "../core/params";
+import { checkRollupParams, connectRollup, rollupParams } from "../sequencer/l1";
 import { expectRevert, mined } from "./helpers/escape";
 
 // ------------------------------------------------------------------ constants and fixtures
@@ -803,6 +804,19 @@ describe("batch shapes (three shapes, an AcceptingVerifier each)", () => {
     expect(await expectRevert(read("shapeOf", [81n, 32n]), "UnknownShape")).toEqual([81n, 32n]); // A's chunks, B's forcedExits
     expect(await expectRevert(read("shapeOf", [51n, 16n]), "UnknownShape")).toEqual([51n, 16n]);
     await expectRevert(read("shapeOf", [(1n << 128n) + 81n, 16n]), "UnknownShape"); // no alias past 2^128
+  });
+
+  test("the sequencer's check (sequencer/l1.ts) reads params() and shapes() and names both sets when they differ", async () => {
+    const l1 = await connectRollup({ rpcUrl: anvil.rpcUrl, rollup: d.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0] });
+    expect(await rollupParams(l1)).toEqual({ accountLevels: 2, balanceLevels: 1, ...SHAPE_A, feeBuckets: 1, shapes: [SHAPE_A, SHAPE_B, SHAPE_C] });
+    const configured = { ...TEST_PARAMS, orderLevels: 1, shapes: [SHAPE_A, SHAPE_B, SHAPE_C] };
+    await checkRollupParams(l1, configured);
+    const onChain = "accountLevels 2, balanceLevels 1, feeBuckets 1, shapes d1-n2-m1, d2-n0-m1, d0-n9-m0";
+    await expect(checkRollupParams(l1, { ...configured, shapes: [SHAPE_A, SHAPE_C, SHAPE_B] })).rejects.toThrow(
+      `Rollup ${d.rollup} was built for ${onChain}; the configured parameters are accountLevels 2, balanceLevels 1, feeBuckets 1, shapes d1-n2-m1, d0-n9-m0, d2-n0-m1`,
+    );
+    await expect(checkRollupParams(l1, { ...configured, shapes: undefined })).rejects.toThrow("the configured parameters are accountLevels 2, balanceLevels 1, feeBuckets 1, shapes d1-n2-m1");
+    await expect(checkRollupParams(l1, { ...configured, feeBuckets: 2 })).rejects.toThrow(`built for ${onChain}; the configured parameters are accountLevels 2, balanceLevels 1, feeBuckets 2,`);
   });
 
   test("a batch of each shape finalizes with that shape's lengths, verified by that shape's verifier only", async () => {
