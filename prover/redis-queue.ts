@@ -17,7 +17,7 @@ export const WORKER_KEY_PREFIX = "modex:prover:workers:";
 export const HEARTBEAT_INTERVAL_MS = 2_000;
 export const HEARTBEAT_TTL_MS = 10_000;
 
-/** One queue per circuit: a worker only ever consumes the queue of the circuit it has keys for. */
+/** One queue per circuit: a worker only ever consumes the queues of the circuits it has keys for. */
 export function queueNameFor(circuitHash: string): string {
   return `proofs-${circuitHash.slice(0, 16)}`;
 }
@@ -131,12 +131,15 @@ export function parseWorkerStatus(json: string | null): ProverWorkerStatus | nul
   if (typeof w.state !== "string" || !WORKER_STATES.has(w.state) || typeof w.circuitHash !== "string" || typeof w.backend !== "string") return null;
   if (!isFiniteNumber(w.concurrency) || !Array.isArray(w.batches) || !w.batches.every(isFiniteNumber)) return null;
   if (!isFiniteNumber(w.jobsDone) || !isFiniteNumber(w.jobsFailed) || !isFiniteNumber(w.startedAt)) return null;
+  // Workers of several circuits list them (older workers do not).
+  if (w.circuits !== undefined && (!isStringArray(w.circuits) || w.circuits.length === 0)) return null;
   return {
     id: w.id,
     host: w.host,
     pid: w.pid,
     state: w.state as ProverWorkerStatus["state"],
     circuitHash: w.circuitHash,
+    ...(w.circuits !== undefined ? { circuits: [...w.circuits] } : {}),
     backend: w.backend,
     concurrency: w.concurrency,
     batches: [...w.batches],

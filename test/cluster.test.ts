@@ -7,10 +7,11 @@ import { promises as fsp } from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { Queue } from "bullmq";
-import { tinyJob, TINY_CIRCUIT_SOURCE } from "./helpers/tiny";
+import { tinyJob, TINY_B_CIRCUIT_SOURCE, TINY_CIRCUIT_SOURCE } from "./helpers/tiny";
 import { isAlive, waitUntil } from "./helpers/wait";
 import { compileCircuit } from "../circuits/compile";
 import { createClusterProver, type ClusterProver } from "../prover/cluster";
+import { startProverWorker } from "../prover/cluster-worker";
 import { ensureKeys, releaseSnarkjsCurve, type Keys } from "../prover/keys";
 import { ProverError } from "../prover/pool";
 import { jobIdFor, QUEUE_PREFIX, queueNameFor, redactRedisUrl } from "../prover/redis-queue";
@@ -381,5 +382,57 @@ describe("cluster prover (BullMQ on Redis)", () => {
       const s = await p.status();
       return s.queued === 0 && s.leased === 0 && s.workers[0]?.state === "idle" && s.workers[0]?.jobsDone === 3;
     }, "an idle worker with 3 jobs done", 5_000);
+  });
+  test("a worker of two circuits consumes both queues, proving at most --concurrency jobs at once; the prover sends each job to its circuit's queue", async () => {
+    const c = await compileCircuit({ name: "tiny-b", mainSource: TINY_B_CIRCUIT_SOURCE, log: quiet });
+    const kb = await ensureKeys(c, { keysRoot, log: quiet });
+    const b: CircuitArtifacts = { circuitHash: c.circuitHash, wasmPath: c.wasmPath, zkeyPath: kb.zkeyPath, vkeyPath: kb.vkeyPath, name: "tiny-b" };
+    const A = artifacts.circuitHash;
+    const B = b.circuitHash;
+    const logs: LogLine[] = [];
+    // In this process: `modex prover worker --config NAME` does the same with its config's shapes.
+    const h = await startProverWorker({ redisUrl: redis.url, artifacts: [artifacts, b], concurrency: 1, lockMs: LOCK_MS, log: (o) => logs.push(o as LogLine) });
+    const adminB = new Queue(queueNameFor(B), { connection: { url: redis.url }, prefix: QUEUE_PREFIX });
+    try {
+      expect(h.queueNames).toEqual([queueNameFor(A), queueNameFor(B)]);
+      expect(h.status()).toMatchObject({ circuitHash: A, circuits: [A, B], concurrency: 1 });
+      const p = await createClusterProver({ redisUrl: redis.url, artifacts: [artifacts, b], log: quiet, lockMs: LOCK_MS });
+      provers.push(p);
+      expect(p.queueNames).toEqual(h.queueNames);
+      expect(p.artifacts).toEqual({ circuitHash: A, vkeyPath: artifacts.vkeyPath });
+      expect(p.circuits.map((x) => x.circuitHash)).toEqual([A, B]);
+
+      const jobs: ProofJob[] = [tinyJob(80, 2, 3), { ...tinyJob(81, 3, 4), circuitHash: B }, { ...tinyJob(82, 4, 5), circuitHash: A }, { ...tinyJob(83, 5, 6), circuitHash: B }];
+      const results = await Promise.all(jobs.map((j) => p.prove(j)));
+      for (const [i, r] of results.entries()) {
+        expect(r.worker).toBe(h.id);
+        expect(r.publicSignals[0]).toBe(jobs[i].publicInput);
+        const [own, other] = (jobs[i].circuitHash ?? A) === A ? [keys.vkey, kb.vkey] : [kb.vkey, keys.vkey];
+        expect(await snarkjs.groth16.verify(own, r.publicSignals, r.proof)).toBe(true);
+        expect(await snarkjs.groth16.verify(other, r.publicSignals, r.proof)).toBe(false);
+      }
+      // Two jobs on each circuit's queue.
+      expect(await admin.getJobCounts("completed", "failed")).toEqual({ completed: 2, failed: 0 });
+      expect(await adminB.getJobCounts("completed", "failed")).toEqual({ completed: 2, failed: 0 });
+      // One job at a time over both queues: every start is followed by its end before the next start.
+      const seq = logs.filter((l) => l.msg === "prover.worker.job_start" || l.msg === "prover.worker.job_done").map((l) => `${String(l.msg).slice(14)}:${String(l.batch)}`);
+      expect(seq).toHaveLength(8);
+      for (let i = 0; i < seq.length; i += 2) expect(seq[i + 1]).toBe(seq[i].replace("job_start", "job_done"));
+      expect(logs.filter((l) => l.msg === "prover.worker.job_done").map((l) => l.circuit)).toEqual(expect.arrayContaining([A.slice(0, 16), B.slice(0, 16)]));
+
+      // The heartbeat lists both circuits; a job of a third is refused by the prover, never queued.
+      const st = await p.status();
+      expect(st).toMatchObject({ mode: "cluster", circuitHash: A, circuits: [A, B], queued: 0, leased: 0, backend: DEFAULT_BACKEND });
+      expect(st.workers).toEqual([expect.objectContaining({ id: h.id, circuitHash: A, circuits: [A, B], jobsDone: 4 })]);
+      await expect(p.prove({ ...tinyJob(84, 1, 1), circuitHash: "cd".repeat(32) })).rejects.toMatchObject({ code: "circuit", message: expect.stringMatching(/^batch 84: this prover has no circuit (cd)+ \(it proves [0-9a-f]{16}, [0-9a-f]{16} tiny-b\)$/) });
+
+      // A job of A pushed onto B's queue is refused there (circuit hash mismatch), never proven.
+      await adminB.add("stray", { ...tinyJob(85, 2, 2), circuitHash: A }, { jobId: "stray", attempts: 3 });
+      await waitFor(async () => (await adminB.getJobState("stray")) === "failed", "the stray job to be refused", 10_000);
+      expect((await adminB.getJob("stray"))?.failedReason).toContain(`circuit hash mismatch: job ${A}, worker ${B} (queue ${queueNameFor(B)}; this worker serves ${A}, ${B})`);
+    } finally {
+      await adminB.close();
+      expect(await h.stop()).toBe("drained");
+    }
   });
 });
