@@ -5,7 +5,7 @@
  */
 import type { SignatureCheck } from "./eddsa";
 import { fail, ProtocolError } from "./errors";
-import { ACCOUNT_ARITY, BALANCE_ARITY, ORDER_ARITY, type Params } from "./params";
+import { ACCOUNT_ARITY, BALANCE_ARITY, ORDER_ARITY, shapeOf, withShape, type Params, type Shape } from "./params";
 import type { State, AccountWitness, MultiBalanceWitness, TradeWitness } from "./state";
 import { encodeOrderAmounts, slotOfLeaf } from "./ops/order";
 import { applyDepositNoop, applyQueueRecord, queueHashNext } from "./ops/deposit";
@@ -37,9 +37,13 @@ export interface BatchInput {
    * is the same.
    */
   readonly verify?: SignatureCheck;
+  /** The batch's shape, one of the deployment's (PROTOCOL.md §5.5); default the state's own slot counts. */
+  readonly shape?: Shape;
 }
 
 export interface BatchResult {
+  /** The slot counts this batch was built for: its circuit. */
+  readonly shape: Shape;
   readonly oldRoot: bigint;
   readonly newRoot: bigint;
   readonly queueHashBefore: bigint;
@@ -78,7 +82,7 @@ export function feeTokensFor(p: Params, txs: readonly L2Tx[], fills: readonly Fi
 }
 
 export function buildBatch(state: State, input: BatchInput): BatchResult {
-  const p = state.params;
+  const p = input.shape ? withShape(state.params, input.shape) : state.params;
   if (input.deposits.length > p.depositSlots) fail("batch_full", `at most ${p.depositSlots} queue records per batch`);
   if (input.txs.length > p.l2Slots) fail("batch_full", `at most ${p.l2Slots} L2 operations per batch`);
   const fills = input.fills ?? [];
@@ -160,6 +164,7 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
     state.commit();
     return {
       ...header,
+      shape: shapeOf(p),
       depositCount: input.deposits.length,
       chunks,
       fillChunks,

@@ -1,5 +1,19 @@
 /** Build-time parameters of a Modex deployment (PROTOCOL.md §1). */
 
+/**
+ * A batch shape (PROTOCOL.md §5.5): the slot counts of one batch circuit. A deployment proves
+ * batches of several shapes, each its own circuit, keys and verifier, on the same trees: the
+ * sequencer cuts the shape that fits what is pending, so no slot type is proven empty for nothing.
+ */
+export interface Shape {
+  /** L1-queue slots (D). */
+  readonly depositSlots: number;
+  /** Transfer/withdraw slots (N). */
+  readonly l2Slots: number;
+  /** Order-fill slots (M). */
+  readonly fillSlots: number;
+}
+
 export interface Params {
   /** Levels of the arity-8 account tree: 8^accountLevels accounts. */
   readonly accountLevels: number;
@@ -15,6 +29,11 @@ export interface Params {
   readonly fillSlots: number;
   /** Distinct fee tokens per batch (F). */
   readonly feeBuckets: number;
+  /**
+   * Every batch shape of the deployment (PROTOCOL.md §5.5), the one above first. Absent: that one
+   * only. The slot counts above are the shape of the batch or circuit at hand (`withShape`).
+   */
+  readonly shapes?: readonly Shape[];
 }
 
 export const ACCOUNT_ARITY = 8;
@@ -57,11 +76,17 @@ export function maxTokens(p: Params): number {
 }
 
 export function validateParams(p: Params): void {
-  const ints = Object.entries(p) as [string, number][];
-  for (const [k, v] of ints) {
+  for (const k of ["accountLevels", "balanceLevels", "orderLevels", "feeBuckets"] as const) {
+    const v = p[k];
     if (!Number.isInteger(v) || v < 1) throw new Error(`param ${k} must be a positive integer, got ${v}`);
   }
-  if (p.fillSlots === undefined) throw new Error("param fillSlots is missing");
+  const shapes = shapesOf(p);
+  for (const s of shapes) validateShape(s);
+  if (!shapes.some((s) => s.depositSlots > 0)) throw new Error("no shape has an L1-queue slot: deposits and forced exits could never be processed");
+  const keys = new Set(shapes.map(shapeKey));
+  if (keys.size !== shapes.length) throw new Error("a shape is listed twice");
+  // p describes the deployment (its first shape) or one batch of it (withShape): either way one of its shapes.
+  if (!keys.has(shapeKey(p))) throw new Error(`the parameters' slot counts (${shapeKey(p)}) are not one of its shapes (${shapes.map(shapeKey).join(", ")})`);
   if (p.accountLevels > 8) throw new Error("accountLevels > 8 exceeds 24-bit account ids");
   if (p.balanceLevels > 4) throw new Error("balanceLevels > 4 exceeds 8-bit token ids");
   // Order ids are 32 bits and select their slot by their low 2·orderLevels bits.
@@ -70,4 +95,43 @@ export function validateParams(p: Params): void {
 
 export function paramsKey(p: Params): string {
   return `a${p.accountLevels}-b${p.balanceLevels}-o${p.orderLevels}-d${p.depositSlots}-n${p.l2Slots}-m${p.fillSlots}-f${p.feeBuckets}`;
+}
+
+/** The slot counts of one shape: each an integer in 0..65536, at least one slot in all. */
+export function validateShape(s: Shape): void {
+  for (const k of ["depositSlots", "l2Slots", "fillSlots"] as const) {
+    const v = s[k];
+    if (!Number.isInteger(v) || v < 0 || v > 65_536) throw new Error(`shape ${k} must be an integer in 0..65536, got ${v}`);
+  }
+  if (s.depositSlots + s.l2Slots + s.fillSlots === 0) throw new Error("a shape needs at least one slot");
+}
+
+/** The slot counts of p itself: the shape of the batch or circuit p describes. */
+export function shapeOf(p: Shape): Shape {
+  return { depositSlots: p.depositSlots, l2Slots: p.l2Slots, fillSlots: p.fillSlots };
+}
+
+/** Every shape of the deployment, its first (p's own slot counts) first. */
+export function shapesOf(p: Params): readonly Shape[] {
+  return p.shapes && p.shapes.length > 0 ? p.shapes : [shapeOf(p)];
+}
+
+/** p for a batch of shape s: the same trees and fee buckets, s's slot counts, the same shape list. */
+export function withShape(p: Params, s: Shape): Params {
+  if (!shapesOf(p).some((x) => shapeKey(x) === shapeKey(s))) throw new Error(`shape ${shapeKey(s)} is not one of this deployment's (${shapesOf(p).map(shapeKey).join(", ")})`);
+  return { ...p, ...shapeOf(s), shapes: shapesOf(p) };
+}
+
+/** "d2-n4-m1": D L1-queue slots, N transfer/withdraw slots, M fill slots. */
+export function shapeKey(s: Shape): string {
+  return `d${s.depositSlots}-n${s.l2Slots}-m${s.fillSlots}`;
+}
+
+/** The inverse of shapeKey; throws on anything else. */
+export function parseShapeKey(key: string): Shape {
+  const m = /^d(\d+)-n(\d+)-m(\d+)$/.exec(key);
+  if (!m) throw new Error(`not a batch shape: ${JSON.stringify(key)} (expected d<D>-n<N>-m<M>)`);
+  const s = { depositSlots: Number(m[1]), l2Slots: Number(m[2]), fillSlots: Number(m[3]) };
+  validateShape(s);
+  return s;
 }

@@ -20,7 +20,7 @@ import { MAX_U128, MAX_U32, fromBytesBE } from "./field";
 import { ProtocolError } from "./errors";
 import { FLOAT16, FLOAT40, decodeFloat } from "./float";
 import { OP_NOOP, OP_TRANSFER, OP_WITHDRAW } from "./message";
-import { CHUNK_BYTES, FILL_CHUNK_BYTES, MAX_ORDER_AMOUNT, maxTokens, type Params } from "./params";
+import { CHUNK_BYTES, FILL_CHUNK_BYTES, MAX_ORDER_AMOUNT, maxTokens, shapeKey, shapesOf, withShape, type Params, type Shape } from "./params";
 import { encodePubdata, publicInputOf, withdrawalsOf, type BatchHeader, type DecodedPubdata } from "./pubdata";
 import type { State } from "./state";
 import type { SignatureCheck } from "./eddsa";
@@ -193,8 +193,13 @@ export function replayBatch(state: State, input: ReplayInput, options: ReplayOpt
 }
 
 function replayBatchIn(state: State, input: ReplayInput, options: ReplayOptions): ReplayResult {
-  const p = state.params;
   const pd = input.pubdata;
+  // The batch's shape is what its public data holds: one of the deployment's (PROTOCOL.md §5.5).
+  const shape: Shape = { depositSlots: pd.forcedExits.length, l2Slots: pd.chunks.length, fillSlots: pd.fillChunks.length };
+  if (!shapesOf(state.params).some((s) => shapeKey(s) === shapeKey(shape))) {
+    throw new ReplayError("pubdata", null, "bad_pubdata", `pubdata of shape ${shapeKey(shape)} is not one of this deployment's (${shapesOf(state.params).map(shapeKey).join(", ")})`);
+  }
+  const p = withShape(state.params, shape);
   if (input.records.length > p.depositSlots) throw new ReplayError("queue", null, "batch_full", `${input.records.length} queue records, at most ${p.depositSlots} per batch`);
   if (pd.chunks.length !== p.l2Slots || pd.fillChunks.length !== p.fillSlots || pd.feeTokens.length !== p.feeBuckets) {
     throw new ReplayError("pubdata", null, "bad_pubdata", "pubdata does not have this deployment's slot counts");

@@ -22,9 +22,10 @@ import { initCrypto } from "../core/eddsa";
 import { fieldToHex, toHex } from "../core/field";
 import { txHash } from "../core/message";
 import { txMessage } from "../core/ops/signed";
-import { paramsKey, validateParams, type Params } from "../core/params";
+import { paramsKey, shapeKey, shapesOf, validateParams, withShape, type Params, type Shape } from "../core/params";
+import { chooseShape, shapeCostsFor, type ShapeCircuit, type ShapeCost } from "./shapes";
 import { State } from "../core/state";
-import type { Prover, ProverEvent, ProverStatus } from "../prover/types";
+import type { ProofJob, Prover, ProverEvent, ProverStatus } from "../prover/types";
 import { buildProverView, proofTimeStats } from "./prover-view";
 import { backlogView, overload, type ProvingCapacity } from "./backpressure";
 import { createProofVerifier, type ProofVerifier } from "../prover/verify";
@@ -123,6 +124,13 @@ export interface SequencerOptions {
   readonly signatureWorkers?: number;
   /** Verification key every proof is checked against before it is accepted (default: the prover's artifacts' vkey). */
   readonly vkeyPath?: string;
+  /**
+   * Each shape's circuit (PROTOCOL.md §5.5): its constraints, measured at compile (what choosing a
+   * shape weighs, sequencer/shapes.ts; default estimated from the slot counts), the circuit hash its
+   * proof jobs name and the verification key its proofs are checked against (default for the first
+   * shape: the prover's circuit and vkeyPath; another shape without them cannot be proven here).
+   */
+  readonly shapeCircuits?: readonly ShapeCircuit[];
 }
 
 export interface Sequencer {
@@ -168,6 +176,8 @@ export interface Sequencer {
 interface ProofTask {
   readonly circuitInput: CircuitInput;
   readonly publicInput: bigint;
+  /** Which circuit proves it. */
+  readonly shape: Shape;
   attempts: number;
 }
 
@@ -210,7 +220,10 @@ async function checkDeployment(l1: L1, p: Params): Promise<void> {
 
 /** A database belongs to one (chain, rollup, params): refuse to mix. */
 function checkMeta(store: Store, l1: L1, p: Params): void {
-  const want: Record<string, string> = { chainId: String(l1.chainId), rollup: l1.rollup.toLowerCase(), params: paramsKey(p) };
+  // The shape list joins the key only when there is more than one: a one-shape database keeps its key.
+  const shapes = shapesOf(p);
+  const params = shapes.length > 1 ? `${paramsKey(p)}+${shapes.map(shapeKey).join(",")}` : paramsKey(p);
+  const want: Record<string, string> = { chainId: String(l1.chainId), rollup: l1.rollup.toLowerCase(), params };
   for (const [k, v] of Object.entries(want)) {
     const have = store.getMeta(k);
     if (have === null) store.setMeta(k, v);
@@ -225,6 +238,13 @@ class SequencerImpl implements Sequencer {
 
   private readonly state: State;
   private readonly genesisRoot: Hex;
+  /** Every shape with its proving cost, in the deployment's order. */
+  private readonly shapeCosts: readonly ShapeCost[];
+  /**
+   * The params with, per slot type, the most any shape has: when a type counts as full (a cut is
+   * due) and how many batches a backlog makes (a lower bound: no one shape need have every maximum).
+   */
+  private readonly cutParams: Params;
   private readonly batchTimeoutMs: number;
   private readonly proving: boolean;
   private readonly maxPendingTxs: number;
@@ -268,7 +288,8 @@ class SequencerImpl implements Sequencer {
   private readonly toProve = new Map<number, ProofTask>();
   private readonly inProver = new Set<number>();
   private halted: HaltInfo | null = null;
-  private verifier: Promise<ProofVerifier> | null = null;
+  /** Proof verifiers by shape key, loaded on first use. */
+  private readonly verifiers = new Map<string, Promise<ProofVerifier>>();
 
   private started = false;
   private stopped = false;
@@ -294,6 +315,14 @@ class SequencerImpl implements Sequencer {
     private readonly store: Store,
   ) {
     this.params = opts.params;
+    this.shapeCosts = shapeCostsFor(opts.params, opts.shapeCircuits);
+    const shapes = shapesOf(opts.params);
+    this.cutParams = {
+      ...opts.params,
+      depositSlots: Math.max(...shapes.map((x) => x.depositSlots)),
+      l2Slots: Math.max(...shapes.map((x) => x.l2Slots)),
+      fillSlots: Math.max(...shapes.map((x) => x.fillSlots)),
+    };
     this.chainId = l1.chainId;
     this.rollup = l1.rollup;
     this.state = new State(opts.params);
@@ -322,7 +351,7 @@ class SequencerImpl implements Sequencer {
       now: () => this.clock(),
       appendOps: (items) => {
         this.pending.push(...items);
-        if (items.some((i) => i.tx.type === "fill") && this.pendingFills(this.params.fillSlots) >= this.params.fillSlots) this.scheduleCut();
+        if (items.some((i) => i.tx.type === "fill") && this.pendingFills(this.cutParams.fillSlots) >= this.cutParams.fillSlots) this.scheduleCut();
       },
       emit: (e) => this.emit(e),
       fatal: (reason) => this.halt(reason, null),
@@ -381,7 +410,7 @@ class SequencerImpl implements Sequencer {
     const fills = this.pendingFills();
     const txs = this.pending.length - fills;
     const queued = this.unconsumed.length;
-    return { operations: txs + fills + queued, batches: batchesToCut(this.params, { txs, fills, queued }) };
+    return { operations: txs + fills + queued, batches: batchesToCut(this.cutParams, { txs, fills, queued }) };
   }
 
   /** Fills among the pending operations, counted up to `limit` (the hot path only asks whether a batch's worth waits). */
@@ -463,6 +492,7 @@ class SequencerImpl implements Sequencer {
         txs,
         fills,
         feeTokens: row.feeTokens,
+        shape: this.shapeOfRow(row),
       });
       if (fieldToHex(r.newRoot) !== row.newRoot || r.publicInput.toString() !== row.publicInput) {
         throw new Error(`replay of batch ${row.number} gives root ${fieldToHex(r.newRoot)}, stored ${row.newRoot}: core and database disagree`);
@@ -477,6 +507,11 @@ class SequencerImpl implements Sequencer {
     return rows.length;
   }
 
+  /** A stored batch's shape: rows from before shapes have none and are of the deployment's first. */
+  private shapeOfRow(row: BatchRow): Shape {
+    return row.shape ?? shapesOf(this.params)[0];
+  }
+
   /** Where a replayed batch picks up: finalized stays, unproven is proven again, failed is retried. */
   private resumeBatch(row: BatchRow, r: BatchResult): void {
     switch (row.status) {
@@ -488,12 +523,12 @@ class SequencerImpl implements Sequencer {
         this.log({ level: "warn", msg: "batch.retry_after_restart", batch: row.number, error: row.error });
         this.store.resetBatch(row.number, row.proof ? "proven" : "built");
         if (row.proof) this.store.jobs.reset(row.number, "verified");
-        if (!row.proof && this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, attempts: 0 });
+        if (!row.proof && this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, shape: r.shape, attempts: 0 });
         return;
       case "built":
       case "proving":
         // Circuit inputs are only kept when this process proves (they are the bulk of a batch's memory).
-        if (this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, attempts: 0 });
+        if (this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, shape: r.shape, attempts: 0 });
         return;
       case "proven":
       case "submitted":
@@ -680,7 +715,7 @@ class SequencerImpl implements Sequencer {
     this.pending.push({ seq, hash, tx, acceptedAt });
     this.view.apply(tx);
     this.log({ level: "debug", msg: "tx.accepted", hash, type: tx.type, seq });
-    if (this.pending.length >= this.params.l2Slots) this.scheduleCut();
+    if (this.pending.length >= this.cutParams.l2Slots) this.scheduleCut();
     return { hash, status: "accepted" };
   }
 
@@ -727,7 +762,7 @@ class SequencerImpl implements Sequencer {
       for (const r of rows) this.unconsumed.push({ ...r, batch: null });
       if (rows.length > 0) {
         this.log({ msg: "l1.enqueued", records: rows.map((r) => ({ index: r.index, kind: r.record.kind, accountId: r.record.accountId, token: r.record.token, amount: r.record.amount })), block: Number(to) });
-        if (this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
+        if (this.unconsumed.length >= this.cutParams.depositSlots) this.scheduleCut();
       }
     }
     await this.refreshForced();
@@ -783,7 +818,7 @@ class SequencerImpl implements Sequencer {
     if (!this.started || this.stopped || this.halted || this.cutting) return;
     if (this.proving && this.toProve.size >= this.maxUnprovenBatches) return;
     const due = shouldCut({
-      params: this.params,
+      params: this.cutParams,
       now: Date.now(),
       batchTimeoutMs: this.batchTimeoutMs,
       pendingTxs: this.pending.length,
@@ -800,7 +835,8 @@ class SequencerImpl implements Sequencer {
       .finally(() => {
         this.cutting = false;
         // A backlog (full batches waiting) is cut back to back.
-        if (this.pending.length >= this.params.l2Slots || this.pendingFills(this.params.fillSlots) >= this.params.fillSlots || this.unconsumed.length >= this.params.depositSlots) this.scheduleCut();
+        const c = this.cutParams;
+        if (this.pending.length >= c.l2Slots || this.pendingFills(c.fillSlots) >= c.fillSlots || this.unconsumed.length >= c.depositSlots) this.scheduleCut();
       });
   }
 
@@ -835,16 +871,21 @@ class SequencerImpl implements Sequencer {
       drop(expired.map((item) => ({ item, code: "expired" as const, message: `validUntil ${validUntilOf(item.tx)} is before the batch timestamp ${timestamp}` })));
     }
 
-    const deposits = this.unconsumed.slice(0, this.params.depositSlots);
+    // Queue records that must go now rule out shapes without L1 slots (sequencer/shapes.ts).
+    const oldestQueued = this.unconsumed[0];
+    const queueDue = this.forcedQueued() > 0 || (oldestQueued !== undefined && Date.now() - oldestQueued.seenAt >= this.batchTimeoutMs);
+    let shape: Shape;
+    let deposits: QueueRow[];
     let chosen: PendingTx[];
     let result: BatchResult;
     let buildMs: number;
     for (;;) {
-      chosen = takeBatchTxs(this.params, this.pending);
-      if (chosen.length === 0 && deposits.length === 0) {
+      const pick = this.pickShape(queueDue);
+      if (!pick) {
         this.finishRejections(rejections);
         return null;
       }
+      ({ shape, chosen, deposits } = pick);
       const t0 = performance.now();
       try {
         result = buildBatch(this.state, {
@@ -855,6 +896,7 @@ class SequencerImpl implements Sequencer {
           deposits: deposits.map((d) => d.record),
           ...splitOps(chosen.map((c) => c.tx)),
           verify: this.verifiedSigs.check,
+          shape,
         });
         buildMs = performance.now() - t0;
         break;
@@ -884,7 +926,8 @@ class SequencerImpl implements Sequencer {
           timestamp,
           queueStart: this.consumed,
           depositCount: deposits.length,
-          ...batchOps(chosen, this.params.l2Slots),
+          ...batchOps(chosen, shape.l2Slots),
+          shape,
           feeTokens: result.feeTokens,
           oldRoot: fieldToHex(result.oldRoot),
           newRoot: fieldToHex(result.newRoot),
@@ -915,6 +958,7 @@ class SequencerImpl implements Sequencer {
     this.log({
       msg: "batch.built",
       batch: number,
+      shape: shapeKey(shape),
       txs: chosen.length,
       deposits: deposits.length,
       rejected: rejections.length,
@@ -923,10 +967,23 @@ class SequencerImpl implements Sequencer {
       buildMs: Math.round(buildMs),
     });
     if (this.proving) {
-      this.toProve.set(number, { circuitInput: result.circuitInput, publicInput: result.publicInput, attempts: 0 });
+      this.toProve.set(number, { circuitInput: result.circuitInput, publicInput: result.publicInput, shape: result.shape, attempts: 0 });
       this.prove(number);
     }
     return number;
+  }
+
+  /** The shape to cut and what it takes: sequencer/shapes.ts chooseShape over what each shape would carry. */
+  private pickShape(queueDue: boolean): { shape: Shape; chosen: PendingTx[]; deposits: QueueRow[] } | null {
+    const loads = this.shapeCosts.map((cost) => {
+      const chosen = takeBatchTxs(withShape(this.params, cost.shape), this.pending);
+      const deposits = this.unconsumed.slice(0, cost.shape.depositSlots);
+      return { cost, chosen, deposits, operations: chosen.length, records: deposits.length };
+    });
+    const best = chooseShape({ loads, pendingOperations: this.pending.length, queuedRecords: this.unconsumed.length, queueDue });
+    if (!best) return null;
+    const load = loads.find((l) => l.cost === best.cost);
+    return load ? { shape: load.cost.shape, chosen: load.chosen, deposits: load.deposits } : null;
   }
 
   private finishRejections(rejections: readonly Rejection[]): void {
@@ -986,7 +1043,7 @@ class SequencerImpl implements Sequencer {
     };
     // Through a resolved promise: a prover that throws synchronously fails this attempt, not the cut.
     Promise.resolve()
-      .then(() => this.opts.prover.prove({ batchNumber: n, circuitInput: task.circuitInput, publicInput: task.publicInput.toString() }, { onEvent }))
+      .then(() => this.opts.prover.prove(this.proofJob(n, task), { onEvent }))
       .then(async (res) => {
         // Stopped, or L1 turned out to have the batch already: nothing to record.
         if (this.stopped || this.toProve.get(n) !== task) return;
@@ -994,7 +1051,7 @@ class SequencerImpl implements Sequencer {
         const worker = String(res.worker);
         this.store.jobs.proven(n, worker, { waitMs: Math.round(leasedAt - t0), proofWallMs: Math.round(receivedAt - leasedAt), witnessMs: res.timings.witnessMs, proveMs: res.timings.proveMs, verifyMs: res.timings.verifyMs }, Date.now());
         // Whoever produced it, the proof is only accepted once it verifies under our own key.
-        const verifier = await this.proofVerifier();
+        const verifier = await this.proofVerifier(task.shape);
         const rejected = await verifier.check(res.proof, res.publicSignals, task.publicInput.toString());
         if (this.stopped || this.toProve.get(n) !== task) return;
         if (rejected !== null) throw new ProofRejected(`proof of batch ${n} from worker ${worker} rejected: ${rejected}`, worker);
@@ -1037,15 +1094,36 @@ class SequencerImpl implements Sequencer {
   }
 
   /** The verification key every proof is checked against: the operator's, else the prover's circuit's. */
-  private proofVerifier(): Promise<ProofVerifier> {
-    this.verifier ??= (async () => {
-      const vkeyPath = this.opts.vkeyPath ?? this.opts.prover.artifacts?.vkeyPath;
-      if (!vkeyPath) throw new Error("no verification key: the sequencer accepts no proof it cannot verify (set vkeyPath)");
-      return createProofVerifier(vkeyPath);
-    })();
-    // A failed load (missing file) is retried on the next proof rather than cached.
-    this.verifier.catch(() => (this.verifier = null));
-    return this.verifier;
+  /** The shape's circuit as configured (shapeCircuits), if it is. */
+  private circuitOf(shape: Shape): ShapeCircuit | undefined {
+    const key = shapeKey(shape);
+    return this.opts.shapeCircuits?.find((c) => shapeKey(c.shape) === key);
+  }
+
+  /** The job for batch n: a shape other than the first names its circuit, so the prover picks the right keys. */
+  private proofJob(n: number, task: ProofTask): ProofJob {
+    const job = { batchNumber: n, circuitInput: task.circuitInput, publicInput: task.publicInput.toString() };
+    const circuitHash = this.circuitOf(task.shape)?.circuitHash;
+    if (circuitHash) return { ...job, circuitHash };
+    if (shapeKey(task.shape) !== shapeKey(shapesOf(this.params)[0])) throw new Error(`no circuit is configured for shape ${shapeKey(task.shape)} (shapeCircuits)`);
+    return job;
+  }
+
+  private proofVerifier(shape: Shape): Promise<ProofVerifier> {
+    const key = shapeKey(shape);
+    let v = this.verifiers.get(key);
+    if (!v) {
+      v = (async () => {
+        const first = key === shapeKey(shapesOf(this.params)[0]);
+        const vkeyPath = this.circuitOf(shape)?.vkeyPath ?? (first ? (this.opts.vkeyPath ?? this.opts.prover.artifacts?.vkeyPath) : undefined);
+        if (!vkeyPath) throw new Error(`no verification key for shape ${key}: the sequencer accepts no proof it cannot verify (set vkeyPath or shapeCircuits)`);
+        return createProofVerifier(vkeyPath);
+      })();
+      this.verifiers.set(key, v);
+      // A failed load (missing file) is retried on the next proof rather than cached.
+      v.catch(() => this.verifiers.delete(key));
+    }
+    return v;
   }
 
   // ---------------------------------------------------------------- submission
@@ -1124,7 +1202,7 @@ class SequencerImpl implements Sequencer {
     const t0 = performance.now();
     let hash: Hex;
     try {
-      hash = await sendSubmitBatch(this.l1, this.params, args);
+      hash = await sendSubmitBatch(this.l1, withShape(this.params, this.shapeOfRow(row)), args);
     } catch (e) {
       const revert = decodeRevert(e);
       if (!revert) throw e;
@@ -1161,7 +1239,7 @@ class SequencerImpl implements Sequencer {
     let detail = reason;
     if (reason.startsWith("InvalidProof")) {
       // Tell a wrong proof apart from a public-input disagreement between core and the contract.
-      const onChain = await contractPublicInput(this.l1, this.params, args).catch(() => null);
+      const onChain = await contractPublicInput(this.l1, withShape(this.params, this.shapeOfRow(row)), args).catch(() => null);
       if (onChain !== null && onChain.toString() !== row.publicInput) detail += `; contract public input ${onChain} != ours ${row.publicInput}`;
     }
     if (this.stopped) return;

@@ -21,6 +21,7 @@ import type { QueueRecord } from "../core/ops/types";
 import type { WireOp, WireOrder } from "./wire";
 import { PROOF_JOBS_SCHEMA, ProofJobs } from "./proof-jobs";
 import { WalSync } from "./wal-sync";
+import { parseShapeKey, shapeKey, type Shape } from "../core/params";
 
 export type Hex = `0x${string}`;
 export type TxStatus = "accepted" | "batched" | "proven" | "finalized" | "rejected";
@@ -71,6 +72,8 @@ export interface BatchRow {
   /** Decimal string (a field element < 2^253). */
   readonly publicInput: string;
   readonly pubdata: Hex;
+  /** The batch's shape (PROTOCOL.md §5.5); null for batches stored before shapes: the deployment's first. */
+  readonly shape: Shape | null;
   readonly proof: Groth16Proof | null;
   readonly l1TxHash: Hex | null;
   readonly error: string | null;
@@ -113,6 +116,7 @@ export interface NewBatch {
   readonly queueHashAfter: Hex;
   readonly publicInput: string;
   readonly pubdata: Hex;
+  readonly shape: Shape;
   readonly builtAt: number;
   readonly timings: BatchTimings;
 }
@@ -123,8 +127,11 @@ export interface TxRejection {
   readonly message: string;
 }
 
-/** 3: proof_jobs (sequencer/proof-jobs.ts). A version-2 database is upgraded in place: the table is added. */
-const SCHEMA_VERSION = 3;
+/**
+ * 3: proof_jobs (sequencer/proof-jobs.ts); 4: batches.shape. Older databases are upgraded in place:
+ * the table and the column are added.
+ */
+const SCHEMA_VERSION = 4;
 
 export type OrderStatus = "open" | "partially_filled" | "filled" | "cancelled" | "expired" | "rejected";
 
@@ -229,6 +236,7 @@ CREATE TABLE IF NOT EXISTS batches (
   queue_hash_after  TEXT NOT NULL,
   public_input      TEXT NOT NULL,
   pubdata           TEXT NOT NULL,
+  shape             TEXT,                          -- d<D>-n<N>-m<M>; NULL: stored before shapes (the deployment's first)
   proof             TEXT,
   l1_tx_hash        TEXT,
   error             TEXT,
@@ -311,6 +319,7 @@ interface TxDbRow {
 
 interface BatchDbRow {
   number: number;
+  shape: string | null;
   status: BatchStatus;
   timestamp: number;
   queue_start: number;
@@ -382,6 +391,7 @@ const toBatch = (r: BatchDbRow): BatchRow => ({
   queueHashAfter: r.queue_hash_after as Hex,
   publicInput: r.public_input,
   pubdata: r.pubdata as Hex,
+  shape: r.shape === null ? null : parseShapeKey(r.shape),
   proof: r.proof === null ? null : (JSON.parse(r.proof) as Groth16Proof),
   l1TxHash: r.l1_tx_hash as Hex | null,
   error: r.error,
@@ -509,9 +519,9 @@ function prepare(db: Database.Database) {
       "UPDATE txs SET status = 'finalized', finalized_at = @at WHERE batch = @batch AND status IN ('batched', 'proven')",
     ),
     batchInsert: db.prepare(`INSERT INTO batches (number, status, timestamp, queue_start, deposit_count, tx_hashes, fee_tokens,
-        old_root, new_root, queue_hash_before, queue_hash_after, public_input, pubdata, timings, built_at)
+        old_root, new_root, queue_hash_before, queue_hash_after, public_input, pubdata, shape, timings, built_at)
       VALUES (@number, 'built', @timestamp, @queueStart, @depositCount, @txHashes, @feeTokens,
-        @oldRoot, @newRoot, @queueHashBefore, @queueHashAfter, @publicInput, @pubdata, @timings, @builtAt)`),
+        @oldRoot, @newRoot, @queueHashBefore, @queueHashAfter, @publicInput, @pubdata, @shape, @timings, @builtAt)`),
     batchGet: db.prepare<[number], BatchDbRow>("SELECT * FROM batches WHERE number = ?"),
     batchesFrom: db.prepare<[number], BatchDbRow>("SELECT * FROM batches WHERE number >= ? ORDER BY number"),
     batchLatest: db.prepare<[], { n: number | null }>("SELECT MAX(number) AS n FROM batches"),
@@ -576,9 +586,14 @@ export class Store {
     this.walSync = mode === "wal" && path !== "" && path !== ":memory:" ? new WalSync(`${nodePath.resolve(path)}-wal`) : null;
     this.db.pragma("busy_timeout = 5000");
     const version = this.db.pragma("user_version", { simple: true }) as number;
-    if (version !== 0 && version !== 2 && version !== SCHEMA_VERSION) {
+    if (version !== 0 && version !== 2 && version !== 3 && version !== SCHEMA_VERSION) {
       this.db.close();
       throw new Error(`${path}: schema version ${version}, this sequencer knows ${SCHEMA_VERSION}`);
+    }
+    // Version 3 → 4: batches gain their shape (older rows keep NULL: the deployment's first shape).
+    if (version === 2 || version === 3) {
+      const cols = this.db.prepare<[], { name: string }>("PRAGMA table_info(batches)").all();
+      if (!cols.some((c) => c.name === "shape")) this.db.exec("ALTER TABLE batches ADD COLUMN shape TEXT");
     }
     this.db.exec(SCHEMA);
     this.db.exec(PROOF_JOBS_SCHEMA);
@@ -743,6 +758,7 @@ export class Store {
         ...b,
         txHashes: JSON.stringify(b.txHashes),
         feeTokens: JSON.stringify(b.feeTokens),
+        shape: shapeKey(b.shape),
         timings: JSON.stringify(b.timings),
       });
       b.txHashes.forEach((hash, i) => {
