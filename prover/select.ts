@@ -14,7 +14,8 @@ export type ProverMode = "embedded" | "cluster";
 
 export interface ProverSpec {
   readonly mode: ProverMode;
-  readonly artifacts: CircuitArtifacts;
+  /** The batch circuit, or one per batch shape (the deployment's first shape first). */
+  readonly artifacts: CircuitArtifacts | readonly CircuitArtifacts[];
   readonly log?: LogFn;
   /** embedded: worker processes (default from cores and memory). */
   readonly workers?: number;
