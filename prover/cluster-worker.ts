@@ -590,9 +590,8 @@ export async function paramsArtifacts(p: import("../core/params").Params, o: { r
   const log = o.log ?? stderrJsonLog;
   const out: CircuitArtifacts[] = [];
   for (const shape of shapesOf(p)) {
-    // The circuit of one shape: its slot counts, without the deployment's shape list (validateParams
-    // wants a listed params' slot counts to be its first shape; a circuit does not depend on the list).
-    const { shapes: _all, ...q } = withShape(p, shape);
+    // The circuit of one shape: the deployment's trees and fee buckets, the shape's slot counts.
+    const q = withShape(p, shape);
     const name = batchCircuitName(q);
     const circuit = await compileCircuit({ name, mainSource: batchCircuitSource(q), log });
     const keys = o.ensure ? await ensureKeys(circuit, { keysRoot: o.keysDir, log }) : await loadKeys(circuit, { keysRoot: o.keysDir });
