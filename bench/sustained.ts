@@ -230,6 +230,8 @@ interface Sample {
   readonly latestBatch: number;
   readonly finalizedBatch: number;
   readonly queueWaiting: number;
+  /** os.loadavg()[0] when sampled: how busy the machine was. */
+  readonly load1: number;
 }
 
 interface OpRecord {
@@ -270,7 +272,8 @@ export interface StepResult {
   readonly noop: { readonly batches: number; readonly share: number | null; readonly slotsUsed: { l2: number; fills: number; deposits: number }; readonly slotsAvailable: { l2: number; fills: number; deposits: number } };
   readonly boundedness: Boundedness;
   readonly backlog: { readonly t: number[]; readonly outstanding: number[]; readonly pendingTxs: number[]; readonly backlogBatches: number[]; readonly backlogS: (number | null)[]; readonly refusing: boolean[] };
-  readonly loadAverage: number[];
+  /** The 1-minute load average over the step's samples: other work on the machine skews every figure. */
+  readonly loadAverage: { readonly min: number | null; readonly max: number | null };
   readonly sustainable: boolean;
 }
 
@@ -404,7 +407,7 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
           const st = await getJson<StatusView>(`${base}/status`);
           samples.push({
             at: Date.now(), pendingTxs: st.pendingTxs, backlogBatches: st.proving.backlogBatches, backlogS: st.proving.backlogS, refusing: st.proving.refusing,
-            latestBatch: st.latestBatch, finalizedBatch: st.finalizedBatch, queueWaiting: st.queue.length - st.queue.consumed,
+            latestBatch: st.latestBatch, finalizedBatch: st.finalizedBatch, queueWaiting: st.queue.length - st.queue.consumed, load1: os.loadavg()[0],
           });
           for (let n = 1; n <= st.finalizedBatch; n++) if (!batches.has(n)) batches.set(n, await getJson<BatchInfo>(`${base}/batches/${n}`));
         } catch (e) {
@@ -637,7 +640,7 @@ function stepResult(
       backlogS: inStep.map((s) => (s.backlogS === null ? null : round(s.backlogS, 1))),
       refusing: inStep.map((s) => s.refusing),
     },
-    loadAverage: os.loadavg().map((x) => round(x, 2)),
+    loadAverage: { min: inStep.length ? round(Math.min(...inStep.map((x) => x.load1)), 2) : null, max: inStep.length ? round(Math.max(...inStep.map((x) => x.load1)), 2) : null },
     sustainable: boundedness.bounded && requests503 === 0,
   };
 }
@@ -662,6 +665,7 @@ export function summary(r: StepResult): Record<string, unknown> {
     backlogEnd: r.boundedness.end,
     bounded: r.boundedness.bounded,
     sustainable: r.sustainable,
+    load1: r.loadAverage.min === null ? null : `${r.loadAverage.min}–${r.loadAverage.max}`,
   };
 }
 
