@@ -13,6 +13,7 @@ import { rollupAbi } from "../../contracts/abi";
 import { connectL1, type L1Clients } from "../../contracts/clients";
 import { deployModex, type ModexDeployment } from "../../contracts/deploy";
 import { generatePrivateKey, publicKeyOf, State, type Params, type PublicKey } from "../../core";
+import { shapesOf } from "../../core/params";
 import { ensureKeys } from "../../prover/keys";
 import type { CircuitArtifacts } from "../../prover/types";
 import { serve, type RunningApi } from "../../sequencer/api";
@@ -22,15 +23,16 @@ import type { MarketConfig } from "../../sequencer/matching/types";
 import { stalledProver } from "./provers";
 
 /**
- * A rollup whose verifier accepts the public input it is told to (test/fixtures/contracts/AcceptingVerifier.sol,
- * TEST ONLY): for tests of the contract, the API and the sequencer that need no proofs.
+ * A rollup whose verifiers accept the public input they are told to (test/fixtures/contracts/AcceptingVerifier.sol,
+ * TEST ONLY): for tests of the contract, the API and the sequencer that need no proofs. One AcceptingVerifier
+ * per shape of `params` (shapesOf: its own slot counts when it lists none), each its own instance.
  */
 export function deployAccepting(rpcUrl: string, params: Params, operatorKey: PublicKey): Promise<ModexDeployment> {
+  const verifierSource = path.join(__dirname, "..", "fixtures", "contracts", "AcceptingVerifier.sol");
   return deployModex({
     rpcUrl,
     privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
-    verifierSource: path.join(__dirname, "..", "fixtures", "contracts", "AcceptingVerifier.sol"),
-    verifierContract: "AcceptingVerifier",
+    shapes: shapesOf(params).map((shape) => ({ shape, verifierSource, verifierContract: "AcceptingVerifier" })),
     params,
     genesisRoot: new State(params).root,
     operatorKey,
