@@ -221,7 +221,7 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
     }
     const result = toProofResult(value);
     if (!settle(w)) return;
-    delivered.add(w.jobId);
+    delivered.add(w.key);
     log({ msg: "prover.cluster.done", batch: w.job.batchNumber, job: w.jobId, ...circuitFields(w), worker: result.worker, ...result.timings });
     w.resolve(result);
   }
@@ -269,10 +269,10 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
     }
     if (w.settled) return;
     let state = await w.lane.queue.getJobState(w.jobId);
-    if (state === "completed" && entry && delivered.has(w.jobId)) {
+    if (state === "completed" && entry && delivered.has(w.key)) {
       // This instance already delivered that proof and is asked again: the caller did not accept it.
       log({ msg: "prover.cluster.reprove", level: "warn", batch: w.job.batchNumber, job: w.jobId });
-      delivered.delete(w.jobId);
+      delivered.delete(w.key);
       await w.lane.queue.remove(w.jobId);
       j = await add(w);
       state = await w.lane.queue.getJobState(w.jobId);

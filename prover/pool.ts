@@ -348,10 +348,13 @@ export function createProverPool(opts: ProverPoolOptions): ProverPool {
       case "init_failed":
         slot.initError = m.error;
         return;
-      case "loaded":
+      case "loaded": {
         if (!slot.loaded.includes(m.circuitHash)) slot.loaded.push(m.circuitHash);
-        log({ msg: "prover.worker.circuit_loaded", worker: slot.pid, ...circuitFields(byHash.get(m.circuitHash) ?? { ...first, circuitHash: m.circuitHash, name: undefined }), loadMs: m.loadMs, loaded: slot.loaded.length, ...(slot.task?.id === m.taskId ? { batch: slot.task.job.batchNumber } : {}) });
+        const name = byHash.get(m.circuitHash)?.name;
+        const batch = slot.task?.id === m.taskId ? { batch: slot.task.job.batchNumber } : {};
+        log({ msg: "prover.worker.circuit_loaded", worker: slot.pid, circuit: circuitLabel({ circuitHash: m.circuitHash }), ...(name ? { circuitName: name } : {}), loadMs: m.loadMs, loaded: slot.loaded.length, ...batch });
         return;
+      }
       case "stage":
         if (slot.task?.id !== m.taskId) return;
         log({ msg: "prover.job.stage", batch: slot.task.job.batchNumber, worker: slot.pid, stage: m.stage, attempt: slot.task.attempts, ...circuitFields(slot.task.circuit) });
