@@ -435,4 +435,28 @@ describe("cluster prover (BullMQ on Redis)", () => {
       expect(await h.stop()).toBe("drained");
     }
   });
+  test("--concurrency 2 over two queues: two jobs at once at most, taken from either queue", async () => {
+    const c = await compileCircuit({ name: "tiny-b", mainSource: TINY_B_CIRCUIT_SOURCE, log: quiet });
+    const kb = await ensureKeys(c, { keysRoot, log: quiet });
+    const b: CircuitArtifacts = { circuitHash: c.circuitHash, wasmPath: c.wasmPath, zkeyPath: kb.zkeyPath, vkeyPath: kb.vkeyPath };
+    const logs: LogLine[] = [];
+    const h = await startProverWorker({ redisUrl: redis.url, artifacts: [artifacts, b], concurrency: 2, lockMs: LOCK_MS, log: (o) => logs.push(o as LogLine) });
+    try {
+      const p = await createClusterProver({ redisUrl: redis.url, artifacts: [artifacts, b], log: quiet, lockMs: LOCK_MS });
+      provers.push(p);
+      const jobs: ProofJob[] = [90, 91, 92, 93, 94, 95].map((n, i) => ({ ...tinyJob(n, n, 2), circuitHash: i < 3 ? b.circuitHash : artifacts.circuitHash }));
+      const results = await Promise.all(jobs.map((j) => p.prove(j)));
+      expect(results.map((r) => r.batchNumber)).toEqual([90, 91, 92, 93, 94, 95]);
+      let inFlight = 0;
+      let most = 0;
+      for (const l of logs) {
+        if (l.msg === "prover.worker.job_start") most = Math.max(most, ++inFlight);
+        if (l.msg === "prover.worker.job_done" || l.msg === "prover.worker.job_failed") inFlight--;
+      }
+      expect(most).toBe(2);
+      expect(new Set(logs.filter((l) => l.msg === "prover.worker.job_start").map((l) => l.circuit))).toEqual(new Set([artifacts.circuitHash.slice(0, 16), b.circuitHash.slice(0, 16)]));
+    } finally {
+      expect(await h.stop()).toBe("drained");
+    }
+  });
 });
