@@ -17,13 +17,13 @@ import { proofFromSolidity, type SnarkjsProofJson } from "../contracts/proof";
 import type { RollupParams } from "../contracts/deploy";
 import {
   CONFIGS, State, addCounts, decodePubdata, pubdataFieldAt, emptyCounts, publicInputOf, queueHashNext, replayBatch, ReplayError,
-  type Params, type QueueRecord, type ReplayCounts, type Withdrawal,
+  shapeKey, shapesOf, withShape, type Params, type QueueRecord, type Shape, type ReplayCounts, type Withdrawal,
 } from "../core";
 import type { Groth16VerificationKey } from "../prover/keys";
 import { DEFAULT_KEYS_ROOT } from "../prover/keys";
 import { createProofVerifier, type ProofVerifier } from "../prover/verify";
 import {
-  calldataShapeError, connectChain, contractPubdata, readBatchRoot, readBatches, readQueue, readRollupInfo,
+  calldataShape, connectChain, contractPubdata, readBatchRoot, readBatches, readQueue, readRollupInfo,
   type ChainReader, type FinalizedBatch, type QueueEntry, type RollupInfo, type SubmitBatchCall,
 } from "./chain";
 import { readSnapshotFile, snapshotOf, writeSnapshotFile, type LoadedSnapshot } from "./snapshot";
@@ -67,6 +67,12 @@ export interface AuditOptions {
   readonly onBatch?: (p: BatchProgress) => void;
 }
 
+export interface ShapeKeyCheck {
+  readonly shape: Shape;
+  readonly vkey: VkeyChoice | null;
+  readonly verifier: VerifierCodeCheck | null;
+}
+
 export interface VkeyChoice {
   readonly path: string;
   readonly source: "--vkey" | "keys directory";
@@ -78,8 +84,11 @@ export interface AuditReport {
   readonly rollup: string;
   readonly config: string;
   readonly params: Params;
+  /** The first shape's key and verifier check (`shapes` has every shape's). */
   readonly vkey: VkeyChoice | null;
   readonly verifier: VerifierCodeCheck | null;
+  /** Each batch shape's verification key and deployed-verifier check (empty when neither was asked for). */
+  readonly shapes: readonly ShapeKeyCheck[];
   readonly snapshot: { readonly file: string; readonly loadedBatch: number | null; readonly written: boolean } | null;
   /** Batches audited in this run. */
   readonly batches: { readonly from: number; readonly to: number; readonly count: number };
@@ -140,10 +149,10 @@ export interface AuditRun {
 
 /** The config whose parameters are the rollup's; `name` when given (checked against the chain). */
 export function resolveConfig(onChain: RollupParams, name?: string): { config: string; params: Params } {
+  const shapes = (p: RollupParams): string => shapesOf({ ...p, orderLevels: 1 }).map(shapeKey).join(",");
   const same = (p: Params): boolean =>
-    p.accountLevels === onChain.accountLevels && p.balanceLevels === onChain.balanceLevels && p.depositSlots === onChain.depositSlots &&
-    p.l2Slots === onChain.l2Slots && p.fillSlots === onChain.fillSlots && p.feeBuckets === onChain.feeBuckets;
-  const describe = JSON.stringify(onChain);
+    p.accountLevels === onChain.accountLevels && p.balanceLevels === onChain.balanceLevels && p.feeBuckets === onChain.feeBuckets && shapes(p) === shapes(onChain);
+  const describe = `${JSON.stringify({ accountLevels: onChain.accountLevels, balanceLevels: onChain.balanceLevels, feeBuckets: onChain.feeBuckets })} with shapes ${shapes(onChain)}`;
   if (name !== undefined) {
     if (!(name in CONFIGS)) throw new Error(`unknown config "${name}" (expected one of: ${Object.keys(CONFIGS).join(", ")})`);
     const p = CONFIGS[name as keyof typeof CONFIGS];
@@ -155,7 +164,10 @@ export function resolveConfig(onChain: RollupParams, name?: string): { config: s
   return { config: match[0], params: match[1] };
 }
 
-/** --vkey, else the key in .modex/keys for the config's circuit; null when there is none. */
+/**
+ * --vkey, else the key in .modex/keys for the circuit of `params` (one batch shape: withShape); null
+ * when there is none.
+ */
 export async function defaultVkey(params: Params, vkeyPath: string | undefined, keysRoot = DEFAULT_KEYS_ROOT): Promise<VkeyChoice | null> {
   if (vkeyPath !== undefined) return { path: path.resolve(vkeyPath), source: "--vkey" };
   const hash = await computeCircuitHash(batchCircuitSource(params));
@@ -205,22 +217,29 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
   const mismatches: Mismatch[] = [];
   const bad = (batch: number | null, check: string, reason: string): void => void mismatches.push({ batch, check, reason });
 
-  // The key, and whether the deployed verifier is its verifier.
-  let vkey: VkeyChoice | null = null;
-  let verifier: ProofVerifier | null = null;
-  let verifierCheck: VerifierCodeCheck | null = null;
+  // Each shape's key, and whether the deployed verifier of that shape is its verifier (PROTOCOL.md §5.5).
+  const shapeChecks: ShapeKeyCheck[] = [];
+  const verifiers = new Map<string, ProofVerifier>();
   if (verifyProofs || checkVerifier) {
-    vkey = await defaultVkey(params, o.vkeyPath, o.keysRoot);
-    if (!vkey) bad(null, "vkey", `no verification key: none in ${o.keysRoot ?? DEFAULT_KEYS_ROOT} for config ${config}'s circuit; pass --vkey FILE`);
-    else {
-      if (!existsSync(vkey.path)) throw new Error(`verification key ${vkey.path} not found`);
-      const key = JSON.parse(readFileSync(vkey.path, "utf8")) as Groth16VerificationKey;
-      if (verifyProofs) verifier = await createProofVerifier(vkey.path);
-      if (checkVerifier) {
-        const label = vkey.path;
-        verifierCheck = await timed("verifierCheckMs", () => checkVerifierCode(reader, info.verifier, key, label, info.block));
-        if (!verifierCheck.matches) bad(null, "verifier", verifierCheck.reason ?? "verifier mismatch");
+    const shapes = shapesOf(params);
+    if (o.vkeyPath !== undefined && shapes.length > 1) throw new Error(`--vkey names one key; the rollup has ${shapes.length} batch shapes (${shapes.map(shapeKey).join(", ")}): use the keys directory (--keys DIR)`);
+    for (const [i, shape] of shapes.entries()) {
+      const key = shapeKey(shape);
+      const vkey = await defaultVkey(withShape(params, shape), o.vkeyPath, o.keysRoot);
+      let verifierCheck: VerifierCodeCheck | null = null;
+      if (!vkey) bad(null, "vkey", `no verification key: none in ${o.keysRoot ?? DEFAULT_KEYS_ROOT} for config ${config}'s circuit of shape ${key}; pass --vkey FILE or --keys DIR`);
+      else {
+        if (!existsSync(vkey.path)) throw new Error(`verification key ${vkey.path} not found`);
+        const json = JSON.parse(readFileSync(vkey.path, "utf8")) as Groth16VerificationKey;
+        if (verifyProofs) verifiers.set(key, await createProofVerifier(vkey.path));
+        const address = info.verifiers[i]?.address;
+        if (checkVerifier && address) {
+          const label = vkey.path;
+          verifierCheck = await timed("verifierCheckMs", () => checkVerifierCode(reader, address, json, label, info.block));
+          if (!verifierCheck.matches) bad(null, "verifier", `shape ${key}: ${verifierCheck.reason ?? "verifier mismatch"}`);
+        }
       }
+      shapeChecks.push({ shape, vkey, verifier: verifierCheck });
     }
   }
 
@@ -296,8 +315,10 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
       finish();
       continue;
     }
-    const shape = calldataShapeError(params, call);
-    if (shape) here("calldata", shape);
+    const found = calldataShape(params, call);
+    if (found.error) here("calldata", found.error);
+    const shape = found.shape;
+    const shapeParams = shape ? withShape(params, shape) : params;
     if (call.newRoot !== ev.newRoot) here("new-root", `calldata newRoot ${call.newRoot} is not BatchFinalized's ${ev.newRoot}`);
     if (call.depositCount !== ev.depositCount || call.timestamp !== ev.timestamp) here("calldata", "calldata depositCount/timestamp differ from BatchFinalized's");
 
@@ -315,12 +336,14 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     const pubdata = contractPubdata({ oldRoot: ev.oldRoot, queueHashBefore: qBefore, queueHashAfter: qAfter, chainId: reader.chainId, rollup: reader.rollup }, call);
     const publicInput = publicInputOf(pubdata);
     const proof = proofFromSolidity(call.proof);
+    const verifier = shape ? verifiers.get(shapeKey(shape)) : undefined;
     if (verifier) {
       const v = verifier;
       const why = await timed("proofMs", () => v.check(proof, [dec(publicInput)], dec(publicInput)));
       if (why) {
         proofState = "failed";
-        here("proof", `the proof does not verify for batch ${n}'s public input ${publicInput} under ${vkey?.path}${why.startsWith("verification failed") ? ` (${why})` : ""}`);
+        const vkeyPath = shapeChecks.find((c) => shape && shapeKey(c.shape) === shapeKey(shape))?.vkey?.path;
+        here("proof", `the proof does not verify for batch ${n}'s public input ${publicInput} under ${vkeyPath}${why.startsWith("verification failed") ? ` (${why})` : ""}`);
       } else {
         proofState = "verified";
         proofsVerified += 1;
@@ -329,14 +352,14 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     if (o.collect) collected.push({ batch: n, event: ev, call, pubdata, publicInput, proof, consumedBefore: consumed, records, queueHashBefore: qBefore, queueHashAfter: qAfter });
 
     // Replay with core's rules.
-    if (live && !shape) {
+    if (live && shape) {
       if (state.root !== ev.oldRoot) {
         here("old-root", `the replayed state's root ${state.root} is not the batch's oldRoot ${ev.oldRoot}`);
         live = false;
       } else {
         try {
           const tr = performance.now();
-          const r = replayBatch(state, { pubdata: decodePubdata(params, pubdata), records: records.map((e) => e.record) });
+          const r = replayBatch(state, { pubdata: decodePubdata(shapeParams, pubdata), records: records.map((e) => e.record) });
           timings.replayMs += performance.now() - tr;
           replayed = true;
           ops = r.counts;
@@ -345,7 +368,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
             live = false;
           }
           const d = firstDiff(r.pubdata, pubdata);
-          if (d >= 0) here("pubdata", `the replay's pubdata differs from the calldata's at byte ${d} (${pubdataFieldAt(params, d)})`);
+          if (d >= 0) here("pubdata", `the replay's pubdata differs from the calldata's at byte ${d} (${pubdataFieldAt(shapeParams, d)})`);
           if (r.publicInput !== publicInput) here("public-input", `the replay's public input ${r.publicInput} is not the calldata's ${publicInput}`);
           const w = sameWithdrawals(ev.withdrawals, r.withdrawals, owners);
           if (w) here("withdrawals", w);
@@ -353,7 +376,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
           if (!(e instanceof ReplayError)) throw e;
           // The chain accepted what core refuses: report it, and follow the chain if the published data,
           // applied without core's rules, gives the chain's root (so `modex exit` can still prove balances).
-          const followed = followPublished(state, params, pubdata, records.map((r) => r.record), call.newRoot);
+          const followed = followPublished(state, shapeParams, pubdata, records.map((r) => r.record), call.newRoot);
           here("replay", `operation cannot apply: ${e.message}${followed ? "; the state follows the published data (applied without core's rules, its root is the chain's)" : ""}`);
           if (!followed) live = false;
         }
@@ -386,8 +409,9 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     rollup: reader.rollup,
     config,
     params,
-    vkey,
-    verifier: verifierCheck,
+    vkey: shapeChecks[0]?.vkey ?? null,
+    verifier: shapeChecks[0]?.verifier ?? null,
+    shapes: shapeChecks,
     snapshot: o.snapshotPath ? { file: o.snapshotPath, loadedBatch: loaded ? loaded.batch : null, written } : null,
     batches: { from: start + 1, to: last, count: Math.max(0, last - start) },
     lastFinalizedBatch: info.batchNumber,

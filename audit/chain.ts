@@ -13,7 +13,7 @@ import type { SolidityProof } from "../contracts/proof";
 import { concatBytes, fromHex, toBytesBE } from "../core/field";
 import { queueRecordOf } from "../core/ops/deposit";
 import type { QueueRecord } from "../core/ops/types";
-import type { Params } from "../core/params";
+import { CHUNK_BYTES, FILL_CHUNK_BYTES, FORCED_EXIT_BYTES, shapeKey, shapesOf, type Params, type Shape } from "../core/params";
 
 export interface ChainReader {
   readonly client: PublicClient;
@@ -35,8 +35,12 @@ export async function connectChain(rpcUrl: string, rollup: string, o: { fromBloc
 }
 
 export interface RollupInfo {
+  /** The trees, fee buckets and every batch shape (params.shapes; the slot counts are the first shape's). */
   readonly params: RollupParams;
+  /** The first shape's verifier. */
   readonly verifier: Address;
+  /** Each shape's verifier, in the contract's order. */
+  readonly verifiers: readonly { readonly shape: Shape; readonly address: Address }[];
   readonly batchNumber: number;
   readonly consumed: number;
   readonly queueLength: number;
@@ -59,8 +63,13 @@ export async function readRollupInfo(r: ChainReader): Promise<RollupInfo> {
     read<bigint>("batchRoots", [0n]),
   ]);
   const [first] = shapes;
-  const params: RollupParams = { accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: first.depositSlots, l2Slots: first.l2Slots, fillSlots: first.fillSlots, feeBuckets: p.feeBuckets };
-  return { params, verifier: first.verifier, batchNumber: Number(batchNumber), consumed: Number(consumed), queueLength: Number(queueLength), genesisRoot, block };
+  const list: Shape[] = shapes.map((x) => ({ depositSlots: Number(x.depositSlots), l2Slots: Number(x.l2Slots), fillSlots: Number(x.fillSlots) }));
+  const params: RollupParams = {
+    accountLevels: p.accountLevels, balanceLevels: p.balanceLevels, depositSlots: first.depositSlots, l2Slots: first.l2Slots, fillSlots: first.fillSlots, feeBuckets: p.feeBuckets,
+    ...(list.length > 1 ? { shapes: list } : {}),
+  };
+  const verifiers = shapes.map((x, i) => ({ shape: list[i], address: x.verifier }));
+  return { params, verifier: first.verifier, verifiers, batchNumber: Number(batchNumber), consumed: Number(consumed), queueLength: Number(queueLength), genesisRoot, block };
 }
 
 export async function readBatchRoot(r: ChainReader, n: number, block?: bigint): Promise<bigint> {
@@ -168,15 +177,22 @@ export function contractPubdata(h: ContractHeader, call: SubmitBatchCall): Uint8
   );
 }
 
-/** What the contract checks about calldata lengths before hashing (Rollup._checkBatch); null when fine. */
-export function calldataShapeError(p: Params, call: SubmitBatchCall): string | null {
-  if (call.feeTokens.length !== p.feeBuckets) return `feeTokens is ${call.feeTokens.length} bytes, expected ${p.feeBuckets}`;
-  if (call.withdrawBitmap.length !== Math.ceil(p.l2Slots / 8)) return `withdrawBitmap is ${call.withdrawBitmap.length} bytes, expected ${Math.ceil(p.l2Slots / 8)}`;
-  const chunks = p.l2Slots * 15 + p.fillSlots * 51;
-  if (call.chunks.length !== chunks) return `chunks is ${call.chunks.length} bytes, expected ${chunks}`;
-  if (call.forcedExits !== null && call.forcedExits.length !== 16 * p.depositSlots) return `forcedExits is ${call.forcedExits.length} bytes, expected ${16 * p.depositSlots}`;
-  if (call.depositCount > p.depositSlots) return `depositCount ${call.depositCount} exceeds ${p.depositSlots}`;
-  return null;
+/**
+ * The batch's shape as the contract finds it (Rollup._checkBatch, PROTOCOL.md §5.5): the shape whose
+ * chunks and forcedExits lengths the calldata has, then the checks against it. Either the shape, or
+ * why the contract would have refused the lengths.
+ */
+export function calldataShape(p: Params, call: SubmitBatchCall): { readonly shape: Shape; readonly error: null } | { readonly shape: null; readonly error: string } {
+  const no = (error: string) => ({ shape: null, error }) as const;
+  if (call.feeTokens.length !== p.feeBuckets) return no(`feeTokens is ${call.feeTokens.length} bytes, expected ${p.feeBuckets}`);
+  const shapes = shapesOf(p);
+  // Calldata from before forced exits carries none: the first shape's (the only one then).
+  const forcedBytes = call.forcedExits === null ? null : call.forcedExits.length;
+  const shape = shapes.find((x) => x.l2Slots * CHUNK_BYTES + x.fillSlots * FILL_CHUNK_BYTES === call.chunks.length && (forcedBytes === null || forcedBytes === FORCED_EXIT_BYTES * x.depositSlots));
+  if (!shape) return no(`chunks of ${call.chunks.length} bytes and forcedExits of ${forcedBytes ?? "no"} bytes are no shape of the rollup (${shapes.map(shapeKey).join(", ")})`);
+  if (call.withdrawBitmap.length !== Math.ceil(shape.l2Slots / 8)) return no(`withdrawBitmap is ${call.withdrawBitmap.length} bytes, expected ${Math.ceil(shape.l2Slots / 8)} for shape ${shapeKey(shape)}`);
+  if (call.depositCount > shape.depositSlots) return no(`depositCount ${call.depositCount} exceeds ${shape.depositSlots} for shape ${shapeKey(shape)}`);
+  return { shape, error: null };
 }
 
 export interface WithdrawalCredit {

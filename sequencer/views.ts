@@ -5,7 +5,7 @@
  */
 import type { BacklogView } from "./backpressure";
 import { fieldToHex } from "../core/field";
-import type { Params } from "../core/params";
+import { shapeKey, type Params } from "../core/params";
 import type { AccountView } from "../core/state";
 import type { BatchRow, BatchStatus, BatchTimings, Hex, OrderRow, OrderStatus, TradeWithStatus, TxRow, TxStatus } from "./store";
 import type { WireOp, WireOrder } from "./wire";
@@ -86,6 +86,8 @@ export interface BatchInfo {
   readonly depositCount: number;
   readonly feeTokens: number[];
   readonly txs: Hex[];
+  /** The batch's shape, d<D>-n<N>-m<M> (PROTOCOL.md §5.5); absent for batches stored before shapes (the first). */
+  readonly shape?: string;
   readonly l1TxHash?: Hex;
   /** submitBatch's gas, decimal string, once finalized by this sequencer. */
   readonly gasUsed?: string;
@@ -162,7 +164,7 @@ export function batchInfo(r: BatchRow): BatchInfo {
     depositCount: r.depositCount,
     feeTokens: r.feeTokens,
     txs: r.txHashes,
-    ...defined({ l1TxHash: r.l1TxHash ?? undefined, gasUsed, worker, error: r.error ?? undefined }),
+    ...defined({ shape: r.shape ? shapeKey(r.shape) : undefined, l1TxHash: r.l1TxHash ?? undefined, gasUsed, worker, error: r.error ?? undefined }),
     timings: defined({
       ...timings,
       builtAt: r.builtAt,

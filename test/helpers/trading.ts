@@ -8,7 +8,7 @@ import { rollupAbi, testTokenAbi } from "../../contracts/abi";
 import { connectL1, type L1Clients } from "../../contracts/clients";
 import type { ModexDeployment } from "../../contracts/deploy";
 import {
-  buildBatch, fieldToHex, generatePrivateKey, orderMessage, publicKeyOf, queueHashNext, signMessage,
+  buildBatch, fieldToHex, parseShapeKey, generatePrivateKey, orderMessage, publicKeyOf, queueHashNext, signMessage,
   State, type FillOp, type L2Tx, type Order, type Params, type PublicKey, type QueueRecord,
 } from "../../core";
 import { MAX_U32 } from "../../core/field";
@@ -86,7 +86,8 @@ export class BatchModel {
       else txs.push(parseTx(stripInfo(body as unknown as Record<string, unknown>), this.params));
     }
     expect(fieldToHex(this.state.root)).toBe(b.oldRoot);
-    const r = buildBatch(this.state, { chainId: this.domain.chainId, rollup: this.domain.rollup, timestamp: b.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens: b.feeTokens });
+    const shape = b.shape ? parseShapeKey(b.shape) : undefined;
+    const r = buildBatch(this.state, { chainId: this.domain.chainId, rollup: this.domain.rollup, timestamp: b.timestamp, queueHashBefore: this.queueHash, deposits, txs, fills, feeTokens: b.feeTokens, shape });
     expect(fieldToHex(r.newRoot)).toBe(b.newRoot);
     expect(fieldToHex(r.publicInput)).toBe(b.publicInput);
     this.consumed += b.depositCount;
