@@ -17,7 +17,7 @@ import { rollupAbi, testTokenAbi } from "../contracts/abi";
 import { connectL1, type L1Clients } from "../contracts/clients";
 import { deployModex } from "../contracts/deploy";
 import {
-  CONFIGS, State, buildBatch, generatePrivateKey, orderMessage, publicKeyOf, signMessage, txMessage, withdrawBitmap,
+  CONFIGS, State, buildBatch, shapesOf, generatePrivateKey, orderMessage, publicKeyOf, signMessage, txMessage, withdrawBitmap,
   QUEUE_DEPOSIT, QUEUE_REGISTER, type FillOp, type L2Tx, type Order, type QueueRecord,
 } from "../core";
 import { ensureKeys } from "../prover/keys";
@@ -57,7 +57,7 @@ export async function benchAudit(o: { batches?: number; proofs?: number; log?: (
   try {
     const l1 = await connectL1({ rpcUrl: anvil.rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], chainId: anvil.chainId });
     const opKey = generatePrivateKey();
-    const dep = await deployModex({ rpcUrl: anvil.rpcUrl, verifierSource: ACCEPT_ANYTHING, params: p, genesisRoot: new State(p).root, operatorKey: publicKeyOf(opKey) });
+    const dep = await deployModex({ rpcUrl: anvil.rpcUrl, shapes: shapesOf(p).map((shape) => ({ shape, verifierSource: ACCEPT_ANYTHING })), params: p, genesisRoot: new State(p).root, operatorKey: publicKeyOf(opKey) });
     const state = new State(p);
     const records: QueueRecord[] = [{ kind: QUEUE_REGISTER, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opKey) }];
     const keys = [opKey];

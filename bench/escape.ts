@@ -17,7 +17,7 @@ import { rollupAbi, testTokenAbi } from "../contracts/abi";
 import { connectL1, type L1Clients } from "../contracts/clients";
 import { deployModex, type ModexDeployment } from "../contracts/deploy";
 import {
-  CONFIGS, State, buildBatch, generatePrivateKey, publicKeyOf, withdrawBitmap, paramsKey,
+  CONFIGS, State, buildBatch, shapesOf, generatePrivateKey, publicKeyOf, withdrawBitmap, paramsKey,
   QUEUE_DEPOSIT, QUEUE_FORCED_EXIT, QUEUE_REGISTER, type BatchResult, type Params, type QueueRecord,
 } from "../core";
 import { exitCallArgs, refundCallArgs } from "../cli/exit";
@@ -94,7 +94,7 @@ async function benchConfig(rpcUrl: string, chainId: number, name: keyof typeof C
   const opKey = generatePrivateKey();
   const state = new State(p);
   const d: ModexDeployment = await deployModex({
-    rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], verifierSource: ACCEPT_ANYTHING, params: p,
+    rpcUrl, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], shapes: shapesOf(p).map((shape) => ({ shape, verifierSource: ACCEPT_ANYTHING })), params: p,
     genesisRoot: state.root, operatorKey: publicKeyOf(opKey), forcedDeadlineBlocks: DEADLINE_BLOCKS,
   });
   const records: QueueRecord[] = [{ kind: QUEUE_REGISTER, accountId: 0, token: 0, amount: 0n, ...publicKeyOf(opKey) }];

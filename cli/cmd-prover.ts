@@ -5,6 +5,7 @@
  */
 import type { ProofJobInfo, ProverResponse, ProverWorkerStatus } from "./api-client";
 import { API_OPTION, apiClient, columns, lazy, report, table, type CliContext, type Command } from "./context";
+import { servesNone } from "../prover/types";
 
 /** A subcommand that parses its own arguments and returns its exit status. */
 export interface RawSubcommand {
@@ -64,7 +65,8 @@ const shortHash = (h: string): string => (h.length > 18 ? `${h.slice(0, 16)}…`
 /** The human text of `modex prover status`, one string per line. */
 export function renderProverStatus(v: ProverResponse): string[] {
   const live = v.live;
-  const expected = v.circuitHash ?? live?.circuitHash ?? null;
+  const first = v.circuitHash ?? live?.circuitHash ?? null;
+  const expected = live?.circuits ?? (first === null ? null : [first]);
   const jobs = Object.entries(v.jobs)
     .map(([s, n]) => `${s} ${n}`)
     .join(", ");
@@ -112,15 +114,15 @@ export function renderProverStatus(v: ProverResponse): string[] {
   return lines;
 }
 
-function workerRow(w: ProverWorkerStatus, expected: string | null): string[] {
-  const mismatch = expected !== null && w.circuitHash !== expected;
+function workerRow(w: ProverWorkerStatus, expected: readonly string[] | null): string[] {
+  const mismatch = expected !== null && servesNone(w, expected);
   return [
     w.id,
     w.state,
     w.batches.length ? w.batches.join(",") : "-",
     String(w.jobsDone),
     String(w.jobsFailed),
-    `${shortHash(w.circuitHash)}${mismatch ? "  REFUSES JOBS: other circuit" : ""}`,
+    `${(w.circuits ?? [w.circuitHash]).map(shortHash).join(",")}${mismatch ? "  REFUSES JOBS: other circuit" : ""}`,
   ];
 }
 

@@ -581,24 +581,10 @@ async function configArtifacts(config: string, keysDir: string | undefined, log:
  */
 export async function paramsArtifacts(p: import("../core/params").Params, o: { readonly keysDir?: string; readonly log?: LogFn; readonly ensure?: boolean; readonly setupHint?: string } = {}): Promise<CircuitArtifacts[]> {
   // Loaded only here (require, not import(): tsx's CommonJS hook resolves .ts only through require).
-  /* eslint-disable @typescript-eslint/no-require-imports */
-  const { shapesOf, withShape } = require("../core/params") as typeof import("../core/params");
-  const { batchCircuitName, batchCircuitSource } = require("../circuits/batch") as typeof import("../circuits/batch");
-  const { compileCircuit } = require("../circuits/compile") as typeof import("../circuits/compile");
-  const { ensureKeys, loadKeys } = require("./keys") as typeof import("./keys");
-  /* eslint-enable @typescript-eslint/no-require-imports */
-  const log = o.log ?? stderrJsonLog;
-  const out: CircuitArtifacts[] = [];
-  for (const shape of shapesOf(p)) {
-    // The circuit of one shape: the deployment's trees and fee buckets, the shape's slot counts.
-    const q = withShape(p, shape);
-    const name = batchCircuitName(q);
-    const circuit = await compileCircuit({ name, mainSource: batchCircuitSource(q), log });
-    const keys = o.ensure ? await ensureKeys(circuit, { keysRoot: o.keysDir, log }) : await loadKeys(circuit, { keysRoot: o.keysDir });
-    if (!keys) throw new Error(`no proving keys for ${circuit.name} (${circuit.circuitHash})${o.keysDir ? ` in ${o.keysDir}` : ""}; run: ${o.setupHint ?? "npm run setup"}`);
-    out.push({ circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath, name });
-  }
-  return out;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const { shapeKeys } = require("./shape-keys") as typeof import("./shape-keys");
+  const shapes = await shapeKeys(p, { keysRoot: o.keysDir, log: o.log, ensure: o.ensure, setupHint: o.setupHint });
+  return shapes.map((s) => s.artifacts);
 }
 
 /** Runs `modex prover worker ARGS` until SIGTERM/SIGINT; resolves to the exit status. */

@@ -123,6 +123,15 @@ export interface ProverWorkerStatus {
   readonly startedAt: number;
 }
 
+/**
+ * Whether a worker serves none of the circuits the prover proves (then it refuses all of its jobs).
+ * A worker serving some of them takes the jobs of those.
+ */
+export function servesNone(w: Pick<ProverWorkerStatus, "circuitHash" | "circuits">, proverCircuits: readonly string[]): boolean {
+  const served = w.circuits ?? [w.circuitHash];
+  return !served.some((h) => proverCircuits.includes(h));
+}
+
 export interface ProverStatus {
   readonly mode: "embedded" | "cluster";
   /** The first (or only) circuit. */

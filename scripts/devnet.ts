@@ -11,10 +11,10 @@
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { configByName, initCrypto, generatePrivateKey, publicKeyOf, State, paramsKey } from "../core";
-import { compileCircuit, REPO_ROOT } from "../circuits/compile";
-import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
-import { ensureKeys, releaseSnarkjsCurve } from "../prover/keys";
+import { configByName, initCrypto, generatePrivateKey, publicKeyOf, State, paramsKey, shapeKey, shapesOf } from "../core";
+import { REPO_ROOT } from "../circuits/compile";
+import { releaseSnarkjsCurve } from "../prover/keys";
+import { shapeKeys } from "../prover/shape-keys";
 import { createProver, parseBackend, parseProverMode } from "../prover/select";
 import { startAnvil, ANVIL_DEV_PRIVATE_KEYS } from "../chain/anvil";
 import { deployModex } from "../contracts/deploy";
@@ -61,9 +61,12 @@ async function main(): Promise<void> {
   if (!Number.isInteger(port) || !Number.isInteger(rpcPort)) throw new Error("PORT and RPC_PORT must be integers");
   await initCrypto();
 
-  log({ msg: "devnet.circuit", config: configName, params: paramsKey(params) });
-  const circuit = await compileCircuit({ name: batchCircuitName(params), mainSource: batchCircuitSource(params) });
-  const keys = await ensureKeys(circuit, { ptau: values.ptau });
+  log({ msg: "devnet.circuit", config: configName, params: paramsKey(params), shapes: shapesOf(params).map(shapeKey) });
+  // One circuit and key set per batch shape (PROTOCOL.md §5.5), cached after the first start.
+  const setupStart = performance.now();
+  const shapes = await shapeKeys(params, { ptau: values.ptau, ensure: true });
+  log({ msg: "devnet.keys_ready", shapes: shapes.map((s) => ({ shape: shapeKey(s.shape), constraints: s.circuit.constraints })), seconds: Math.round(performance.now() - setupStart) / 1000 });
+  const keys = shapes[0].keys;
   await releaseSnarkjsCurve();
 
   const stateDir = path.join(REPO_ROOT, ".modex", "devnet");
@@ -90,14 +93,14 @@ async function main(): Promise<void> {
     const deployment = await deployModex({
       rpcUrl: anvil.rpcUrl,
       privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
-      verifierSource: keys.verifierPath,
+      shapes: shapes.map((s) => ({ shape: s.shape, verifierSource: s.keys.verifierPath })),
       params,
       genesisRoot: new State(params).root,
       operatorKey: publicKeyOf(operatorKey),
     });
     const prover = await createProver({
       mode: proverMode,
-      artifacts: { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath },
+      artifacts: shapes.map((s) => s.artifacts),
       workers: provers,
       backend,
       redisUrl,
@@ -111,6 +114,7 @@ async function main(): Promise<void> {
       prover,
       markets: "auto",
       maxBacklogS,
+      shapeCircuits: shapes.map((s) => ({ shape: s.shape, constraints: s.circuit.constraints, circuitHash: s.circuit.circuitHash, vkeyPath: s.keys.vkeyPath })),
       log,
     });
     stops.push(() => sequencer.stop());
@@ -124,13 +128,14 @@ async function main(): Promise<void> {
       chainId: deployment.chainId,
       rollup: deployment.rollup,
       verifier: deployment.verifier,
+      shapes: shapes.map((s, i) => ({ shape: shapeKey(s.shape), constraints: s.circuit.constraints, circuitHash: s.circuit.circuitHash, verifier: deployment.verifiers[i]?.address })),
       deployBlock: deployment.deployBlock.toString(),
       tokens: [{ id: 0, symbol: "ETH" }, ...deployment.tokens.map((t) => ({ id: t.id, symbol: t.symbol, decimals: t.decimals, address: t.address }))],
       markets: sequencer.markets(),
       config: configName,
       params,
       l1Params: { forcedDeadlineBlocks: deployment.forcedDeadlineBlocks, maxTimestampLag: deployment.maxTimestampLag },
-      keys: { source: keys.manifest.source, insecure: keys.manifest.insecure, dir: keys.dir },
+      keys: { source: keys.manifest.source, insecure: shapes.some((s) => s.keys.manifest.insecure), dirs: shapes.map((s) => s.keys.dir) },
       devL1PrivateKeys: ANVIL_DEV_PRIVATE_KEYS.slice(1),
     };
     writeFileSync(path.join(REPO_ROOT, ".modex", "devnet.json"), JSON.stringify(info, null, 2));
@@ -144,7 +149,8 @@ async function main(): Promise<void> {
         `  tokens   ${info.tokens.map((t) => `${t.id}=${t.symbol}`).join(" ")}`,
         `  markets  ${info.markets.map((m) => `${m.id} (maker ${m.makerFeeBips} bips, taker ${m.takerFeeBips} bips)`).join(", ") || "none"}`,
         `  stream   ${api.streamUrl}`,
-        `  config   ${configName} (${paramsKey(params)}), ${keys.manifest.insecure ? "INSECURE development keys" : "ceremony keys"}`,
+        `  config   ${configName} (${paramsKey(params)}), ${info.keys.insecure ? "INSECURE development keys" : "ceremony keys"}`,
+        `  shapes   ${shapes.map((s) => `${shapeKey(s.shape)} (${s.circuit.constraints.toLocaleString("en-US")} constraints)`).join(", ")}`,
         proverMode === "cluster"
           ? `  provers  cluster on ${redisUrl}: start workers with  npx modex prover worker --redis ${redisUrl} --config ${configName}`
           : "  provers  embedded worker processes; operator view: npx modex prover status, GET /metrics",

@@ -5,7 +5,8 @@
  *   npx tsx scripts/setup.ts --circuit FILE.circom [--ptau FILE]
  *   npx tsx scripts/setup.ts --bench-fixture [CONSTRAINTS] [--bench-prove]
  *
- * Progress: one JSON object per line on stderr. Result: one JSON object on stdout.
+ * Progress: one JSON object per line on stderr. Result: one JSON object on stdout (a config of several
+ * batch shapes: an array, one object per shape).
  */
 import { promises as fsp } from "node:fs";
 import * as os from "node:os";
@@ -13,7 +14,7 @@ import * as path from "node:path";
 import { parseArgs } from "node:util";
 import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
 import { CompiledCircuit, compileCircuit, LogFn, REPO_ROOT, stderrJsonLog } from "../circuits/compile";
-import { configByName } from "../core/params";
+import { configByName, shapesOf, withShape } from "../core/params";
 import { writeDevZkey } from "../prover/devzkey";
 import { defaultThreads } from "../prover/devzkey_fixedbase";
 import { ensureKeys, releaseSnarkjsCurve } from "../prover/keys";
@@ -27,7 +28,7 @@ Builds a circuit and its Groth16 keys (.modex/keys/<circuitHash>/: circuit_final
 verification_key.json, Verifier.sol, manifest.json). Existing complete keys are reused.
 
 Circuit (one of):
-  --config NAME        Modex batch circuit for a parameter set: test | default | production
+  --config NAME        Modex batch circuits for a parameter set, one per batch shape: test | default | production
                        (default: $MODEX_CONFIG, else "default")
   --circuit FILE       any circom 2 main file (includes resolve against circuits/ and node_modules/)
 
@@ -116,14 +117,15 @@ function parseCli(argv: string[]): Cli {
   return cli;
 }
 
-async function circuitFromCli(cli: Cli, log: LogFn): Promise<CompiledCircuit> {
+/** The circuit of --circuit, or one per batch shape of --config (PROTOCOL.md §5.5, the config's own slot counts first). */
+async function circuitsFromCli(cli: Cli, log: LogFn): Promise<CompiledCircuit[]> {
   if (cli.circuit !== undefined) {
     const file = path.resolve(cli.circuit);
     const src = await fsp.readFile(file, "utf8").catch(() => {
       throw new UsageError(`cannot read circuit file ${cli.circuit}`);
     });
     const name = path.basename(file).replace(/\.circom$/, "").replace(/[^A-Za-z0-9_.-]/g, "_") || "circuit";
-    return compileCircuit({ name, mainSource: src, log });
+    return [await compileCircuit({ name, mainSource: src, log })];
   }
   const configName = cli.config ?? process.env.MODEX_CONFIG ?? "default";
   let params;
@@ -132,7 +134,12 @@ async function circuitFromCli(cli: Cli, log: LogFn): Promise<CompiledCircuit> {
   } catch (e) {
     throw new UsageError((e as Error).message);
   }
-  return compileCircuit({ name: batchCircuitName(params), mainSource: batchCircuitSource(params), log });
+  const circuits: CompiledCircuit[] = [];
+  for (const shape of shapesOf(params)) {
+    const q = withShape(params, shape);
+    circuits.push(await compileCircuit({ name: batchCircuitName(q), mainSource: batchCircuitSource(q), log }));
+  }
+  return circuits;
 }
 
 /** A chain of Poseidon(2) hashes: ~243 constraints each after --O2. */
@@ -216,11 +223,10 @@ async function main(): Promise<number> {
       process.stdout.write(JSON.stringify(res, null, 2) + "\n");
       return 0;
     }
-    const c = await circuitFromCli(cli, log);
-    const keys = await ensureKeys(c, { ptau: cli.ptau, beacon: cli.beacon, keysRoot: cli.keysDir, threads: cli.threads, log });
-    process.stdout.write(
-      JSON.stringify(
-        {
+    const results = [];
+    for (const c of await circuitsFromCli(cli, log)) {
+      const keys = await ensureKeys(c, { ptau: cli.ptau, beacon: cli.beacon, keysRoot: cli.keysDir, threads: cli.threads, log });
+      results.push({
           circuit: c.name,
           circuitHash: c.circuitHash,
           constraints: c.constraints,
@@ -232,11 +238,10 @@ async function main(): Promise<number> {
           vkey: keys.vkeyPath,
           verifier: keys.verifierPath,
           timings: keys.manifest.timings,
-        },
-        null,
-        2,
-      ) + "\n",
-    );
+      });
+    }
+    // One circuit: its object; a config of several shapes: one object per shape, in order.
+    process.stdout.write(JSON.stringify(results.length === 1 ? results[0] : results, null, 2) + "\n");
     return 0;
   } catch (e) {
     if (e instanceof UsageError) {

@@ -17,10 +17,9 @@
 import { parseArgs } from "node:util";
 import type { Hex } from "viem";
 import { ANVIL_DEV_PRIVATE_KEY } from "../chain/anvil";
-import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
-import { compileCircuit } from "../circuits/compile";
 import { configByName, type Params } from "../core/params";
-import { loadKeys } from "../prover/keys";
+import { shapeKeys } from "../prover/shape-keys";
+import type { ShapeCircuit } from "./shapes";
 import { createProver, parseBackend, parseProverMode, type ProverMode } from "../prover/select";
 import type { Prover, ProverBackend } from "../prover/types";
 import { serve } from "./api";
@@ -106,26 +105,26 @@ const NO_PROVER: Prover = {
   close: async () => undefined,
 };
 
-async function proverFor(p: Params, cli: Cli, log: LogFn): Promise<Prover> {
-  if (!cli.prove) return NO_PROVER;
-  const circuit = await compileCircuit({ name: batchCircuitName(p), mainSource: batchCircuitSource(p), log });
-  const keys = await loadKeys(circuit, { keysRoot: cli.keysDir });
-  if (!keys) throw new Error(`no proving keys for ${circuit.name} (${circuit.circuitHash}); run: npm run setup -- --config ${cli.config}`);
-  return createProver({
+/** The prover of every batch shape's circuit (PROTOCOL.md §5.5), and what the sequencer needs of each shape. */
+async function proverFor(p: Params, cli: Cli, log: LogFn): Promise<{ prover: Prover; shapeCircuits?: ShapeCircuit[] }> {
+  if (!cli.prove) return { prover: NO_PROVER };
+  const shapes = await shapeKeys(p, { keysRoot: cli.keysDir, log, setupHint: `npm run setup -- --config ${cli.config}` });
+  const prover = await createProver({
     mode: cli.proverMode,
-    artifacts: { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath },
+    artifacts: shapes.map((s) => s.artifacts),
     workers: cli.workers,
     backend: cli.backend,
     redisUrl: cli.redisUrl,
     log,
   });
+  return { prover, shapeCircuits: shapes.map((s) => ({ shape: s.shape, constraints: s.circuit.constraints, circuitHash: s.circuit.circuitHash, vkeyPath: s.keys.vkeyPath })) };
 }
 
 async function main(): Promise<void> {
   const log = jsonLogger((process.env.MODEX_LOG_LEVEL as "debug" | "info" | "warn" | "error" | undefined) ?? "info");
   const cli = parseCli(process.argv.slice(2));
   const params = configByName(cli.config);
-  const prover = await proverFor(params, cli, log);
+  const { prover, shapeCircuits } = await proverFor(params, cli, log);
   const seq = await createSequencer({
     params,
     db: cli.db,
@@ -134,6 +133,7 @@ async function main(): Promise<void> {
     proving: cli.prove,
     batchTimeoutMs: cli.batchTimeoutMs,
     maxBacklogS: cli.maxBacklogS,
+    ...(shapeCircuits ? { shapeCircuits } : {}),
     markets: cli.markets === "auto" ? "auto" : cli.markets === "none" ? [] : loadMarketsFile(cli.markets),
     log,
   });

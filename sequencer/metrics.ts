@@ -4,7 +4,7 @@
  * that is not a finite number is left out (a series is absent, never NaN). Series that need the
  * prover's live status (queue, workers) are absent while modex_prover_up is 0.
  */
-import type { ProverWorkerStatus } from "../prover/types";
+import { servesNone, type ProverWorkerStatus } from "../prover/types";
 import { PROOF_JOB_STATES, type ProverView, type StatusView } from "./views";
 
 export const METRICS_CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8";
@@ -81,8 +81,8 @@ export function renderMetrics(status: StatusView, view: ProverView): string {
       {
         name: "modex_prover_workers_circuit_mismatch",
         type: "gauge",
-        help: "Prover workers whose circuit hash differs from the sequencer's (they refuse its jobs).",
-        samples: one(live.workers.filter((w) => w.circuitHash !== (view.circuitHash ?? live.circuitHash)).length),
+        help: "Prover workers that serve none of the sequencer's circuits (they refuse its jobs).",
+        samples: one(live.workers.filter((w) => servesNone(w, live.circuits ?? [view.circuitHash ?? live.circuitHash])).length),
       },
       {
         name: "modex_prover_worker_jobs_done_total",

@@ -43,7 +43,7 @@ import {
   nextBlockTime,
   oldestForcedRequest,
   type ForcedRequestInfo,
-  rollupParams,
+  checkRollupParams,
   sendSubmitBatch,
   type L1,
   type L1Options,
@@ -209,10 +209,8 @@ export async function createSequencer(opts: SequencerOptions): Promise<Sequencer
 
 /** The contract must be built for these parameters and start from core's genesis root. */
 async function checkDeployment(l1: L1, p: Params): Promise<void> {
-  const onChain = await rollupParams(l1);
-  for (const k of ["accountLevels", "balanceLevels", "depositSlots", "l2Slots", "fillSlots", "feeBuckets"] as const) {
-    if (onChain[k] !== p[k]) throw new Error(`Rollup ${l1.rollup} has ${k} = ${onChain[k]}, the sequencer ${p[k]}`);
-  }
+  // Trees, fee buckets and every batch shape, in order (PROTOCOL.md §5.5).
+  await checkRollupParams(l1, p);
   const genesis = await batchRoot(l1, 0);
   const expected = new State(p).root;
   if (genesis !== expected) throw new Error(`Rollup genesis root ${fieldToHex(genesis)} != empty state root ${fieldToHex(expected)}`);
