@@ -116,6 +116,8 @@ export interface CollectedBatch {
   readonly records: readonly QueueEntry[];
   readonly queueHashBefore: bigint;
   readonly queueHashAfter: bigint;
+  /** The batch's shape, as the contract found it from the calldata lengths (null: lengths of no shape). */
+  readonly shape: Shape | null;
 }
 
 export interface RebuiltState {
@@ -349,7 +351,7 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
         proofsVerified += 1;
       }
     }
-    if (o.collect) collected.push({ batch: n, event: ev, call, pubdata, publicInput, proof, consumedBefore: consumed, records, queueHashBefore: qBefore, queueHashAfter: qAfter });
+    if (o.collect) collected.push({ batch: n, event: ev, call, pubdata, publicInput, proof, consumedBefore: consumed, records, queueHashBefore: qBefore, queueHashAfter: qAfter, shape });
 
     // Replay with core's rules.
     if (live && shape) {

@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFi
 import * as path from "node:path";
 import {
   State, addCounts, decodePubdata, emptyCounts, fromHex, publicInputOf, pubdataBytes, queueHashNext, replayBatch, toHex, ReplayError,
-  type Params, type QueueRecord, type ReplayCounts,
+  parseShapeKey, shapeKey, shapesOf, withShape, type Params, type QueueRecord, type ReplayCounts,
 } from "../core";
 import { createProofVerifier } from "../prover/verify";
 import { defaultVkey, rebuildStateFromChain, runAudit, type BatchProgress, type Mismatch } from "./audit";
@@ -35,7 +35,20 @@ export interface BundleManifest {
   /** "snapshot.json" when the bundle does not start at batch 1. */
   readonly snapshot: string | null;
   readonly verificationKey: string;
+  /**
+   * A rollup of several batch shapes (PROTOCOL.md §5.5): each shape's key file and deployed verifier;
+   * verificationKey is the first's. Absent for a rollup of one shape.
+   */
+  readonly shapes?: readonly BundleShape[];
   readonly exportedAt: string;
+}
+
+export interface BundleShape {
+  /** d<D>-n<N>-m<M> */
+  readonly shape: string;
+  readonly verificationKey: string;
+  readonly verifier: string;
+  readonly verifierMatchesKey: boolean;
 }
 
 export interface BundleRecord {
@@ -57,6 +70,8 @@ export interface BundleBatch {
   readonly queueHashBefore: string;
   readonly queueHashAfter: string;
   readonly chainId: number;
+  /** The batch's shape, d<D>-n<N>-m<M>; absent in bundles of a one-shape rollup (its only shape). */
+  readonly shape?: string;
   readonly timestamp: number;
   readonly depositCount: number;
   readonly feeTokens: readonly number[];
@@ -96,11 +111,25 @@ export async function exportBundle(o: ExportOptions): Promise<ExportResult> {
   const to = run.report.batches.to;
   if (o.to !== undefined && o.to > run.info.batchNumber) throw new Error(`--to ${o.to}: the chain has ${run.info.batchNumber} finalized batches`);
   if (from > to) throw new Error(`no batches to export: --from ${from}, last finalized batch ${run.info.batchNumber}`);
-  const vkey = await defaultVkey(params, o.vkeyPath, o.keysRoot);
+  const shapes = shapesOf(params);
+  const vkey = await defaultVkey(withShape(params, shapes[0]), o.vkeyPath, o.keysRoot);
   if (!vkey) throw new Error(`no verification key for config ${config}: pass --vkey FILE`);
   const dir = path.resolve(o.out);
   mkdirSync(dir, { recursive: true });
   copyFileSync(vkey.path, path.join(dir, "verification_key.json"));
+  // Several shapes: each shape's key beside the first's (runAudit checked each deployed verifier against it).
+  let bundleShapes: BundleShape[] | undefined;
+  if (shapes.length > 1) {
+    bundleShapes = [];
+    for (const [i, shape] of shapes.entries()) {
+      const checked = run.report.shapes[i];
+      const k = checked?.vkey ?? (await defaultVkey(withShape(params, shape), undefined, o.keysRoot));
+      if (!k) throw new Error(`no verification key for config ${config}'s shape ${shapeKey(shape)}`);
+      const file = `verification_key-${shapeKey(shape)}.json`;
+      copyFileSync(k.path, path.join(dir, file));
+      bundleShapes.push({ shape: shapeKey(shape), verificationKey: file, verifier: run.info.verifiers[i]?.address ?? "", verifierMatchesKey: checked?.verifier?.matches ?? false });
+    }
+  }
 
   const batches = run.collected.filter((b) => b.batch >= from && b.batch <= to);
   let snapshot: string | null = null;
@@ -119,6 +148,7 @@ export async function exportBundle(o: ExportOptions): Promise<ExportResult> {
       queueHashBefore: b.queueHashBefore.toString(),
       queueHashAfter: b.queueHashAfter.toString(),
       chainId: run.reader.chainId,
+      ...(shapes.length > 1 && b.shape ? { shape: shapeKey(b.shape) } : {}),
       timestamp: b.call.timestamp,
       depositCount: b.call.depositCount,
       feeTokens: [...b.call.feeTokens],
@@ -150,6 +180,7 @@ export async function exportBundle(o: ExportOptions): Promise<ExportResult> {
     startRoot: batches.length ? batches[0].event.oldRoot.toString() : run.info.genesisRoot.toString(),
     snapshot,
     verificationKey: "verification_key.json",
+    ...(bundleShapes ? { shapes: bundleShapes } : {}),
     exportedAt: new Date().toISOString(),
   };
   writeFileSync(path.join(dir, "manifest.json"), JSON.stringify(manifest, null, 1) + "\n");
@@ -184,7 +215,10 @@ export async function verifyBundle(dirArg: string, onBatch?: (p: BatchProgress) 
   const p = m.params;
   const mismatches: Mismatch[] = [];
   const bad = (batch: number | null, check: string, reason: string): void => void mismatches.push({ batch, check, reason });
-  const verifier = await createProofVerifier(path.join(dir, m.verificationKey));
+  // One verifier per shape key; a one-shape bundle has the params' own shape only.
+  const verifiers = new Map<string, Awaited<ReturnType<typeof createProofVerifier>>>();
+  if (m.shapes && m.shapes.length > 0) for (const x of m.shapes) verifiers.set(x.shape, await createProofVerifier(path.join(dir, x.verificationKey)));
+  else verifiers.set(shapeKey(shapesOf(p)[0]), await createProofVerifier(path.join(dir, m.verificationKey)));
 
   let state: State;
   let live = true;
@@ -225,21 +259,25 @@ export async function verifyBundle(dirArg: string, onBatch?: (p: BatchProgress) 
       const proof = readJson<unknown>(path.join(d, "proof.json"));
       const b = readJson<BundleBatch>(path.join(d, "batch.json"));
       const input = publicInputOf(pubdata);
+      const shapeName = b.shape ?? shapeKey(shapesOf(p)[0]);
+      const verifier = verifiers.get(shapeName);
+      if (!verifier) throw new Error(`batch ${n} is of shape ${shapeName}, for which the bundle has no verification key`);
+      const sp = withShape(p, parseShapeKey(shapeName));
       if (!Array.isArray(pub) || pub.length !== 1 || pub[0] !== input.toString()) here("public-input", `sha256(pubdata) mod 2^253 = ${input} is not public.json's ${JSON.stringify(pub)}`);
       if (b.publicInput !== input.toString()) here("public-input", `batch.json's public input ${b.publicInput} is not sha256(pubdata) mod 2^253 = ${input}`);
       const why = await verifier.check(proof, [input.toString()], input.toString());
       if (why) {
         proofState = "failed";
-        here("proof", `the proof does not verify for batch ${n}'s public input ${input} under the bundle's verification key`);
+        here("proof", `the proof does not verify for batch ${n}'s public input ${input} under the bundle's verification key of shape ${shapeName}`);
       } else {
         proofState = "verified";
         proofsVerified += 1;
       }
-      if (pubdata.length !== pubdataBytes(p)) {
-        here("pubdata", `pubdata is ${pubdata.length} bytes, expected ${pubdataBytes(p)}`);
+      if (pubdata.length !== pubdataBytes(sp)) {
+        here("pubdata", `pubdata is ${pubdata.length} bytes, expected ${pubdataBytes(sp)} for shape ${shapeName}`);
         live = false;
       } else {
-        const pd = decodePubdata(p, pubdata);
+        const pd = decodePubdata(sp, pubdata);
         if (pd.oldRoot !== prevRoot) here("old-root", `oldRoot ${pd.oldRoot} is not the previous batch's root ${prevRoot}`);
         if (pd.chainId !== m.chainId) here("header", `chain id ${pd.chainId} is not the bundle's ${m.chainId}`);
         const header: [string, bigint | number, string | number][] = [["oldRoot", pd.oldRoot, b.oldRoot], ["newRoot", pd.newRoot, b.newRoot], ["queueHashBefore", pd.queueHashBefore, b.queueHashBefore], ["queueHashAfter", pd.queueHashAfter, b.queueHashAfter], ["timestamp", pd.timestamp, b.timestamp]];

@@ -42,14 +42,14 @@ import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { decodeEventLog, type Hex } from "viem";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil } from "../chain/anvil";
-import { batchCircuitName, batchCircuitSource } from "../circuits/batch";
 import { compileCircuit } from "../circuits/compile";
 import { rollupAbi } from "../contracts/abi";
 import { connectL1 } from "../contracts/clients";
 import { deployModex } from "../contracts/deploy";
 import { CONFIGS, generatePrivateKey, initCrypto, paramsKey, publicKeyOf, signMessage, State, txMessage, type L2Tx, type Params } from "../core";
-import { CHUNK_BYTES, FILL_CHUNK_BYTES, FORCED_EXIT_BYTES } from "../core/params";
-import { ensureKeys, releaseSnarkjsCurve } from "../prover/keys";
+import { CHUNK_BYTES, FILL_CHUNK_BYTES, FORCED_EXIT_BYTES, parseShapeKey, shapeKey, shapesOf, type Shape } from "../core/params";
+import { releaseSnarkjsCurve } from "../prover/keys";
+import { shapeKeys } from "../prover/shape-keys";
 import { createProver, parseBackend } from "../prover/select";
 import { serve } from "../sequencer/api";
 import type { LogFn } from "../sequencer/log";
@@ -144,11 +144,13 @@ export interface SlotCosts {
   readonly l2: number;
   readonly fill: number;
   readonly deposit: number;
-  /** The whole batch circuit. */
-  readonly batch: number;
+  /** Each shape's whole batch circuit, by shape key (PROTOCOL.md §5.5). */
+  readonly batch: Readonly<Record<string, number>>;
 }
 
 export interface BatchUse {
+  /** The batch's shape: its slot counts. */
+  readonly shape: Shape;
   readonly l2: number;
   readonly fills: number;
   readonly deposits: number;
@@ -156,15 +158,19 @@ export interface BatchUse {
 
 /**
  * Share of the proved constraints spent on noop slots: Σ over batches of the unused slots of each
- * type × that type's cost, over batches × the batch circuit's constraints. The rest is used slots
- * and what every batch pays whatever it holds (header hashing, fee credit, root checks).
+ * type of its shape × that type's cost, over Σ of each batch's circuit constraints (its shape's). The
+ * rest is used slots and what every batch pays whatever it holds (header hashing, fee credit, root checks).
  */
-export function noopShare(p: Pick<Params, "l2Slots" | "fillSlots" | "depositSlots">, costs: SlotCosts, batches: readonly BatchUse[]): { share: number | null; noopConstraints: number; provedConstraints: number } {
+export function noopShare(costs: SlotCosts, batches: readonly BatchUse[]): { share: number | null; noopConstraints: number; provedConstraints: number } {
   let noop = 0;
+  let proved = 0;
   for (const b of batches) {
+    const p = b.shape;
     noop += Math.max(0, p.l2Slots - b.l2) * costs.l2 + Math.max(0, p.fillSlots - b.fills) * costs.fill + Math.max(0, p.depositSlots - b.deposits) * costs.deposit;
+    const batch = costs.batch[shapeKey(p)];
+    if (batch === undefined) throw new Error(`no constraint count for shape ${shapeKey(p)}`);
+    proved += batch;
   }
-  const proved = batches.length * costs.batch;
   return { share: proved === 0 ? null : round(noop / proved, 4), noopConstraints: noop, provedConstraints: proved };
 }
 
@@ -182,7 +188,7 @@ function round(x: number, digits: number): number {
  * forced-exit field 16): the same method as scripts/bench.ts' constraint section
  * (docs/PERFORMANCE.md "Constraints per operation"), at the bench's parameters.
  */
-export async function slotCosts(p: Params, batchConstraints: number): Promise<SlotCosts & { sha256PerBlock: number; templates: { l2: number; fill: number; deposit: number } }> {
+export async function slotCosts(p: Params, batchConstraints: Readonly<Record<string, number>>): Promise<SlotCosts & { sha256PerBlock: number; templates: { l2: number; fill: number; deposit: number } }> {
   const src = (inc: string, main: string) => `pragma circom 2.1.0;\ninclude "${inc}";\ncomponent main = ${main};\n`;
   const of = async (name: string, inc: string, main: string) => (await compileCircuit({ name, mainSource: src(inc, main), log: () => undefined })).constraints;
   const tag = `${p.accountLevels}-${p.balanceLevels}-${p.orderLevels}-${p.feeBuckets}`;
@@ -309,11 +315,10 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
   const params = CONFIGS.default;
   await initCrypto();
 
-  log({ msg: "bench.sustained.circuit", config: "default", params: paramsKey(params) });
-  const circuit = await compileCircuit({ name: batchCircuitName(params), mainSource: batchCircuitSource(params), log: () => undefined });
-  const keys = await ensureKeys(circuit, { log: () => undefined });
+  log({ msg: "bench.sustained.circuit", config: "default", params: paramsKey(params), shapes: shapesOf(params).map(shapeKey) });
+  const shapes = await shapeKeys(params, { ensure: true, log: () => undefined });
   await releaseSnarkjsCurve();
-  const costs = await slotCosts(params, circuit.constraints);
+  const costs = await slotCosts(params, Object.fromEntries(shapes.map((x) => [shapeKey(x.shape), x.circuit.constraints])));
   log({ msg: "bench.sustained.costs", ...costs });
 
   const tmp = mkdtempSync(join(os.tmpdir(), "modex-sustained-"));
@@ -331,7 +336,7 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
     const dep = await deployModex({
       rpcUrl: anvil.rpcUrl,
       privateKey: ANVIL_DEV_PRIVATE_KEYS[0],
-      verifierSource: keys.verifierPath,
+      shapes: shapes.map((x) => ({ shape: x.shape, verifierSource: x.keys.verifierPath })),
       params,
       genesisRoot: new State(params).root,
       operatorKey: publicKeyOf(generatePrivateKey()),
@@ -339,7 +344,7 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
     const backend = parseBackend(backendName, undefined, undefined, seqLog);
     const prover = await createProver({
       mode: "embedded",
-      artifacts: { circuitHash: circuit.circuitHash, wasmPath: circuit.wasmPath, zkeyPath: keys.zkeyPath, vkeyPath: keys.vkeyPath },
+      artifacts: shapes.map((x) => x.artifacts),
       backend,
       log: seqLog,
     });
@@ -350,6 +355,7 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
       l1: { rpcUrl: anvil.rpcUrl, rollup: dep.rollup, privateKey: ANVIL_DEV_PRIVATE_KEYS[0], fromBlock: dep.deployBlock },
       prover,
       markets: "auto",
+      shapeCircuits: shapes.map((x) => ({ shape: x.shape, constraints: x.circuit.constraints, circuitHash: x.circuit.circuitHash, vkeyPath: x.keys.vkeyPath })),
       log: seqLog,
     });
     stops.push(() => seq.stop());
@@ -530,7 +536,7 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
     const sustainable = final.filter((s, i) => s.sustainable && final.slice(0, i).every((x) => x.sustainable));
     const best = sustainable.length ? sustainable[sustainable.length - 1] : null;
     const runBatches = [...batches.values()].filter((b) => windows.length > 0 && b.timings.builtAt >= windows[0].from);
-    const overall = noopShare(params, costs, runBatches.map((b) => batchUse(b, kinds)));
+    const overall = noopShare(costs, runBatches.map((b) => batchUse(b, kinds, params)));
     return {
       started,
       finished: new Date().toISOString(),
@@ -557,14 +563,14 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
   }
 }
 
-function batchUse(b: BatchInfo, kinds: Map<string, OpKind>): BatchUse {
+function batchUse(b: BatchInfo, kinds: Map<string, OpKind>, params: Params): BatchUse {
   let l2 = 0;
   let fills = 0;
   for (const h of b.txs) {
     if (kinds.get(h.toLowerCase()) === "fill") fills++;
     else l2++;
   }
-  return { l2, fills, deposits: b.depositCount };
+  return { shape: b.shape ? parseShapeKey(b.shape) : shapesOf(params)[0], l2, fills, deposits: b.depositCount };
 }
 
 function stepResult(
@@ -607,8 +613,8 @@ function stepResult(
   const boundedness = isBounded(points, to - from);
 
   const stepBatches = [...batches.values()].filter((b) => b.timings.builtAt >= from && b.timings.builtAt < to);
-  const uses = stepBatches.map((b) => batchUse(b, kinds));
-  const noop = noopShare(params, costs, uses);
+  const uses = stepBatches.map((b) => batchUse(b, kinds, params));
+  const noop = noopShare(costs, uses);
   const requests503 = mine.filter((o) => o.refused).length;
   return {
     step,

@@ -10,6 +10,10 @@ import * as path from "node:path";
 import { parseAddress, parseUint, parseUrl, UsageError, type OptionSpec, type ParsedArgs } from "./args";
 import { DEFAULT_RPC, lazy, note, report, table, type CliContext, type Command } from "./context";
 import type { CommandGroup } from "./cmd-prover";
+import { shapeKey } from "../core/params";
+
+const verifierText = (v: { readonly address: string; readonly matches: boolean } | null): string =>
+  v ? (v.matches ? `${v.address}: the key's verifier` : `${v.address}: NOT the key's verifier`) : "not checked";
 
 type AuditLib = typeof import("../audit");
 const lib = (): AuditLib => lazy<AuditLib>(() => require("../audit"));
@@ -67,8 +71,16 @@ export const audit: Command = {
     report(ctx, args, r, [
       `audit of rollup ${r.rollup} on chain ${r.chainId} (config ${r.config})`,
       ...table([
-        ["verification key", r.vkey ? `${r.vkey.path} (${r.vkey.source})` : "none"],
-        ["verifier", r.verifier ? (r.verifier.matches ? `${r.verifier.address}: the key's verifier` : `${r.verifier.address}: NOT the key's verifier`) : "not checked"],
+        // One key and one deployed verifier per batch shape (PROTOCOL.md §5.5).
+        ...(r.shapes.length > 1
+          ? r.shapes.flatMap((c): [string, string][] => [
+              [`shape ${shapeKey(c.shape)} key`, c.vkey ? `${c.vkey.path} (${c.vkey.source})` : "none"],
+              [`shape ${shapeKey(c.shape)} verifier`, verifierText(c.verifier)],
+            ])
+          : ([
+              ["verification key", r.vkey ? `${r.vkey.path} (${r.vkey.source})` : "none"],
+              ["verifier", verifierText(r.verifier)],
+            ] as [string, string][])),
         ...(r.snapshot ? ([["snapshot", `${r.snapshot.loadedBatch === null ? "none loaded" : `resumed after batch ${r.snapshot.loadedBatch}`}; ${r.snapshot.written ? `written (${r.snapshot.file})` : "not written"}`]] as [string, string][]) : []),
         ...summaryRows(r),
         ["chain root", `${rootHex(r.chainRoot)} (batch ${r.batches.to})`],

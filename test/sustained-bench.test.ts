@@ -37,15 +37,19 @@ describe("sustained-load bench helpers", () => {
     expect(isBounded(at((t) => 1 + Math.floor(t / 20_000)), step).bounded).toBe(false);
   });
 
-  test("noop share: unused slots weighted by each slot type's constraints, over the proved constraints", () => {
-    const p = { l2Slots: 4, fillSlots: 1, depositSlots: 2 };
-    const costs = { l2: 10, fill: 40, deposit: 5, batch: 200 };
+  test("noop share: unused slots of each batch's shape weighted by each slot type's constraints, over the proved constraints", () => {
+    const shape = { depositSlots: 2, l2Slots: 4, fillSlots: 1 };
+    const trades = { depositSlots: 1, l2Slots: 2, fillSlots: 2 };
+    const costs = { l2: 10, fill: 40, deposit: 5, batch: { "d2-n4-m1": 200, "d1-n2-m2": 150 } };
     // Full batch: no noop. Empty batch: 4·10 + 40 + 2·5 = 90 of 200.
-    expect(noopShare(p, costs, [{ l2: 4, fills: 1, deposits: 2 }]).share).toBe(0);
-    expect(noopShare(p, costs, [{ l2: 0, fills: 0, deposits: 0 }]).share).toBe(0.45);
+    expect(noopShare(costs, [{ shape, l2: 4, fills: 1, deposits: 2 }]).share).toBe(0);
+    expect(noopShare(costs, [{ shape, l2: 0, fills: 0, deposits: 0 }]).share).toBe(0.45);
     // One fill alone: 4·10 + 2·5 = 50 of 200; with a full batch beside it, 50 of 400.
-    expect(noopShare(p, costs, [{ l2: 0, fills: 1, deposits: 0 }, { l2: 4, fills: 1, deposits: 2 }])).toEqual({ share: 0.125, noopConstraints: 50, provedConstraints: 400 });
-    expect(noopShare(p, costs, []).share).toBeNull();
+    expect(noopShare(costs, [{ shape, l2: 0, fills: 1, deposits: 0 }, { shape, l2: 4, fills: 1, deposits: 2 }])).toEqual({ share: 0.125, noopConstraints: 50, provedConstraints: 400 });
+    // Two fills in the trade shape: its two transfer slots and its L1 slot are noop, 2·10 + 5 of 150.
+    expect(noopShare(costs, [{ shape: trades, l2: 0, fills: 2, deposits: 0 }])).toEqual({ share: 0.1667, noopConstraints: 25, provedConstraints: 150 });
+    expect(noopShare(costs, []).share).toBeNull();
+    expect(() => noopShare(costs, [{ shape: { depositSlots: 9, l2Slots: 0, fillSlots: 0 }, l2: 0, fills: 0, deposits: 0 }])).toThrow(/no constraint count for shape d9-n0-m0/);
   });
 
   test("quantiles by nearest rank", () => {
