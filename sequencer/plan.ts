@@ -182,16 +182,22 @@ export interface CutInput {
   readonly oldestQueueAt: number | null;
   /** Unconsumed forced withdrawals: each has an L1 deadline, so they are cut at once. */
   readonly forcedQueued?: number;
+  /** Every prover is proving a batch already cut: a batch cut now would only wait for one. */
+  readonly proversBusy?: boolean;
 }
 
 /**
  * Cut when a batch's txs, fills or L1 slots are full, when a forced withdrawal is queued (it has an
- * L1 deadline), or when the oldest waiting item has waited batchTimeoutMs.
+ * L1 deadline), or when the oldest waiting item has waited batchTimeoutMs and a prover is free.
+ * While every prover is busy the timeout waits: a batch cut then would wait for a prover anyway,
+ * and what arrives meanwhile would go into batches of its own; cut when a prover frees up, one
+ * batch carries it all (PERFORMANCE.md, Sustained load: one operation per proof otherwise).
  */
 export function shouldCut(c: CutInput): boolean {
   if ((c.forcedQueued ?? 0) > 0) return true;
   const fills = c.pendingFills ?? 0;
   if (c.pendingTxs - fills >= c.params.l2Slots || fills >= c.params.fillSlots || c.unconsumedQueue >= c.params.depositSlots) return true;
+  if (c.proversBusy) return false;
   const oldest = Math.min(c.oldestPendingAt ?? Infinity, c.oldestQueueAt ?? Infinity);
   return oldest !== Infinity && c.now - oldest >= c.batchTimeoutMs;
 }

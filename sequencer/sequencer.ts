@@ -668,6 +668,13 @@ class SequencerImpl implements Sequencer {
     return value;
   }
 
+  /** Every proof the provers run at once is taken by a batch already cut (and not yet proven). */
+  private proversBusy(): boolean {
+    if (!this.proving) return false;
+    this.refreshProverWorkers();
+    return this.toProve.size >= this.proverWorkers;
+  }
+
   /** Workers ready to prove (idle or busy), by concurrency, from the prover's status; in the background. */
   private refreshProverWorkers(): void {
     const prover = this.opts.prover;
@@ -825,6 +832,7 @@ class SequencerImpl implements Sequencer {
       unconsumedQueue: this.unconsumed.length,
       oldestQueueAt: this.unconsumed[0]?.seenAt ?? null,
       forcedQueued: this.forcedQueued(),
+      proversBusy: this.proversBusy(),
     });
     if (!due) return;
     this.cutting = true;

@@ -709,7 +709,7 @@ describe("running sequencer (start/stop), no proofs", () => {
     }
   });
 
-  test("cuts on timeout and when full, hands batches to the prover, bounded, and again after a restart", async () => {
+  test("cuts on timeout while a prover is free and when full, hands batches to the prover, bounded, and again after a restart", async () => {
     const db = join(tmp, "running.sqlite");
     let prover = stalledProver();
     let node = await openNode(dep, db, { proving: true, prover, batchTimeoutMs: 300, maxUnprovenBatches: 3 });
@@ -749,7 +749,7 @@ describe("running sequencer (start/stop), no proofs", () => {
 
     // Restart with a larger limit: the three unproven batches go to the (new) prover again, in
     // order; the three waiting txs are cut at once (they waited longer than the timeout).
-    prover = stalledProver();
+    prover = stalledProver({ workers: 10 });
     node = await openNode(dep, db, { proving: true, prover, batchTimeoutMs: 1_500, maxUnprovenBatches: 10 });
     await node.seq.start();
     expect(prover.jobs.map((j) => j.batchNumber)).toEqual([1, 2, 3]);
@@ -788,6 +788,23 @@ describe("running sequencer (start/stop), no proofs", () => {
     const st = await node.client.status();
     expect(st).toMatchObject({ latestBatch: 7, finalizedBatch: 0, pendingTxs: 0, halted: null, prover: { pending: 7, proving: [1, 2, 3, 4, 5, 6, 7] } });
     expect(prover.jobs.map((j) => j.batchNumber)).toEqual([1, 2, 3, 4, 5, 6, 7]);
+    await node.close();
+
+    // One prover, busy with a batch: a lone tx waits past the timeout (a batch cut now would only
+    // wait for that prover), while two txs fill a batch and are cut at once.
+    prover = stalledProver();
+    node = await openNode(dep, db, { proving: true, prover, batchTimeoutMs: 300, maxUnprovenBatches: 10 });
+    await node.seq.start();
+    const waiting = await node.client.submit(sign(6, 7n));
+    model.sent.set(waiting.hash, parseTx(sign(6, 7n), P));
+    await new Promise((r) => setTimeout(r, 1_200));
+    expect(await node.client.status()).toMatchObject({ latestBatch: 7, pendingTxs: 1 });
+    const next = await node.client.submit(sign(7, 8n));
+    model.sent.set(next.hash, parseTx(sign(7, 8n), P));
+    await until("batch 8", async () => (await node.client.status()).latestBatch === 8);
+    const b8 = await node.client.batch(8);
+    expect(b8.txs).toEqual([waiting.hash, next.hash]);
+    model.check(b8, domain);
     await node.close();
   });
 });
@@ -941,7 +958,7 @@ describe("batch planning rules (pure)", () => {
     expect(takeBatchTxs(P, [])).toEqual([]);
   });
 
-  test("shouldCut: full batch, full queue slots, a queued forced withdrawal, or the oldest waiting item past the timeout", () => {
+  test("shouldCut: full batch, full queue slots, a queued forced withdrawal, or the oldest waiting item past the timeout while a prover is free", () => {
     const base = { params: P, now: 10_000, batchTimeoutMs: 2_000, pendingTxs: 0, oldestPendingAt: null, unconsumedQueue: 0, oldestQueueAt: null };
     expect(shouldCut(base)).toBe(false);
     expect(shouldCut({ ...base, pendingTxs: 1, oldestPendingAt: 9_000 })).toBe(false);
@@ -952,6 +969,12 @@ describe("batch planning rules (pure)", () => {
     expect(shouldCut({ ...base, params: CONFIGS.default, unconsumedQueue: 1, oldestQueueAt: 7_000, pendingTxs: 1, oldestPendingAt: 9_900 })).toBe(true);
     // A forced withdrawal has an L1 deadline: cut at once, whatever the timeout.
     expect(shouldCut({ ...base, params: CONFIGS.default, unconsumedQueue: 1, oldestQueueAt: 9_999, forcedQueued: 1 })).toBe(true);
+    // Every prover busy: the timeout waits for a free one (what arrives meanwhile joins the same batch);
+    // a full batch and a forced withdrawal are cut all the same.
+    expect(shouldCut({ ...base, pendingTxs: 1, oldestPendingAt: 1_000, proversBusy: true })).toBe(false);
+    expect(shouldCut({ ...base, pendingTxs: 1, oldestPendingAt: 1_000, proversBusy: false })).toBe(true);
+    expect(shouldCut({ ...base, pendingTxs: 2, oldestPendingAt: 9_999, proversBusy: true })).toBe(true);
+    expect(shouldCut({ ...base, params: CONFIGS.default, unconsumedQueue: 1, oldestQueueAt: 9_999, forcedQueued: 1, proversBusy: true })).toBe(true);
   });
 
   test("wire format round-trips and is canonical", () => {

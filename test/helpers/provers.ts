@@ -1,10 +1,14 @@
 /** Provers for sequencer tests that never reach L1. */
 import type { ProofJob, Prover } from "../../prover/types";
 
-/** A prover that takes every job and never answers: batches stay "proving" and nothing is submitted. */
-export function stalledProver(): Prover & { readonly jobs: ProofJob[] } {
+/**
+ * A prover that takes every job and never answers: batches stay "proving" and nothing is submitted.
+ * With `workers`, its status reports that many idle workers, so the sequencer counts on that many
+ * proofs at once (it cuts on its timeout only while fewer batches wait for proofs); without, one.
+ */
+export function stalledProver(o: { workers?: number } = {}): Prover & { readonly jobs: ProofJob[] } {
   const jobs: ProofJob[] = [];
-  return {
+  const prover: Prover & { readonly jobs: ProofJob[] } = {
     jobs,
     get pending() {
       return jobs.length;
@@ -15,6 +19,11 @@ export function stalledProver(): Prover & { readonly jobs: ProofJob[] } {
     },
     close: async () => undefined,
   };
+  if (o.workers === undefined) return prover;
+  const workers = Array.from({ length: o.workers }, (_, i) => ({
+    id: String(i), host: "test", pid: i, state: "idle" as const, circuitHash: "stalled", backend: "none", concurrency: 1, batches: [], jobsDone: 0, jobsFailed: 0, startedAt: 0,
+  }));
+  return Object.assign(prover, { status: async () => ({ mode: "embedded" as const, circuitHash: "stalled", backend: "none", queued: 0, leased: jobs.length, workers }) });
 }
 
 /**
