@@ -238,7 +238,8 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
         if (checkVerifier && address) {
           const label = vkey.path;
           verifierCheck = await timed("verifierCheckMs", () => checkVerifierCode(reader, address, json, label, info.block));
-          if (!verifierCheck.matches) bad(null, "verifier", `shape ${key}: ${verifierCheck.reason ?? "verifier mismatch"}`);
+          // With several shapes, which one's verifier it is.
+          if (!verifierCheck.matches) bad(null, "verifier", `${shapes.length > 1 ? `shape ${key}: ` : ""}${verifierCheck.reason ?? "verifier mismatch"}`);
         }
       }
       shapeChecks.push({ shape, vkey, verifier: verifierCheck });
