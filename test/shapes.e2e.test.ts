@@ -11,13 +11,13 @@ import { startAnvil, type AnvilInstance } from "../chain/anvil";
 import type { ModexDeployment } from "../contracts/deploy";
 import { CONFIGS, fieldToHex, generatePrivateKey, initCrypto, publicKeyOf, shapeOf, signMessage, txMessage, type Order, type Params, type TransferTx } from "../core";
 import { MAX_U32 } from "../core/field";
-import { createApiClient, type ModexApiClient } from "../cli/api-client";
+import type { ModexApiClient } from "../cli/api-client";
 import type { RunningApi } from "../sequencer/api";
 import type { Sequencer } from "../sequencer/sequencer";
 import type { BatchInfo } from "../sequencer/views";
 import { orderToWire, txToWire } from "../sequencer/wire";
 import { BatchModel, OrderSigner, registerTrader, type Trader } from "./helpers/trading";
-import { deployAccepting, openUnprovenSequencer } from "./helpers/devchain";
+import { deployAccepting, openUnprovenNode, type UnprovenNode } from "./helpers/devchain";
 
 /** The test trees with three shapes: the test config's own, fills only (plus an L1 slot), transfers only. */
 const P: Params = {
@@ -31,6 +31,7 @@ const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBi
 let anvil: AnvilInstance;
 let tmp: string;
 let dep: ModexDeployment;
+let node: UnprovenNode;
 let seq: Sequencer;
 let api: RunningApi;
 let client: ModexApiClient;
@@ -43,27 +44,13 @@ const nonces = new Map<number, bigint>();
 const opPriv = generatePrivateKey();
 
 async function open(): Promise<void> {
-  ({ seq, api } = await openUnprovenSequencer({ rpcUrl: anvil.rpcUrl, dep, params: P, db: join(tmp, "shapes.sqlite"), markets: [MARKET] }));
-  client = createApiClient({ baseUrl: api.url });
+  node = await openUnprovenNode({ rpcUrl: anvil.rpcUrl, dep, params: P, db: join(tmp, "shapes.sqlite"), markets: [MARKET] });
+  ({ seq, api, client } = node);
   model.client = client;
 }
 
-async function close(): Promise<void> {
-  await api.close();
-  await seq.stop();
-}
-
-async function cutAll(): Promise<BatchInfo[]> {
-  const out: BatchInfo[] = [];
-  for (;;) {
-    await seq.pollL1();
-    const n = await seq.cutBatch();
-    if (n === null) return out;
-    const b = await client.batch(n);
-    await model.check(b);
-    out.push(b);
-  }
-}
+const close = (): Promise<void> => node.close();
+const cutAll = (): Promise<BatchInfo[]> => node.cutAll((b) => model.check(b));
 
 async function post(path: string, body: unknown): Promise<any> { // eslint-disable-line @typescript-eslint/no-explicit-any
   const r = await fetch(`${api.url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify(body) });

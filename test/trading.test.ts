@@ -21,7 +21,7 @@ import type { Sequencer } from "../sequencer/sequencer";
 import type { BatchInfo } from "../sequencer/views";
 import { orderToWire, txToWire } from "../sequencer/wire";
 import type { Domain } from "../core/domain";
-import { deployAccepting, openUnprovenSequencer } from "./helpers/devchain";
+import { deployAccepting, openUnprovenNode, type UnprovenNode } from "./helpers/devchain";
 
 const P = CONFIGS.test;
 const ETHER = 10n ** 18n;
@@ -46,6 +46,7 @@ afterAll(async () => {
 describe("trading through the sequencer (no proofs)", () => {
   const opPriv = generatePrivateKey();
   let dep: ModexDeployment;
+  let node: UnprovenNode;
   let seq: Sequencer;
   let api: RunningApi;
   let client: ModexApiClient;
@@ -57,14 +58,12 @@ describe("trading through the sequencer (no proofs)", () => {
   const db = () => join(tmp, "trading.sqlite");
 
   async function open(): Promise<void> {
-    ({ seq, api } = await openUnprovenSequencer({ rpcUrl: anvil.rpcUrl, dep, params: P, db: db(), markets: [MARKET] }));
-    client = createApiClient({ baseUrl: api.url });
+    node = await openUnprovenNode({ rpcUrl: anvil.rpcUrl, dep, params: P, db: db(), markets: [MARKET] });
+    ({ seq, api, client } = node);
+    if (model) model.client = client;
   }
 
-  async function close(): Promise<void> {
-    await api.close();
-    await seq.stop();
-  }
+  const close = (): Promise<void> => node.close();
 
   async function user(i: number, token: number, amount: bigint): Promise<Trader> {
     const { trader, record } = await registerTrader(anvil.rpcUrl, anvil.chainId, dep, i, token, amount);
@@ -80,17 +79,7 @@ describe("trading through the sequencer (no proofs)", () => {
   }
 
   /** Cuts every batch that is due and checks each against the model. */
-  async function cutAll(): Promise<BatchInfo[]> {
-    const out: BatchInfo[] = [];
-    for (;;) {
-      await seq.pollL1();
-      const n = await seq.cutBatch();
-      if (n === null) return out;
-      const b = await client.batch(n);
-      await model.check(b);
-      out.push(b);
-    }
-  }
+  const cutAll = (): Promise<BatchInfo[]> => node.cutAll((b) => model.check(b));
 
   beforeAll(async () => {
     dep = await deployAccepting(anvil.rpcUrl, P, publicKeyOf(opPriv));

@@ -11,13 +11,13 @@ import { createPublicClient, createTestClient, http } from "viem";
 import { startAnvil, type AnvilInstance } from "../chain/anvil";
 import type { ModexDeployment } from "../contracts/deploy";
 import { CONFIGS, generatePrivateKey, initCrypto, publicKeyOf, type Order } from "../core";
-import { createApiClient, type ModexApiClient } from "../cli/api-client";
+import type { ModexApiClient } from "../cli/api-client";
 import type { RunningApi } from "../sequencer/api";
 import type { Sequencer } from "../sequencer/sequencer";
 import type { BatchInfo } from "../sequencer/views";
 import { orderToWire } from "../sequencer/wire";
 import { BatchModel, OrderSigner, registerTrader, type Trader } from "./helpers/trading";
-import { deployAccepting, openUnprovenSequencer } from "./helpers/devchain";
+import { deployAccepting, openUnprovenNode, type UnprovenNode } from "./helpers/devchain";
 
 const P = CONFIGS.test;
 const ETHER = 10n ** 18n;
@@ -27,6 +27,7 @@ const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBi
 let anvil: AnvilInstance;
 let tmp: string;
 let dep: ModexDeployment;
+let node: UnprovenNode;
 let seq: Sequencer;
 let api: RunningApi;
 let client: ModexApiClient;
@@ -38,27 +39,13 @@ let carol: Trader;
 const opPriv = generatePrivateKey();
 
 async function open(): Promise<void> {
-  ({ seq, api } = await openUnprovenSequencer({ rpcUrl: anvil.rpcUrl, dep, params: P, db: join(tmp, "voided.sqlite"), markets: [MARKET] }));
-  client = createApiClient({ baseUrl: api.url });
+  node = await openUnprovenNode({ rpcUrl: anvil.rpcUrl, dep, params: P, db: join(tmp, "voided.sqlite"), markets: [MARKET] });
+  ({ seq, api, client } = node);
   model.client = client;
 }
 
-async function close(): Promise<void> {
-  await api.close();
-  await seq.stop();
-}
-
-async function cutAll(): Promise<BatchInfo[]> {
-  const out: BatchInfo[] = [];
-  for (;;) {
-    await seq.pollL1();
-    const n = await seq.cutBatch();
-    if (n === null) return out;
-    const b = await client.batch(n);
-    await model.check(b);
-    out.push(b);
-  }
-}
+const close = (): Promise<void> => node.close();
+const cutAll = (): Promise<BatchInfo[]> => node.cutAll((b) => model.check(b));
 
 async function place(o: Order, timeInForce = "gtc"): Promise<{ hash: `0x${string}`; status: string; fills: `0x${string}`[] }> {
   const r = await fetch(`${api.url}/v1/orders`, { method: "POST", headers: { "content-type": "application/json" }, body: JSON.stringify({ ...orderToWire(o), timeInForce }) });

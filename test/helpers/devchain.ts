@@ -20,6 +20,7 @@ import { serve, type RunningApi } from "../../sequencer/api";
 import { silentLogger } from "../../sequencer/log";
 import { createSequencer, type Sequencer, type SequencerOptions } from "../../sequencer/sequencer";
 import type { MarketConfig } from "../../sequencer/matching/types";
+import type { BatchInfo } from "../../sequencer/views";
 import { stalledProver } from "./provers";
 
 /**
@@ -54,6 +55,42 @@ export async function openUnprovenSequencer(o: { rpcUrl: string; dep: ModexDeplo
     log: silentLogger,
   });
   return { seq, api: await serve(seq, 0, { log: silentLogger }) };
+}
+
+/** An unproven sequencer node (openUnprovenSequencer) with its API client, for trading and batch-shape tests. */
+export interface UnprovenNode {
+  readonly seq: Sequencer;
+  readonly api: RunningApi;
+  readonly client: ModexApiClient;
+  /** Closes the API, then stops the sequencer (the database stays for a restart). */
+  close(): Promise<void>;
+  /** Reads L1, then cuts every batch that is due, handing each to `check` (a model's replay) in order. */
+  cutAll(check: (b: BatchInfo) => Promise<void> | void): Promise<BatchInfo[]>;
+}
+
+export async function openUnprovenNode(o: Parameters<typeof openUnprovenSequencer>[0]): Promise<UnprovenNode> {
+  const { seq, api } = await openUnprovenSequencer(o);
+  const client = createApiClient({ baseUrl: api.url });
+  return {
+    seq,
+    api,
+    client,
+    async close() {
+      await api.close();
+      await seq.stop();
+    },
+    async cutAll(check) {
+      const out: BatchInfo[] = [];
+      for (;;) {
+        await seq.pollL1();
+        const n = await seq.cutBatch();
+        if (n === null) return out;
+        const b = await client.batch(n);
+        await check(b);
+        out.push(b);
+      }
+    },
+  };
 }
 
 export interface ChainUser {
