@@ -238,6 +238,8 @@ class SequencerImpl implements Sequencer {
   private readonly genesisRoot: Hex;
   /** Every shape with its proving cost, in the deployment's order. */
   private readonly shapeCosts: readonly ShapeCost[];
+  /** The deployment's first shape: batches stored before shapes, and the prover's own circuit and vkey by default. */
+  private readonly firstShape: Shape;
   /**
    * The params with, per slot type, the most any shape has: when a type counts as full (a cut is
    * due) and how many batches a backlog makes (a lower bound: no one shape need have every maximum).
@@ -315,6 +317,7 @@ class SequencerImpl implements Sequencer {
     this.params = opts.params;
     this.shapeCosts = shapeCostsFor(opts.params, opts.shapeCircuits);
     const shapes = shapesOf(opts.params);
+    this.firstShape = shapes[0];
     this.cutParams = {
       ...opts.params,
       depositSlots: Math.max(...shapes.map((x) => x.depositSlots)),
@@ -507,7 +510,7 @@ class SequencerImpl implements Sequencer {
 
   /** A stored batch's shape: rows from before shapes have none and are of the deployment's first. */
   private shapeOfRow(row: BatchRow): Shape {
-    return row.shape ?? shapesOf(this.params)[0];
+    return row.shape ?? this.firstShape;
   }
 
   /** Where a replayed batch picks up: finalized stays, unproven is proven again, failed is retried. */
@@ -1111,7 +1114,7 @@ class SequencerImpl implements Sequencer {
     const job = { batchNumber: n, circuitInput: task.circuitInput, publicInput: task.publicInput.toString() };
     const circuitHash = this.circuitOf(task.shape)?.circuitHash;
     if (circuitHash) return { ...job, circuitHash };
-    if (shapeKey(task.shape) !== shapeKey(shapesOf(this.params)[0])) throw new Error(`no circuit is configured for shape ${shapeKey(task.shape)} (shapeCircuits)`);
+    if (shapeKey(task.shape) !== shapeKey(this.firstShape)) throw new Error(`no circuit is configured for shape ${shapeKey(task.shape)} (shapeCircuits)`);
     return job;
   }
 
@@ -1120,7 +1123,7 @@ class SequencerImpl implements Sequencer {
     let v = this.verifiers.get(key);
     if (!v) {
       v = (async () => {
-        const first = key === shapeKey(shapesOf(this.params)[0]);
+        const first = key === shapeKey(this.firstShape);
         const vkeyPath = this.circuitOf(shape)?.vkeyPath ?? (first ? (this.opts.vkeyPath ?? this.opts.prover.artifacts?.vkeyPath) : undefined);
         if (!vkeyPath) throw new Error(`no verification key for shape ${key}: the sequencer accepts no proof it cannot verify (set vkeyPath or shapeCircuits)`);
         return createProofVerifier(vkeyPath);

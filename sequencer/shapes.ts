@@ -81,11 +81,6 @@ export function estimateConstraints(s: Shape): number {
   return HEADER + s.l2Slots * L2_SLOT + s.fillSlots * FILL_SLOT + s.depositSlots * L1_SLOT;
 }
 
-/** "d2-n4-m1 (258,511 constraints)", for logs. */
-export function describeShape(c: ShapeCost): string {
-  return `${shapeKey(c.shape)} (${c.constraints.toLocaleString("en-US")} constraints)`;
-}
-
 /**
  * The cost of every shape of p, in p's order: the measured figures where given (each must be one of
  * p's shapes, none twice), estimates for the others.
