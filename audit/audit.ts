@@ -16,7 +16,7 @@ import { computeCircuitHash } from "../circuits/compile";
 import { proofFromSolidity, type SnarkjsProofJson } from "../contracts/proof";
 import type { RollupParams } from "../contracts/deploy";
 import {
-  CONFIGS, State, addCounts, decodePubdata, pubdataFieldAt, emptyCounts, publicInputOf, queueHashNext, replayBatch, ReplayError,
+  CONFIGS, State, addCounts, decodePubdata, pubdataFieldAt, emptyCounts, publicSignalsOf, queueHashNext, replayBatch, ReplayError,
   shapeKey, shapesOf, withShape, type Params, type QueueRecord, type Shape, type ReplayCounts, type Withdrawal,
 } from "../core";
 import type { Groth16VerificationKey } from "../prover/keys";
@@ -335,18 +335,19 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
     const qAfter = records.length === call.depositCount ? queueHashAt(consumed + call.depositCount) : 0n;
     if (records.length === call.depositCount && recomputed !== qAfter) here("queue", `queueHashAfter ${qAfter} (Enqueued) is not ${recomputed} recomputed from records ${consumed}..${consumed + call.depositCount - 1}`);
 
-    // The pubdata and public input the contract verified the proof against.
+    // The pubdata and public inputs the contract verified the proof against.
     const pubdata = contractPubdata({ oldRoot: ev.oldRoot, queueHashBefore: qBefore, queueHashAfter: qAfter, chainId: reader.chainId, rollup: reader.rollup }, call);
-    const publicInput = publicInputOf(pubdata);
+    const publicSignals = publicSignalsOf(pubdata).map(dec);
+    const publicInput = BigInt(publicSignals[0]);
     const proof = proofFromSolidity(call.proof);
     const verifier = shape ? verifiers.get(shapeKey(shape)) : undefined;
     if (verifier) {
       const v = verifier;
-      const why = await timed("proofMs", () => v.check(proof, [dec(publicInput)], dec(publicInput)));
+      const why = await timed("proofMs", () => v.check(proof, publicSignals, publicSignals));
       if (why) {
         proofState = "failed";
         const vkeyPath = shapeChecks.find((c) => shape && shapeKey(c.shape) === shapeKey(shape))?.vkey?.path;
-        here("proof", `the proof does not verify for batch ${n}'s public input ${publicInput} under ${vkeyPath}${why.startsWith("verification failed") ? ` (${why})` : ""}`);
+        here("proof", `the proof does not verify for batch ${n}'s public inputs [${publicSignals.join(", ")}] under ${vkeyPath}${why.startsWith("verification failed") ? ` (${why})` : ""}`);
       } else {
         proofState = "verified";
         proofsVerified += 1;

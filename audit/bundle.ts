@@ -8,7 +8,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import * as path from "node:path";
 import {
-  State, addCounts, decodePubdata, emptyCounts, fromHex, publicInputOf, pubdataBytes, queueHashNext, replayBatch, toHex, ReplayError,
+  State, addCounts, decodePubdata, emptyCounts, fromHex, publicSignalsOf, pubdataBytes, queueHashNext, replayBatch, toHex, ReplayError,
   parseShapeKey, shapeKey, shapesOf, withShape, type Params, type QueueRecord, type ReplayCounts,
 } from "../core";
 import { createProofVerifier } from "../prover/verify";
@@ -161,7 +161,7 @@ export async function exportBundle(o: ExportOptions): Promise<ExportResult> {
       withdrawals: b.event.withdrawals.map((w) => ({ accountId: w.accountId, owner: w.owner, token: w.token, amount: w.amount.toString() })),
     };
     writeFileSync(path.join(d, "pubdata.hex"), toHex(b.pubdata) + "\n");
-    writeFileSync(path.join(d, "public.json"), JSON.stringify([b.publicInput.toString()]) + "\n");
+    writeFileSync(path.join(d, "public.json"), JSON.stringify(publicSignalsOf(b.pubdata).map(String)) + "\n");
     writeFileSync(path.join(d, "proof.json"), JSON.stringify(b.proof, null, 1) + "\n");
     writeFileSync(path.join(d, "batch.json"), JSON.stringify(info, null, 1) + "\n");
     o.onBatch?.(b.batch);
@@ -258,14 +258,15 @@ export async function verifyBundle(dirArg: string, onBatch?: (p: BatchProgress) 
       const pub = readJson<unknown>(path.join(d, "public.json"));
       const proof = readJson<unknown>(path.join(d, "proof.json"));
       const b = readJson<BundleBatch>(path.join(d, "batch.json"));
-      const input = publicInputOf(pubdata);
+      const signals = publicSignalsOf(pubdata).map(String);
+      const input = signals[0];
       const shapeName = b.shape ?? shapeKey(shapesOf(p)[0]);
       const verifier = verifiers.get(shapeName);
       if (!verifier) throw new Error(`batch ${n} is of shape ${shapeName}, for which the bundle has no verification key`);
       const sp = withShape(p, parseShapeKey(shapeName));
-      if (!Array.isArray(pub) || pub.length !== 1 || pub[0] !== input.toString()) here("public-input", `sha256(pubdata) mod 2^253 = ${input} is not public.json's ${JSON.stringify(pub)}`);
-      if (b.publicInput !== input.toString()) here("public-input", `batch.json's public input ${b.publicInput} is not sha256(pubdata) mod 2^253 = ${input}`);
-      const why = await verifier.check(proof, [input.toString()], input.toString());
+      if (!Array.isArray(pub) || pub.length !== signals.length || pub.some((x, i) => x !== signals[i])) here("public-input", `the public inputs of pubdata.hex [${signals.join(", ")}] (PROTOCOL.md §5.2) are not public.json's ${JSON.stringify(pub)}`);
+      if (b.publicInput !== input) here("public-input", `batch.json's public input ${b.publicInput} is not sha256(pubdata[128:]) mod 2^253 = ${input}`);
+      const why = await verifier.check(proof, signals, signals);
       if (why) {
         proofState = "failed";
         here("proof", `the proof does not verify for batch ${n}'s public input ${input} under the bundle's verification key of shape ${shapeName}`);

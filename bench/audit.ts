@@ -129,11 +129,11 @@ export async function benchAudit(o: { batches?: number; proofs?: number; log?: (
   log({ msg: "bench.audit.prove" });
   const { proof } = await snarkjs.groth16.fullProve(b.circuitInput, circuit.wasmPath, keys.zkeyPath);
   const verifier = await createProofVerifier(keys.vkeyPath);
-  const input = b.publicInput.toString();
-  if (await verifier.check(proof, [input], input)) throw new Error("bench proof does not verify");
+  const input = b.publicSignals.map(String);
+  if (await verifier.check(proof, input, input)) throw new Error("bench proof does not verify");
   const k = o.proofs ?? 10;
   const t = performance.now();
-  for (let i = 0; i < k; i++) if (await verifier.check(proof, [input], input)) throw new Error("bench proof does not verify");
+  for (let i = 0; i < k; i++) if (await verifier.check(proof, input, input)) throw new Error("bench proof does not verify");
   const ps = (performance.now() - t) / 1000;
   const result: AuditBench = {
     config: "default",

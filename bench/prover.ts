@@ -360,7 +360,7 @@ async function loadCircuit(name: string, p: Params = CONFIGS[name as keyof typeo
 }
 
 function jobOf(b: BatchResult, batchNumber: number): ProofJob {
-  return { batchNumber, circuitInput: b.circuitInput, publicInput: b.publicInput.toString() };
+  return { batchNumber, circuitInput: b.circuitInput, publicSignals: b.publicSignals.map(String) };
 }
 
 /** The pool's log: warnings and errors go through, job completions feed the RSS figure, the rest is dropped. */
@@ -403,7 +403,7 @@ async function timedJob(prover: Prover, verifier: ProofVerifier, job: ProofJob):
   const r = await prover.prove(job);
   const wallMs = performance.now() - t0;
   const t1 = performance.now();
-  const rejected = await verifier.check(r.proof, r.publicSignals, job.publicInput);
+  const rejected = await verifier.check(r.proof, r.publicSignals, job.publicSignals);
   const checkMs = performance.now() - t1;
   if (rejected !== null) throw new Error(`batch ${job.batchNumber}: the sequencer-side check rejected the proof: ${rejected}`);
   return { batch: job.batchNumber, ...r.timings, wallMs: round(wallMs), checkMs: round(checkMs, 2) };
@@ -472,7 +472,7 @@ async function runJobs(prover: Prover, verifier: ProofVerifier, jobs: readonly P
   }
   const wallMs = performance.now() - t0;
   for (let i = 0; i < jobs.length; i++) {
-    const rejected = await verifier.check(results[i].r.proof, results[i].r.publicSignals, jobs[i].publicInput);
+    const rejected = await verifier.check(results[i].r.proof, results[i].r.publicSignals, jobs[i].publicSignals);
     if (rejected !== null) throw new Error(`batch ${jobs[i].batchNumber}: rejected: ${rejected}`);
   }
   return { wallMs, latencies: results.map((x) => x.ms), results: results.map((x) => x.r), minFreeMemMiB, loadAvg1: [loadBefore, load1()] };

@@ -26,20 +26,31 @@ template UintBits(n) {
     for (var i = 0; i < n; i++) out[i] <== lsb[n - 1 - i];
 }
 
-// A batch (PROTOCOL.md §5): D L1 queue slots, N L2 slots, M fill slots, F fee credits, and the
-// single public input sha256(pubdata) mod 2^253 that binds the transition to its public data.
+// A batch (PROTOCOL.md §5): D L1 queue slots, N L2 slots, M fill slots, F fee credits, and five
+// public inputs that bind the transition to its public data (§5.2), in this order (circom numbers
+// public inputs in declaration order):
+//   publicInput      253 bits  sha256(pubdata[128:]) mod 2^253, every pubdata byte after the 4 words
+//   oldRoot          field     the words themselves: a field element needs no hashing, and leaving
+//   newRoot          field     their 128 bytes out of the SHA-256 saves two blocks (~58k constraints)
+//   queueHashBefore  field     for four more verifier inputs (~25k gas); the verifier refuses an input
+//   queueHashAfter   field     >= r, so each is the word the contract stored or checked
 //
 // withDigest = 1 is the batch circuit. withDigest = 0 is its pubdata model for the mutation
-// fuzzer (test/fuzz): the same constraints up to the public data, which it outputs as bits instead
-// of hashing it, and publicInput is left unbound. Nothing proves with the model.
+// fuzzer (test/fuzz): the same constraints up to the public data, which it outputs as bits (the
+// whole §5.2 pubdata, header words included) instead of hashing it, and publicInput is left unbound.
+// Nothing proves with the model.
 template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots, fillSlots, feeBuckets, withDigest) {
     var bitmapBytes = (l2Slots + 7) \ 8;
-    var nBits = 8 * (32 * 4 + 4 + 4 + 20 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots + 16 * depositSlots);
+    var bodyBits = 8 * (4 + 4 + 20 + feeBuckets + bitmapBytes + 15 * l2Slots + 51 * fillSlots + 16 * depositSlots);
+    var wordBitsCount = (1 - withDigest) * 32 * 4 * 8;
+    var nBits = wordBitsCount + bodyBits;
     signal output pubdataModel[(1 - withDigest) * nBits];
     signal input publicInput;
-
     signal input oldRoot;
+    signal input newRoot;
     signal input queueHashBefore;
+    signal input queueHashAfter;
+
     signal input chainId;
     signal input timestamp;
     signal input rollup;             // the Rollup contract's address: signatures are bound to it
@@ -206,20 +217,25 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
     }
 
     // 4. Fee credits to account 0.
-    signal newRoot <== FeeCredit(accountLevels, balanceLevels, feeBuckets)(
+    signal finalRoot <== FeeCredit(accountLevels, balanceLevels, feeBuckets)(
         root[depositSlots + l2Slots + fillSlots], feeTokens, fillFees[fillSlots],
         fee_ax, fee_ay, fee_nonce, fee_orderRoot, fee_balances, fee_balanceSiblings, fee_accountSiblings);
+    newRoot === finalRoot;
+    queueHashAfter === queue[depositSlots];
 
-    // 5. pubdata = oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter ‖ chainId ‖ timestamp ‖ rollup
-    //              ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ fill chunks ‖ forced exits (u128 per L1 slot)
+    // 5. pubdata = [oldRoot ‖ newRoot ‖ queueHashBefore ‖ queueHashAfter, the model only]
+    //              ‖ chainId ‖ timestamp ‖ rollup ‖ feeTokens ‖ withdrawBitmap ‖ chunks ‖ fill chunks
+    //              ‖ forced exits (u128 per L1 slot)
     signal pubdata[nBits];
-    signal wordBits[4][256];
-    wordBits[0] <== FieldWordBits()(oldRoot);
-    wordBits[1] <== FieldWordBits()(newRoot);
-    wordBits[2] <== FieldWordBits()(queueHashBefore);
-    wordBits[3] <== FieldWordBits()(queue[depositSlots]);
     var o = 0;
-    for (var w = 0; w < 4; w++) for (var i = 0; i < 256; i++) { pubdata[o] <== wordBits[w][i]; o++; }
+    if (withDigest == 0) {
+        signal wordBits[4][256];
+        wordBits[0] <== FieldWordBits()(oldRoot);
+        wordBits[1] <== FieldWordBits()(newRoot);
+        wordBits[2] <== FieldWordBits()(queueHashBefore);
+        wordBits[3] <== FieldWordBits()(queueHashAfter);
+        for (var w = 0; w < 4; w++) for (var i = 0; i < 256; i++) { pubdata[o] <== wordBits[w][i]; o++; }
+    }
     for (var i = 0; i < 32; i++) { pubdata[o] <== chainIdBits[i]; o++; }
     for (var i = 0; i < 32; i++) { pubdata[o] <== timestampBits[i]; o++; }
     for (var i = 0; i < 160; i++) { pubdata[o] <== rollupBits[i]; o++; }
@@ -236,7 +252,7 @@ template Batch(accountLevels, balanceLevels, orderLevels, depositSlots, l2Slots,
         for (var i = 0; i < 128; i++) { pubdata[o] <== exitBits[s][i]; o++; }
     }
 
-    // 6. publicInput = sha256(pubdata) mod 2^253 (drop the 3 most significant bits).
+    // 6. publicInput = sha256(pubdata[128:]) mod 2^253 (drop the 3 most significant bits).
     if (withDigest == 1) {
         signal digest[256] <== Sha256(nBits)(pubdata);
         var acc = 0;

@@ -8,7 +8,8 @@ export function batchCircuitName(p: Params): string {
 
 function batchSource(p: Params, withDigest: 0 | 1): string {
   validateParams(p);
-  const publicList = withDigest ? " {public [publicInput]}" : "";
+  // The order of the public inputs is their declaration order in Batch, not this list's.
+  const publicList = withDigest ? " {public [publicInput, oldRoot, newRoot, queueHashBefore, queueHashAfter]}" : "";
   return [
     "pragma circom 2.1.0;",
     'include "batch.circom";',

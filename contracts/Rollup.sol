@@ -16,13 +16,13 @@ interface IPoseidon8 {
     function poseidon(uint256[8] calldata input) external pure returns (uint256);
 }
 
-/// @notice snarkjs' generated Groth16 verifier for a circuit with one public input.
+/// @notice snarkjs' generated Groth16 verifier for a batch circuit: five public inputs (PROTOCOL.md §5.2).
 interface IGroth16Verifier {
     function verifyProof(
         uint256[2] calldata a,
         uint256[2][2] calldata b,
         uint256[2] calldata c,
-        uint256[1] calldata input
+        uint256[5] calldata input
     ) external view returns (bool);
 }
 
@@ -458,7 +458,7 @@ contract Rollup {
         Header memory h = _checkBatch(
             newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length, forcedExits.length
         );
-        _verify(proof, _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits)), address(uint160(h.shape)));
+        _verify(proof, h, _digest(_pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits)), address(uint160(h.shape)));
         _finalize(h, withdrawBitmap, chunks, forcedExits);
     }
 
@@ -476,9 +476,10 @@ contract Rollup {
         _processForced(n, h.oldConsumed, h.newConsumed, forcedExits);
     }
 
-    /// @notice The public input submitBatch would verify the proof against, after all of its
-    ///         checks (lengths, queue range, timestamp). For clients cross-checking their pubdata.
-    function computePublicInput(
+    /// @notice The public inputs submitBatch would verify the proof against, after all of its checks
+    ///         (lengths, queue range, timestamp): [data digest, oldRoot, newRoot, queueHashBefore,
+    ///         queueHashAfter]. For clients cross-checking their pubdata.
+    function computePublicInputs(
         uint256 newRoot,
         uint32 timestamp,
         uint32 depositCount,
@@ -486,14 +487,18 @@ contract Rollup {
         bytes calldata withdrawBitmap,
         bytes calldata chunks,
         bytes calldata forcedExits
-    ) external view returns (uint256) {
+    ) external view returns (uint256[5] memory inputs) {
         Header memory h = _checkBatch(
             newRoot, timestamp, depositCount, feeTokens.length, withdrawBitmap.length, chunks.length, forcedExits.length
         );
-        return _hash(_pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits));
+        inputs[0] = _digest(_pubdata(h, feeTokens, withdrawBitmap, chunks, forcedExits));
+        inputs[1] = h.oldRoot;
+        inputs[2] = h.newRoot;
+        inputs[3] = h.queueHashBefore;
+        inputs[4] = h.queueHashAfter;
     }
 
-    /// @notice The pubdata whose hash is the public input (same checks as computePublicInput).
+    /// @notice The batch's pubdata, PROTOCOL.md §5.2 (same checks as computePublicInputs).
     function computePubdata(
         uint256 newRoot,
         uint32 timestamp,
@@ -616,23 +621,31 @@ contract Rollup {
         }
     }
 
-    /// publicInput = uint256(sha256(pubdata)) mod 2^253
-    function _hash(bytes memory pd) internal view returns (uint256 input) {
+    /// The data digest, the proof's first public input: uint256(sha256(pubdata[128:])) mod 2^253. The 128
+    /// bytes skipped are the four header words, which the proof takes as public inputs of their own.
+    function _digest(bytes memory pd) internal view returns (uint256 input) {
         assembly ("memory-safe") {
-            if iszero(staticcall(gas(), 0x02, add(pd, 0x20), mload(pd), 0x00, 0x20)) { revert(0, 0) }
+            // pd always holds the 128 bytes of the words (_pubdata writes them first)
+            if iszero(staticcall(gas(), 0x02, add(pd, 0xa0), sub(mload(pd), 0x80), 0x00, 0x20)) { revert(0, 0) }
             input := and(mload(0x00), shr(3, not(0)))
         }
     }
 
-    /// Calls the batch's shape's verifier `v`.
-    function _verify(uint256[8] calldata proof, uint256 input, address v) internal view {
+    /// Calls the batch's shape's verifier `v` with the five public inputs [digest, oldRoot, newRoot,
+    /// queueHashBefore, queueHashAfter]. Each word is below r: the roots and queue hashes the contract
+    /// stored, newRoot checked by _checkBatch, the digest masked to 253 bits.
+    function _verify(uint256[8] calldata proof, Header memory h, uint256 digest, address v) internal view {
         bool ok;
         assembly ("memory-safe") {
             let p := mload(0x40)
-            mstore(p, shl(224, 0x43753b4d)) // verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[1])
+            mstore(p, shl(224, 0x34baeab9)) // verifyProof(uint256[2],uint256[2][2],uint256[2],uint256[5])
             calldatacopy(add(p, 4), proof, 256) // a[2], b[2][2], c[2]: static, ABI-encoded in place
-            mstore(add(p, 260), input)
-            let success := staticcall(gas(), v, p, 292, 0x00, 0x20)
+            mstore(add(p, 260), digest)
+            mstore(add(p, 292), mload(h)) // oldRoot
+            mstore(add(p, 324), mload(add(h, 0x20))) // newRoot
+            mstore(add(p, 356), mload(add(h, 0x40))) // queueHashBefore
+            mstore(add(p, 388), mload(add(h, 0x60))) // queueHashAfter
+            let success := staticcall(gas(), v, p, 420, 0x00, 0x20)
             ok := and(success, and(gt(returndatasize(), 31), eq(mload(0x00), 1)))
         }
         if (!ok) revert InvalidProof();

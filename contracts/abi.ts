@@ -1197,12 +1197,12 @@ export const rollupAbi = [
         "type": "bytes"
       }
     ],
-    "name": "computePublicInput",
+    "name": "computePublicInputs",
     "outputs": [
       {
-        "internalType": "uint256",
-        "name": "",
-        "type": "uint256"
+        "internalType": "uint256[5]",
+        "name": "inputs",
+        "type": "uint256[5]"
       }
     ],
     "stateMutability": "view",

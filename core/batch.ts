@@ -14,7 +14,7 @@ import { applyWithdraw } from "./ops/withdraw";
 import { applyNoop } from "./ops/noop";
 import { applyFill, fillFees, fillNoop, type FillSlotWitness } from "./ops/fill";
 import { QUEUE_FORCED_EXIT, QUEUE_REGISTER, type BatchContext, DepositSlotWitness, FillOp, L2SlotWitness, L2Tx, Order, QueueRecord, Withdrawal } from "./ops/types";
-import { encodePubdata, forcedExitData, publicInputOf, slotData, withdrawalsOf } from "./pubdata";
+import { encodePubdata, forcedExitData, publicSignalsOf, slotData, withdrawalsOf } from "./pubdata";
 import { rollupField } from "./domain";
 
 export interface BatchInput {
@@ -58,7 +58,10 @@ export interface BatchResult {
   /** L2 chunks ‖ fill chunks: what the contract's submitBatch takes as `chunks`. */
   readonly slotData: Uint8Array;
   readonly pubdata: Uint8Array;
+  /** The data digest, the first public input: sha256(pubdata[128:]) mod 2^253. */
   readonly publicInput: bigint;
+  /** Every public input of the proof: [publicInput, oldRoot, newRoot, queueHashBefore, queueHashAfter] (PROTOCOL.md §5.2). */
+  readonly publicSignals: bigint[];
   readonly withdrawals: Withdrawal[];
   /** Exit amount of each L1 slot (length depositSlots): the old balance for a forced exit, else 0. */
   readonly forcedExits: bigint[];
@@ -159,7 +162,8 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
     const header = { oldRoot, newRoot, queueHashBefore: input.queueHashBefore, queueHashAfter: queueHash, chainId: input.chainId, timestamp: input.timestamp, rollup: input.rollup, feeTokens };
     const forcedExits = depositSlots.map((w) => w.exitAmount);
     const pubdata = encodePubdata(p, header, chunks, fillChunks, forcedExits);
-    const publicInput = publicInputOf(pubdata);
+    const publicSignals = publicSignalsOf(pubdata);
+    const publicInput = publicSignals[0];
     const circuitInput = toCircuitInput({ ...header, params: p, publicInput, depositSlots, l2Slots, feeSel, fillSlots, fillFeeSel, fee });
     state.commit();
     return {
@@ -171,6 +175,7 @@ export function buildBatch(state: State, input: BatchInput): BatchResult {
       slotData: slotData(p, chunks, fillChunks),
       pubdata,
       publicInput,
+      publicSignals,
       withdrawals: withdrawalsOf(chunks),
       forcedExits,
       forcedExitData: forcedExitData(p, forcedExits),
@@ -216,7 +221,9 @@ function toCircuitInput(b: {
   params: Params;
   publicInput: bigint;
   oldRoot: bigint;
+  newRoot: bigint;
   queueHashBefore: bigint;
+  queueHashAfter: bigint;
   chainId: number;
   timestamp: number;
   rollup: `0x${string}`;
@@ -233,7 +240,9 @@ function toCircuitInput(b: {
   return {
     publicInput: s(b.publicInput),
     oldRoot: s(b.oldRoot),
+    newRoot: s(b.newRoot),
     queueHashBefore: s(b.queueHashBefore),
+    queueHashAfter: s(b.queueHashAfter),
     chainId: s(b.chainId),
     timestamp: s(b.timestamp),
     rollup: s(rollupField(b)),

@@ -1,4 +1,4 @@
-/** A batch's public data and its single public input (PROTOCOL.md §5.2). */
+/** A batch's public data and the public inputs of its proof (PROTOCOL.md §5.2). */
 import { sha256 } from "@noble/hashes/sha256";
 import { concatBytes, fromBytesBE, toBytesBE, toHex } from "./field";
 import { rollupField } from "./domain";
@@ -68,8 +68,30 @@ export function encodePubdata(
 
 export const PUBLIC_INPUT_MASK = (1n << 253n) - 1n;
 
+/**
+ * The header words the proof takes as public inputs of their own instead of hashing them: oldRoot,
+ * newRoot, queueHashBefore, queueHashAfter (4 × 32 bytes, each a field element). Hashing them cost the
+ * circuit two SHA-256 blocks (≈ 58k constraints); four more Groth16 inputs cost the verifier ≈ 25k gas.
+ */
+export const PUBLIC_WORDS_BYTES = 32 * 4;
+
+/** How many public inputs a batch proof has: the data digest, then the four header words (PROTOCOL.md §5.2). */
+export const PUBLIC_INPUT_COUNT = 5;
+
+/** The data digest: uint256(sha256(pubdata[128:])) mod 2^253, the pubdata after the four header words. */
 export function publicInputOf(pubdata: Uint8Array): bigint {
-  return fromBytesBE(sha256(pubdata)) & PUBLIC_INPUT_MASK;
+  if (pubdata.length < PUBLIC_WORDS_BYTES) throw new Error(`pubdata is ${pubdata.length} bytes, shorter than its ${PUBLIC_WORDS_BYTES}-byte header words`);
+  return fromBytesBE(sha256(pubdata.subarray(PUBLIC_WORDS_BYTES))) & PUBLIC_INPUT_MASK;
+}
+
+/**
+ * The proof's public inputs, in the circuit's and the verifier's order: [data digest, oldRoot, newRoot,
+ * queueHashBefore, queueHashAfter]. The words are read from the pubdata (§5.2), so this is the contract's
+ * list for the same pubdata.
+ */
+export function publicSignalsOf(pubdata: Uint8Array): bigint[] {
+  const word = (i: number): bigint => fromBytesBE(pubdata.subarray(32 * i, 32 * i + 32));
+  return [publicInputOf(pubdata), word(0), word(1), word(2), word(3)];
 }
 
 /** Byte offset of the fee tokens: after the roots, queue hashes, chain id, timestamp and rollup. */

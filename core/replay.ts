@@ -21,7 +21,7 @@ import { ProtocolError } from "./errors";
 import { FLOAT16, FLOAT40, decodeFloat } from "./float";
 import { OP_NOOP, OP_TRANSFER, OP_WITHDRAW } from "./message";
 import { CHUNK_BYTES, FILL_CHUNK_BYTES, MAX_ORDER_AMOUNT, maxTokens, shapeKey, shapesOf, withShape, type Params, type Shape } from "./params";
-import { encodePubdata, publicInputOf, withdrawalsOf, type BatchHeader, type DecodedPubdata } from "./pubdata";
+import { encodePubdata, publicSignalsOf, withdrawalsOf, type BatchHeader, type DecodedPubdata } from "./pubdata";
 import type { State } from "./state";
 import type { SignatureCheck } from "./eddsa";
 import { applyQueueRecord, executeQueueRecord, queueHashNext } from "./ops/deposit";
@@ -97,7 +97,10 @@ export interface ReplayResult {
   readonly queueHashAfter: bigint;
   /** The pubdata the replay produces (its own roots and queue hashes, chunks re-encoded from the operations). */
   readonly pubdata: Uint8Array;
+  /** The data digest (the proof's first public input). */
   readonly publicInput: bigint;
+  /** Every public input of the batch's proof (PROTOCOL.md §5.2). */
+  readonly publicSignals: bigint[];
   /** What the contract credits on L1 for this batch: L2 withdrawals in slot order, then forced exits. */
   readonly withdrawals: Withdrawal[];
   /** Exit amount of each L1 slot (0 unless it consumed a forced exit). */
@@ -315,7 +318,8 @@ function replayBatchIn(state: State, input: ReplayInput, options: ReplayOptions)
       queueHashBefore: pd.queueHashBefore,
       queueHashAfter: queueHash,
       pubdata,
-      publicInput: publicInputOf(pubdata),
+      publicInput: publicSignalsOf(pubdata)[0],
+      publicSignals: publicSignalsOf(pubdata),
       // In the contract's order: L2 withdrawals by slot, then forced exits by queue order.
       withdrawals: [...withdrawalsOf(chunks), ...forcedCredits],
       forcedExits,

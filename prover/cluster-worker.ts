@@ -219,7 +219,7 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
 
   const processor = async (lane: Lane, job: Job<ClusterJobData, ProofResult>): Promise<ProofResult> => {
     const data = job.data as Partial<ClusterJobData> | undefined;
-    if (!data || typeof data.batchNumber !== "number" || typeof data.publicInput !== "string" || typeof data.circuitInput !== "object" || data.circuitInput === null || typeof data.circuitHash !== "string") {
+    if (!data || typeof data.batchNumber !== "number" || !isDecimalList(data.publicSignals) || typeof data.circuitInput !== "object" || data.circuitInput === null || typeof data.circuitHash !== "string") {
       throw new UnrecoverableError(encodeFailure("invalid_job", `job ${job.id} is not a proof job`));
     }
     const circuit = lane.circuit;
@@ -241,7 +241,7 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
       log({ msg: "prover.worker.job_start", worker: id, job: job.id, batch, attempt, ...shown });
       let r: ProofResult;
       try {
-        r = await pool.prove({ batchNumber: batch, circuitInput: data.circuitInput, publicInput: data.publicInput, circuitHash: circuit.circuitHash });
+        r = await pool.prove({ batchNumber: batch, circuitInput: data.circuitInput, publicSignals: data.publicSignals, circuitHash: circuit.circuitHash });
       } catch (e) {
         const code = e instanceof ProverError ? e.code : "internal";
         if (forced) {
@@ -490,6 +490,11 @@ interface WorkerCli {
   readonly lockMs: number;
   readonly drainTimeoutMs?: number;
   readonly explicit?: CircuitArtifacts;
+}
+
+/** A job's expected public signals: a non-empty list of decimal strings (it came over the network). */
+function isDecimalList(v: unknown): v is string[] {
+  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && /^\d+$/.test(x));
 }
 
 function parseWorkerCli(argv: readonly string[]): WorkerCli | "help" {

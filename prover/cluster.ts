@@ -240,7 +240,7 @@ export async function createClusterProver(opts: ClusterProverOptions): Promise<C
   }
 
   function jobData(w: Waiter): ClusterJobData {
-    return { batchNumber: w.job.batchNumber, circuitInput: w.job.circuitInput, publicInput: w.job.publicInput, circuitHash: w.lane.circuit.circuitHash };
+    return { batchNumber: w.job.batchNumber, circuitInput: w.job.circuitInput, publicSignals: w.job.publicSignals, circuitHash: w.lane.circuit.circuitHash };
   }
 
   async function add(w: Waiter): Promise<Job<ClusterJobData, ProofResult>> {

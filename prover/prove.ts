@@ -10,6 +10,7 @@ import * as path from "node:path";
 import type { Readable } from "node:stream";
 import { nativeAddon, nativeStatus, type NativeAddon } from "../core/native";
 import { SNARKJS_BACKEND, type CircuitArtifacts, type Groth16Proof, type ProofJob, type ProofResult, type ProverBackend } from "./types";
+import { publicSignalsMismatch } from "./verify";
 
 // snarkjs ships no types (see types/untyped.d.ts).
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -156,9 +157,8 @@ export async function proveJob(loaded: LoadedArtifacts, job: ProofJob, hooks: Pr
   if (ok !== true) {
     throw new ProveError("verify", `${batch}: the proof does not verify under ${loaded.artifacts.vkeyPath} (proving and verification keys do not match, circuit ${loaded.artifacts.circuitHash})`);
   }
-  if (publicSignals[0] !== job.publicInput) {
-    throw new ProveError("public_input", `${batch}: proof public signal ${publicSignals[0]} differs from the expected public input ${job.publicInput}`);
-  }
+  const mismatch = publicSignalsMismatch(publicSignals, job.publicSignals);
+  if (mismatch) throw new ProveError("public_input", `${batch}: ${mismatch}`);
   return { batchNumber: job.batchNumber, proof, publicSignals, timings: { witnessMs, proveMs, verifyMs } };
 }
 

@@ -8,7 +8,7 @@ import { bytesToHex, utf8ToBytes } from "@noble/hashes/utils";
 import type { ConnectionOptions } from "bullmq";
 import type { CircuitInput } from "../core/batch";
 import type { ProofJob, ProofResult, ProverWorkerStatus } from "./types";
-import { isGroth16Proof } from "./verify";
+import { isGroth16Proof, publicSignalsMismatch } from "./verify";
 
 /** BullMQ key prefix of every cluster queue. */
 export const QUEUE_PREFIX = "modex";
@@ -30,15 +30,15 @@ export function workerKey(workerId: string): string {
  * Deterministic job id: a restarted sequencer re-attaches to the job it queued before instead of
  * queueing a duplicate. The public input pins the batch's content, not only its number.
  */
-export function jobIdFor(job: Pick<ProofJob, "batchNumber" | "publicInput">): string {
-  return `b${job.batchNumber}-${bytesToHex(sha256(utf8ToBytes(job.publicInput))).slice(0, 12)}`;
+export function jobIdFor(job: Pick<ProofJob, "batchNumber" | "publicSignals">): string {
+  return `b${job.batchNumber}-${bytesToHex(sha256(utf8ToBytes(job.publicSignals.join(",")))).slice(0, 12)}`;
 }
 
 /** The payload of a queued job. */
 export interface ClusterJobData {
   readonly batchNumber: number;
   readonly circuitInput: CircuitInput;
-  readonly publicInput: string;
+  readonly publicSignals: readonly string[];
   readonly circuitHash: string;
 }
 
@@ -95,7 +95,8 @@ export function checkResult(v: unknown, job: ProofJob): string | null {
   if (r.batchNumber !== job.batchNumber) return `batchNumber ${JSON.stringify(r.batchNumber)} is not ${job.batchNumber}`;
   if (!isGroth16Proof(r.proof)) return "proof is not a Groth16 proof object";
   if (!isStringArray(r.publicSignals) || r.publicSignals.length === 0) return "publicSignals malformed";
-  if (r.publicSignals[0] !== job.publicInput) return `public signal ${r.publicSignals[0]} is not the batch's public input ${job.publicInput}`;
+  const mismatch = publicSignalsMismatch(r.publicSignals, job.publicSignals);
+  if (mismatch) return mismatch;
   const t = r.timings as Record<string, unknown> | null | undefined;
   if (typeof t !== "object" || t === null || !isFiniteNumber(t.witnessMs) || !isFiniteNumber(t.proveMs) || !isFiniteNumber(t.verifyMs)) return "timings malformed";
   if (typeof r.worker !== "string" || r.worker.length === 0) return "worker missing";

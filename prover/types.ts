@@ -41,8 +41,8 @@ export interface Groth16Proof {
 export interface ProofJob {
   readonly batchNumber: number;
   readonly circuitInput: CircuitInput;
-  /** The public input core/ computed; the proof's public signal must equal it. */
-  readonly publicInput: string;
+  /** The public inputs core/ computed (PROTOCOL.md §5.2, decimal); the proof's public signals must equal them, in order. */
+  readonly publicSignals: readonly string[];
   /**
    * Which circuit proves it (the batch's shape: core/params.ts `Shape`). Absent: the prover's first
    * (or only) circuit. A prover that does not have this circuit refuses the job (code "circuit").

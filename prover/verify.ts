@@ -1,7 +1,7 @@
 /**
  * Checks a proof before the sequencer accepts it. Whoever produced it (a local worker process, a
  * worker on another machine over Redis, an external prover binary), a proof is only stored and
- * submitted once it verifies under our own verification key for exactly the batch's public input.
+ * submitted once it verifies under our own verification key for exactly the batch's public inputs.
  */
 import { promises as fsp } from "node:fs";
 import type { Groth16Proof } from "./types";
@@ -27,8 +27,18 @@ function sharedCurve(): Promise<Curve> {
 export interface ProofVerifier {
   readonly vkeyPath: string;
   /** Resolves to null when valid, else the reason it is not. Never throws for a bad proof. */
-  check(proof: unknown, publicSignals: unknown, expectedPublicInput: string): Promise<string | null>;
+  check(proof: unknown, publicSignals: unknown, expected: readonly string[]): Promise<string | null>;
 }
+
+/** Why a proof's public signals are not the batch's public inputs (every one, in order), or null. */
+export function publicSignalsMismatch(got: readonly string[], expected: readonly string[]): string | null {
+  if (got.length !== expected.length) return `the proof has ${got.length} public signals, the batch ${expected.length} public inputs`;
+  const i = got.findIndex((g, k) => g !== expected[k]);
+  return i < 0 ? null : `the proof's public signal ${i} (${PUBLIC_SIGNAL_NAMES[i] ?? "?"}) is ${got[i]}, the batch's is ${expected[i]}`;
+}
+
+/** The batch circuit's public inputs, in order (PROTOCOL.md §5.2). */
+export const PUBLIC_SIGNAL_NAMES = ["data digest", "oldRoot", "newRoot", "queueHashBefore", "queueHashAfter"] as const;
 
 export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifier> {
   const vkey = JSON.parse(await fsp.readFile(vkeyPath, "utf8")) as { protocol?: string; nPublic?: number };
@@ -40,7 +50,8 @@ export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifi
       if (!Array.isArray(publicSignals) || publicSignals.length !== (vkey.nPublic ?? 1) || !publicSignals.every((s) => typeof s === "string" && /^\d+$/.test(s))) {
         return `public signals ${JSON.stringify(publicSignals).slice(0, 200)} are not ${vkey.nPublic ?? 1} decimal field elements`;
       }
-      if (publicSignals[0] !== expected) return `the proof's public signal ${publicSignals[0]} is not the batch public input ${expected}`;
+      const mismatch = publicSignalsMismatch(publicSignals as string[], expected);
+      if (mismatch) return mismatch;
       let ok: boolean;
       try {
         await sharedCurve();

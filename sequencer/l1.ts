@@ -228,13 +228,13 @@ export async function sendSubmitBatch(l1: L1, p: Params, a: SubmitArgs): Promise
   return l1.clients.walletClient.writeContract(call);
 }
 
-/** The public input the contract would verify the proof against (for diagnosing InvalidProof). */
-export async function contractPublicInput(l1: L1, p: Params, a: SubmitArgs): Promise<bigint> {
+/** The public inputs the contract would verify the proof against (for diagnosing InvalidProof). */
+export async function contractPublicInputs(l1: L1, p: Params, a: SubmitArgs): Promise<readonly bigint[]> {
   const args = submitBatchArgs(p, a);
   return l1.clients.publicClient.readContract({
     address: l1.rollup,
     abi: rollupAbi,
-    functionName: "computePublicInput",
+    functionName: "computePublicInputs",
     args: [args[0], args[1], args[2], args[3], args[4], args[5], args[6]],
   });
 }

@@ -34,7 +34,7 @@ import {
   batchRoot,
   chainState,
   connectRollup,
-  contractPublicInput,
+  contractPublicInputs,
   decodeRevert,
   enqueuedEvents,
   formatRevert,
@@ -175,7 +175,8 @@ export interface Sequencer {
 
 interface ProofTask {
   readonly circuitInput: CircuitInput;
-  readonly publicInput: bigint;
+  /** The batch's public inputs (decimal): the proof's public signals must be exactly these. */
+  readonly publicSignals: readonly string[];
   /** Which circuit proves it. */
   readonly shape: Shape;
   attempts: number;
@@ -524,12 +525,12 @@ class SequencerImpl implements Sequencer {
         this.log({ level: "warn", msg: "batch.retry_after_restart", batch: row.number, error: row.error });
         this.store.resetBatch(row.number, row.proof ? "proven" : "built");
         if (row.proof) this.store.jobs.reset(row.number, "verified");
-        if (!row.proof && this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, shape: r.shape, attempts: 0 });
+        if (!row.proof && this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicSignals: r.publicSignals.map(String), shape: r.shape, attempts: 0 });
         return;
       case "built":
       case "proving":
         // Circuit inputs are only kept when this process proves (they are the bulk of a batch's memory).
-        if (this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicInput: r.publicInput, shape: r.shape, attempts: 0 });
+        if (this.proving) this.toProve.set(row.number, { circuitInput: r.circuitInput, publicSignals: r.publicSignals.map(String), shape: r.shape, attempts: 0 });
         return;
       case "proven":
       case "submitted":
@@ -976,7 +977,7 @@ class SequencerImpl implements Sequencer {
       buildMs: Math.round(buildMs),
     });
     if (this.proving) {
-      this.toProve.set(number, { circuitInput: result.circuitInput, publicInput: result.publicInput, shape: result.shape, attempts: 0 });
+      this.toProve.set(number, { circuitInput: result.circuitInput, publicSignals: result.publicSignals.map(String), shape: result.shape, attempts: 0 });
       this.prove(number);
     }
     return number;
@@ -1061,7 +1062,7 @@ class SequencerImpl implements Sequencer {
         this.store.jobs.proven(n, worker, { waitMs: Math.round(leasedAt - t0), proofWallMs: Math.round(receivedAt - leasedAt), witnessMs: res.timings.witnessMs, proveMs: res.timings.proveMs, verifyMs: res.timings.verifyMs }, Date.now());
         // Whoever produced it, the proof is only accepted once it verifies under our own key.
         const verifier = await this.proofVerifier(task.shape);
-        const rejected = await verifier.check(res.proof, res.publicSignals, task.publicInput.toString());
+        const rejected = await verifier.check(res.proof, res.publicSignals, task.publicSignals);
         if (this.stopped || this.toProve.get(n) !== task) return;
         if (rejected !== null) throw new ProofRejected(`proof of batch ${n} from worker ${worker} rejected: ${rejected}`, worker);
         const acceptVerifyMs = Math.round((performance.now() - receivedAt) * 10) / 10;
@@ -1111,7 +1112,7 @@ class SequencerImpl implements Sequencer {
 
   /** The job for batch n: a shape other than the first names its circuit, so the prover picks the right keys. */
   private proofJob(n: number, task: ProofTask): ProofJob {
-    const job = { batchNumber: n, circuitInput: task.circuitInput, publicInput: task.publicInput.toString() };
+    const job = { batchNumber: n, circuitInput: task.circuitInput, publicSignals: task.publicSignals };
     const circuitHash = this.circuitOf(task.shape)?.circuitHash;
     if (circuitHash) return { ...job, circuitHash };
     if (shapeKey(task.shape) !== shapeKey(this.firstShape)) throw new Error(`no circuit is configured for shape ${shapeKey(task.shape)} (shapeCircuits)`);
@@ -1248,8 +1249,9 @@ class SequencerImpl implements Sequencer {
     let detail = reason;
     if (reason.startsWith("InvalidProof")) {
       // Tell a wrong proof apart from a public-input disagreement between core and the contract.
-      const onChain = await contractPublicInput(this.l1, withShape(this.params, this.shapeOfRow(row)), args).catch(() => null);
-      if (onChain !== null && onChain.toString() !== row.publicInput) detail += `; contract public input ${onChain} != ours ${row.publicInput}`;
+      const onChain = await contractPublicInputs(this.l1, withShape(this.params, this.shapeOfRow(row)), args).catch(() => null);
+      const ours = [row.publicInput, ...[row.oldRoot, row.newRoot, row.queueHashBefore, row.queueHashAfter].map((h) => BigInt(h).toString())];
+      if (onChain !== null && onChain.join(",") !== ours.join(",")) detail += `; contract public inputs [${onChain.join(", ")}] != ours [${ours.join(", ")}]`;
     }
     if (this.stopped) return;
     this.store.markFailed(row.number, detail, Date.now());

@@ -11,7 +11,7 @@ import * as transferOp from "../core/ops/transfer";
 import * as withdrawOp from "../core/ops/withdraw";
 import * as depositOp from "../core/ops/deposit";
 import {
-  CONFIGS, initCrypto, publicInputOf, encodePubdata, decodePubdata, headerBytes, generatePrivateKey, publicKeyOf, QUEUE_REGISTER,
+  CONFIGS, initCrypto, publicSignalsOf, encodePubdata, decodePubdata, headerBytes, generatePrivateKey, publicKeyOf, QUEUE_REGISTER,
   QUEUE_FORCED_EXIT, packQueueRecord, poseidon, toBytesBE, type BatchResult, type CircuitInput,
 } from "../core";
 import type { CompiledCircuit } from "../circuits/compile";
@@ -38,11 +38,12 @@ function uncheckedOps(): void {
   jest.spyOn(depositOp, "applyQueueRecord").mockImplementation((s, r) => depositOp.executeQueueRecord(s, r));
 }
 
-/** Replaces the public input by the hash of `pubdata` as modified by `edit`. */
+/** Replaces the public inputs (the data digest and the four header words, §5.2) by those of `pubdata` as modified by `edit`. */
 function withPubdata(b: BatchResult, edit: (bytes: Uint8Array) => void, input: CircuitInput = b.circuitInput): CircuitInput {
   const bytes = Uint8Array.from(b.pubdata);
   edit(bytes);
-  return { ...input, publicInput: publicInputOf(bytes).toString() };
+  const [publicInput, oldRoot, newRoot, queueHashBefore, queueHashAfter] = publicSignalsOf(bytes).map(String);
+  return { ...input, publicInput, oldRoot, newRoot, queueHashBefore, queueHashAfter };
 }
 
 function world(accounts = 4, balance = 1_000_000n): World {
@@ -88,7 +89,7 @@ describe("valid batches", () => {
     expect(b.forcedExits).toEqual([77n]);
     const { keys } = await testCircuitKeys();
     const { proof, publicSignals } = await snarkjs.groth16.fullProve(b.circuitInput, circuit.wasmPath, keys.zkeyPath);
-    expect(publicSignals).toEqual([b.publicInput.toString()]);
+    expect(publicSignals).toEqual(b.publicSignals.map(String));
     const vkey = JSON.parse(readFileSync(keys.vkeyPath, "utf8"));
     expect(await snarkjs.groth16.verify(vkey, publicSignals, proof)).toBe(true);
   }, 600_000);
@@ -215,6 +216,9 @@ describe("every rule is enforced by the circuit", () => {
     const chunksAt = headerBytes(P);
     await expectRefused(withPubdata(b, (d) => (d[chunksAt + 6] ^= 1)), /Batch/);
     await expectRefused({ ...b.circuitInput, publicInput: (b.publicInput ^ 1n).toString() }, /Batch/);
+    // the header words are public inputs of their own: another new root or queue position is refused
+    await expectRefused({ ...b.circuitInput, newRoot: (b.newRoot + 1n).toString() }, /Batch/);
+    await expectRefused({ ...b.circuitInput, queueHashAfter: (b.queueHashAfter + 1n).toString() }, /Batch/);
   });
 
   test("tampered withdraw bitmap (a transfer claimed as a withdrawal)", async () => {

@@ -184,7 +184,7 @@ describe("cluster prover (BullMQ on Redis)", () => {
     expect(p.pending).toBe(0);
     for (const [i, r] of results.entries()) {
       expect(r.batchNumber).toBe(jobs[i].batchNumber);
-      expect(r.publicSignals).toEqual([jobs[i].publicInput, String((i + 2) * (i + 3))]);
+      expect(r.publicSignals).toEqual([...jobs[i].publicSignals]);
       expect(await verify(r)).toBe(true);
       expect(ids).toContain(r.worker);
       for (const ms of Object.values(r.timings)) expect(ms).toBeGreaterThan(0);
@@ -245,7 +245,7 @@ describe("cluster prover (BullMQ on Redis)", () => {
     const logs: LogLine[] = [];
     const p2 = await prover((o) => logs.push(o as LogLine));
     const r = await p2.prove(job);
-    expect(r.publicSignals[0]).toBe(job.publicInput);
+    expect(r.publicSignals[0]).toBe(job.publicSignals[0]);
     expect(await verify(r)).toBe(true);
     expect(logs.map((l) => l.msg)).toContain("prover.cluster.reattached");
     expect(logs.map((l) => l.msg)).not.toContain("prover.cluster.queued");
@@ -406,7 +406,7 @@ describe("cluster prover (BullMQ on Redis)", () => {
       const results = await Promise.all(jobs.map((j) => p.prove(j)));
       for (const [i, r] of results.entries()) {
         expect(r.worker).toBe(h.id);
-        expect(r.publicSignals[0]).toBe(jobs[i].publicInput);
+        expect(r.publicSignals[0]).toBe(jobs[i].publicSignals[0]);
         const [own, other] = (jobs[i].circuitHash ?? A) === A ? [keys.vkey, kb.vkey] : [kb.vkey, keys.vkey];
         expect(await snarkjs.groth16.verify(own, r.publicSignals, r.proof)).toBe(true);
         expect(await snarkjs.groth16.verify(other, r.publicSignals, r.proof)).toBe(false);

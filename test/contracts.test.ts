@@ -4,8 +4,8 @@
  *
  * Most batch tests use test/fixtures/contracts/AcceptingVerifier.sol (TEST ONLY): it accepts a proof
  * iff its public input equals the value the test set, which checks the Rollup's public input against
- * the TS reference below. The gas tests use a real snarkjs Groth16 verifier for a one-public-input
- * circuit (test/fixtures/contracts/one_public_input.circom, TEST ONLY) and real proofs.
+ * the TS reference below. The gas tests use a real snarkjs Groth16 verifier for a circuit with the
+ * batch's five public inputs (test/fixtures/contracts/batch_public_inputs.circom, TEST ONLY) and real proofs.
  */
 import { sha256 } from "@noble/hashes/sha256";
 import { execFileSync } from "node:child_process";
@@ -45,6 +45,8 @@ import { expectRevert, mined } from "./helpers/escape";
 
 const R = 21888242871839275222246405745257275088548364400416034343698204186575808495617n;
 const INPUT_MASK = (1n << 253n) - 1n;
+/** The verifier's public inputs, as viem types a uint256[5]. */
+type Inputs = readonly [bigint, bigint, bigint, bigint, bigint];
 const ETHER = 10n ** 18n;
 const MAX_U128 = (1n << 128n) - 1n;
 
@@ -132,7 +134,11 @@ function buildPubdata(h: PubdataHeader, feeTokens: Uint8Array, bitmap: Uint8Arra
     forcedExits,
   );
 }
-const publicInputOf = (pubdata: Uint8Array): bigint => BigInt(hex(sha256(pubdata))) & INPUT_MASK;
+/** The proof's public inputs (§5.2): sha256 of the pubdata after its four header words, then the words. */
+const publicInputsOf = (pubdata: Uint8Array): bigint[] => [
+  BigInt(hex(sha256(pubdata.subarray(128)))) & INPUT_MASK,
+  ...[0, 1, 2, 3].map((i) => BigInt(hex(pubdata.subarray(32 * i, 32 * i + 32)))),
+];
 
 const f40 = (v: bigint): bigint => encodeFloat(FLOAT40, v);
 const f16 = (v: bigint): bigint => encodeFloat(FLOAT16, v);
@@ -459,12 +465,12 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
   let usdc: Address;
   let lastTimestamp = 0;
 
-  const setExpected = async (input: bigint): Promise<void> => {
-    await mined(operator, await operator.walletClient.writeContract({ address: d.verifier, abi: artifact(compiled, "AcceptingVerifier").abi, functionName: "setExpectedInput", args: [input] }));
+  const setExpected = async (input: readonly bigint[]): Promise<void> => {
+    await mined(operator, await operator.walletClient.writeContract({ address: d.verifier, abi: artifact(compiled, "AcceptingVerifier").abi, functionName: "setExpectedInputs", args: [input as Inputs] }));
   };
   const latestTimestamp = async (): Promise<number> => Number((await operator.publicClient.getBlock()).timestamp);
-  /** The public input per the TS reference, from the contract's current state. */
-  const referenceInput = async (b: Batch): Promise<{ pubdata: Uint8Array; input: bigint }> => {
+  /** The public inputs per the TS reference, from the contract's current state. */
+  const referenceInput = async (b: Batch): Promise<{ pubdata: Uint8Array; input: bigint[] }> => {
     const consumed = await read<bigint>("consumed");
     const pubdata = buildPubdata(
       {
@@ -481,7 +487,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
       b.chunks,
       b.forcedExits,
     );
-    return { pubdata, input: publicInputOf(pubdata) };
+    return { pubdata, input: publicInputsOf(pubdata) };
   };
   const submit = (b: Batch, by: L1Clients = operator) =>
     by.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "submitBatch", args: batchArgs(b) });
@@ -489,7 +495,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
   const finalize = async (b: Batch): Promise<TransactionReceipt> => {
     const { pubdata, input } = await referenceInput(b);
     expect(await read("computePubdata", viewArgs(b))).toBe(hex(pubdata));
-    expect(await read("computePublicInput", viewArgs(b))).toBe(input);
+    expect(await read("computePublicInputs", viewArgs(b))).toEqual(input);
     await setExpected(input);
     const before = await read<bigint>("batchNumber");
     const oldRoot = await read<bigint>("stateRoot");
@@ -545,11 +551,15 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     await expectRevert(submit(b), "InvalidProof");
   });
 
-  test("a proof for another public input is rejected", async () => {
+  test("a proof for other public inputs is rejected: another data digest, or any other header word", async () => {
     const b = await makeBatch([NOOP, NOOP], 0);
     const { input } = await referenceInput(b);
-    await setExpected(input ^ 1n);
-    await expectRevert(submit(b), "InvalidProof");
+    // each of the five inputs is bound: a proof that differs in one word only (another old or new
+    // root, another queue position) is refused
+    for (let i = 0; i < 5; i++) {
+      await setExpected(input.map((x, k) => (k === i ? x ^ 1n : x)));
+      await expectRevert(submit(b), "InvalidProof");
+    }
     await setExpected(input);
     await expectRevert(submit({ ...b, newRoot: b.newRoot + 1n }), "InvalidProof");
     await expectRevert(submit({ ...b, chunks: concat(NOOP, transferChunk(1, 2, 0, 1n), NOOP_FILLS) }), "InvalidProof");
@@ -582,7 +592,7 @@ describe("submitBatch (AcceptingVerifier) and claims", () => {
     await expectRevert(submit({ ...ok, timestamp: (await latestTimestamp()) + 3600 }), "TimestampInFuture");
     await expectRevert(submit({ ...ok, newRoot: R }), "RootNotInField");
 
-    await expectRevert(read("computePublicInput", viewArgs({ ...ok, depositCount: 2 })), "TooManyDeposits");
+    await expectRevert(read("computePublicInputs", viewArgs({ ...ok, depositCount: 2 })), "TooManyDeposits");
     // the bitmap checks come after proof verification: each case gets its own accepted input
     const withBits = async (chunks: Uint8Array[], bitmap: number) => {
       const b = { ...ok, chunks: concat(...chunks, NOOP_FILLS), bitmap: Uint8Array.of(bitmap) };
@@ -725,14 +735,14 @@ describe("batch shapes (three shapes, an AcceptingVerifier each)", () => {
     if (!v) throw new Error(`no verifier for ${shapeKey(s)}`);
     return v.address;
   };
-  const setExpected = async (s: Shape, input: bigint): Promise<void> => {
-    await mined(operator, await operator.walletClient.writeContract({ address: verifierOf(s), abi: artifact(compiled, "AcceptingVerifier").abi, functionName: "setExpectedInput", args: [input] }));
+  const setExpected = async (s: Shape, input: readonly bigint[]): Promise<void> => {
+    await mined(operator, await operator.walletClient.writeContract({ address: verifierOf(s), abi: artifact(compiled, "AcceptingVerifier").abi, functionName: "setExpectedInputs", args: [input as Inputs] }));
   };
   const latestTimestamp = async (): Promise<number> => Number((await operator.publicClient.getBlock()).timestamp);
-  /** The public input per the TS reference (§5.2: the same layout for every shape, its own lengths). */
-  const referenceInput = async (b: Batch): Promise<bigint> => {
+  /** The public inputs per the TS reference (§5.2: the same layout for every shape, its own lengths). */
+  const referenceInput = async (b: Batch): Promise<bigint[]> => {
     const consumed = await read<bigint>("consumed");
-    return publicInputOf(
+    return publicInputsOf(
       buildPubdata(
         {
           oldRoot: await read<bigint>("stateRoot"),
@@ -768,7 +778,7 @@ describe("batch shapes (three shapes, an AcceptingVerifier each)", () => {
   /** Sets shape s's verifier to accept exactly the reference input, submits, checks the new root. */
   const finalize = async (s: Shape, b: Batch): Promise<TransactionReceipt> => {
     const input = await referenceInput(b);
-    expect(await read("computePublicInput", viewArgs(b))).toBe(input);
+    expect(await read("computePublicInputs", viewArgs(b))).toEqual(input);
     await setExpected(s, input);
     const receipt = await mined(operator, await submit(b));
     expect(await read("stateRoot")).toBe(b.newRoot);
@@ -848,7 +858,7 @@ describe("batch shapes (three shapes, an AcceptingVerifier each)", () => {
     expect(await expectRevert(submit({ ...b, forcedExits: a.forcedExits }), "UnknownShape")).toEqual([51n, 16n]);
     expect(await expectRevert(submit({ ...c, forcedExits: a.forcedExits }), "UnknownShape")).toEqual([135n, 16n]);
     expect(await expectRevert(submit({ ...a, chunks: concat(a.chunks, NOOP) }), "UnknownShape")).toEqual([96n, 16n]);
-    await expectRevert(read("computePublicInput", viewArgs({ ...a, forcedExits: new Uint8Array(0) })), "UnknownShape");
+    await expectRevert(read("computePublicInputs", viewArgs({ ...a, forcedExits: new Uint8Array(0) })), "UnknownShape");
     await expectRevert(read("computePubdata", viewArgs({ ...c, forcedExits: new Uint8Array(48) })), "UnknownShape");
 
     expect(await expectRevert(submit({ ...c, bitmap: new Uint8Array(1) }), "BadWithdrawBitmapLength")).toEqual([1n, 2n]);
@@ -856,7 +866,7 @@ describe("batch shapes (three shapes, an AcceptingVerifier each)", () => {
     expect(await expectRevert(submit({ ...a, bitmap: new Uint8Array(2) }), "BadWithdrawBitmapLength")).toEqual([2n, 1n]);
     // C has no L1 slot; B has two
     expect(await expectRevert(submit({ ...c, depositCount: 1 }), "TooManyDeposits")).toEqual([1n, 0n]);
-    expect(await expectRevert(read("computePublicInput", viewArgs({ ...b, depositCount: 3 })), "TooManyDeposits")).toEqual([3n, 2n]);
+    expect(await expectRevert(read("computePublicInputs", viewArgs({ ...b, depositCount: 3 })), "TooManyDeposits")).toEqual([3n, 2n]);
   });
 
   test("withdrawals are credited by the shape's N: slot 8 of the nine-slot shape; bits past each shape's N are out of range", async () => {
@@ -936,54 +946,54 @@ describe("batch shapes (three shapes, an AcceptingVerifier each)", () => {
 
 // ------------------------------------------------------------------ real Groth16 verifier, gas
 
-interface OnePublicInputCircuit {
+interface BatchPublicInputsCircuit {
   /** The generated Groth16 verifier, written out as snarkjs/setup would (deployModex reads the path). */
   readonly verifierPath: string;
-  prove(input: bigint): Promise<{ proof: SnarkjsGroth16Proof; publicSignals: string[] }>;
+  prove(inputs: readonly bigint[]): Promise<{ proof: SnarkjsGroth16Proof; publicSignals: string[] }>;
   readonly vk: unknown;
 }
 
 /**
- * Builds the TEST-ONLY one-public-input circuit, a throwaway trusted setup and its Solidity verifier.
+ * Builds the TEST-ONLY circuit with the batch's five public inputs, a throwaway trusted setup and its Solidity verifier.
  * Another `entropy` gives another key, hence another verifier (the stand-in for another shape's circuit).
  */
-async function buildOnePublicInputCircuit(dir: string, entropy = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"): Promise<OnePublicInputCircuit> {
+async function buildBatchPublicInputsCircuit(dir: string, entropy = "0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20"): Promise<BatchPublicInputsCircuit> {
   const circom = require.resolve("circom2/cli.js");
-  execFileSync(process.execPath, [circom, join(FIXTURES, "one_public_input.circom"), "--r1cs", "--wasm", "-o", dir], {
+  execFileSync(process.execPath, [circom, join(FIXTURES, "batch_public_inputs.circom"), "--r1cs", "--wasm", "-o", dir], {
     stdio: "pipe",
   });
   const curve = await snarkjs.curves.getCurveFromName("bn128");
   const [p0, p1, p2, z0, z1] = [{ type: "mem" }, { type: "mem" }, { type: "mem" }, { type: "mem" }, { type: "mem" }];
-  await snarkjs.powersOfTau.newAccumulator(curve, 2, p0);
+  await snarkjs.powersOfTau.newAccumulator(curve, 4, p0); // 2^4 ≥ 5 constraints + 5 public inputs + 1
   await snarkjs.powersOfTau.beacon(p0, p1, "test", entropy, 10);
   await snarkjs.powersOfTau.preparePhase2(p1, p2);
-  await snarkjs.zKey.newZKey(join(dir, "one_public_input.r1cs"), p2, z0);
+  await snarkjs.zKey.newZKey(join(dir, "batch_public_inputs.r1cs"), p2, z0);
   await snarkjs.zKey.beacon(z0, z1, "test", entropy, 10);
   const templates = { groth16: readFileSync(join(dirname(require.resolve("snarkjs")), "..", "templates", "verifier_groth16.sol.ejs"), "utf8") };
   const verifierSource = (await snarkjs.zKey.exportSolidityVerifier(z1, templates)) as string;
   const verifierPath = join(dir, "Verifier.sol");
   writeFileSync(verifierPath, verifierSource);
   const vk: unknown = await snarkjs.zKey.exportVerificationKey(z1);
-  const wasm = join(dir, "one_public_input_js", "one_public_input.wasm");
+  const wasm = join(dir, "batch_public_inputs_js", "batch_public_inputs.wasm");
   return {
     verifierPath,
     vk,
-    prove: async (input) =>
-      (await snarkjs.groth16.fullProve({ x: input.toString() }, wasm, z1)) as {
+    prove: async (inputs) =>
+      (await snarkjs.groth16.fullProve({ x: inputs.map(String) }, wasm, z1)) as {
         proof: SnarkjsGroth16Proof;
         publicSignals: string[];
       },
   };
 }
 
-describe("real Groth16 verifier (one-public-input test circuit) and gas", () => {
-  let circuit: OnePublicInputCircuit;
+describe("real Groth16 verifier (a test circuit with the batch's five public inputs) and gas", () => {
+  let circuit: BatchPublicInputsCircuit;
   let tmp: string;
   const gas: Record<string, number> = {};
 
   beforeAll(async () => {
     tmp = mkdtempSync(join(tmpdir(), "modex-contracts-test-"));
-    circuit = await buildOnePublicInputCircuit(tmp);
+    circuit = await buildBatchPublicInputsCircuit(tmp);
   });
   afterAll(async () => {
     rmSync(tmp, { recursive: true, force: true });
@@ -1005,7 +1015,7 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
     /** Proves, submits, returns the receipt (gas via eth_estimateGas through the Rollup). */
     const prove = async (b: Batch): Promise<SolidityProof> => {
       const consumed = await read<bigint>("consumed");
-      const input = publicInputOf(
+      const input = publicInputsOf(
         buildPubdata(
           {
             oldRoot: await read<bigint>("stateRoot"),
@@ -1022,9 +1032,9 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
           b.forcedExits,
         ),
       );
-      expect(await read("computePublicInput", viewArgs(b))).toBe(input);
+      expect(await read("computePublicInputs", viewArgs(b))).toEqual(input);
       const { proof, publicSignals } = await circuit.prove(input);
-      expect(publicSignals).toEqual([input.toString()]);
+      expect(publicSignals).toEqual(input.map(String));
       return proofToSolidity(proof);
     };
     const submit = async (b: Batch, proof: SolidityProof) =>
@@ -1043,7 +1053,7 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
   }
 
   test("proofToSolidity matches snarkjs' exportSolidityCallData", async () => {
-    const { proof, publicSignals } = await circuit.prove(12345n);
+    const { proof, publicSignals } = await circuit.prove([12345n, 1n, 2n, 3n, 4n]);
     expect(await snarkjs.groth16.verify(circuit.vk, publicSignals, proof)).toBe(true);
     const calldata = JSON.parse(`[${await snarkjs.groth16.exportSolidityCallData(proof, publicSignals)}]`) as [
       string[],
@@ -1080,10 +1090,10 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
     // checked by A's verifier; given B's lengths the batch is another pubdata (another public input)
     // checked by B's verifier, whose key no proof of A's circuit satisfies. Real batch circuits (one per
     // shape, each ≈ 1 min to compile plus its setup here) would show the same with two proofs nobody can
-    // forge; two throwaway setups of the one-public-input circuit show it with real Groth16 keys.
+    // forge; two throwaway setups of the five-public-input circuit show it with real Groth16 keys.
     const otherDir = mkdtempSync(join(tmpdir(), "modex-contracts-test-b-"));
     try {
-      const other = await buildOnePublicInputCircuit(otherDir, "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40");
+      const other = await buildBatchPublicInputsCircuit(otherDir, "2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40");
       const shapeB: Shape = { depositSlots: 1, l2Slots: 0, fillSlots: 1 };
       const d = await deployModex({
         rpcUrl: anvil.rpcUrl,
@@ -1101,10 +1111,10 @@ describe("real Groth16 verifier (one-public-input test circuit) and gas", () => 
       expect(d.verifiers[0].address).not.toBe(d.verifiers[1].address);
       const read = reader(d);
       await registerAccount(user1, d.rollup, key1, 0, ETHER);
-      const proveWith = async (c: OnePublicInputCircuit, b: Batch): Promise<SolidityProof> => {
-        const input = await read<bigint>("computePublicInput", viewArgs(b));
+      const proveWith = async (c: BatchPublicInputsCircuit, b: Batch): Promise<SolidityProof> => {
+        const input = await read<readonly bigint[]>("computePublicInputs", viewArgs(b));
         const { proof, publicSignals } = await c.prove(input);
-        expect(publicSignals).toEqual([input.toString()]);
+        expect(publicSignals).toEqual(input.map(String));
         return proofToSolidity(proof);
       };
       const submit = async (b: Batch, proof: SolidityProof) =>

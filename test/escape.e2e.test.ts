@@ -86,7 +86,7 @@ async function prove(b: BatchResult) {
 async function submit(b: BatchResult): Promise<Hex> {
   const proof = await prove(b);
   const args = [b.newRoot, b.timestamp, b.depositCount, toHex(Uint8Array.from(b.feeTokens)), toHex(withdrawBitmap(b.chunks)), toHex(b.slotData), toHex(b.forcedExitData)] as const;
-  expect(await read("computePublicInput", args)).toBe(b.publicInput);
+  expect(await read("computePublicInputs", args)).toEqual(b.publicSignals);
   return operator.walletClient.writeContract({ address: dep.rollup, abi: rollupAbi, functionName: "submitBatch", args: [...args, proof] });
 }
 

@@ -2,7 +2,7 @@
  * Forced withdrawals and the escape hatch (PROTOCOL.md §6) on a real anvil, without proofs: the Rollup
  * runs with test/fixtures/contracts/AcceptingVerifier.sol (TEST ONLY; it accepts the public input the test
  * sets), batches are built by core's buildBatch, and each batch's public input is core's, checked against
- * the contract's computePublicInput (so core's forcedExits section and the contract's agree). Exits use
+ * the contract's computePublicInputs (so core's forcedExits section and the contract's agree). Exits use
  * Merkle proofs from core's State against the root the contract holds. Real proofs: escape.e2e.test.ts.
  */
 import { readFileSync } from "node:fs";
@@ -35,7 +35,7 @@ import { exitArgs, expectRevert, mineBlocks, mined } from "./helpers/escape";
 const ETHER = 10n ** 18n;
 const DEADLINE = 5;
 const ACCEPTING_VERIFIER = readFileSync(join(__dirname, "fixtures", "contracts", "AcceptingVerifier.sol"), "utf8");
-const acceptingAbi = parseAbi(["function setExpectedInput(uint256 input)"]);
+const acceptingAbi = parseAbi(["function setExpectedInputs(uint256[5] inputs)"]);
 
 let anvil: AnvilInstance;
 let operator: L1Clients;
@@ -100,10 +100,11 @@ async function setup(p: Params, forcedDeadlineBlocks = DEADLINE) {
   };
   const args = (b: BatchResult) =>
     [b.newRoot, b.timestamp, b.depositCount, toHex(Uint8Array.from(b.feeTokens)), toHex(withdrawBitmap(b.chunks)), toHex(b.slotData), toHex(b.forcedExitData)] as const;
-  /** Accepts core's public input, then submits; the contract must compute the same input. */
+  /** Accepts core's public inputs, then submits; the contract must compute the same inputs. */
   const submit = async (b: BatchResult): Promise<Hex> => {
-    expect(await read("computePublicInput", args(b))).toBe(b.publicInput);
-    await mined(operator, await operator.walletClient.writeContract({ address: d.verifier, abi: acceptingAbi, functionName: "setExpectedInput", args: [b.publicInput] }));
+    expect(await read("computePublicInputs", args(b))).toEqual(b.publicSignals);
+    const [digest, oldRoot, newRoot, before, after] = b.publicSignals;
+    await mined(operator, await operator.walletClient.writeContract({ address: d.verifier, abi: acceptingAbi, functionName: "setExpectedInputs", args: [[digest, oldRoot, newRoot, before, after]] }));
     return operator.walletClient.writeContract({ address: d.rollup, abi: rollupAbi, functionName: "submitBatch", args: [...args(b), [0n, 0n, 0n, 0n, 0n, 0n, 0n, 0n]] });
   };
   /** Builds, submits and finalizes the next batch over `count` records. */
@@ -426,7 +427,7 @@ describe("queue spam cannot make a forced request expire (default config, D = 2)
       expect(target).toBeLessThanOrEqual(r.deadline);
       await spam(2 * D);
       await expectRevert(s.write(user2, "freeze", []), "NoExpiredRequest");
-      await mineTo(target - 2n); // the verifier's setExpectedInput, then submitBatch in `target`
+      await mineTo(target - 2n); // the verifier's setExpectedInputs, then submitBatch in `target`
       await expectRevert(s.write(user2, "freeze", []), "NoExpiredRequest");
       const { b, receipt } = await s.finalize(D);
       expect(receipt.blockNumber).toBe(target);

@@ -174,7 +174,7 @@ describeNative("native Groth16 prover", () => {
     testArtifacts = t.artifacts;
     testVkey = t.keys.vkey;
     const batch = fullBatch(CONFIGS.test);
-    batchJob = { batchNumber: 7, circuitInput: batch.circuitInput, publicInput: batch.publicInput.toString() };
+    batchJob = { batchNumber: 7, circuitInput: batch.circuitInput, publicSignals: batch.publicSignals.map(String) };
     batchWtns = await witnessOf(t.circuit.wasmPath, batch.circuitInput);
   });
 
@@ -201,7 +201,7 @@ describeNative("native Groth16 prover", () => {
       expect(publicSignals).toEqual(publicValues(wtns, 2));
       expect(isGroth16Proof(proof)).toBe(true);
       expect(await snarkjs.groth16.verify(tinyVkey, publicSignals, proof)).toBe(true);
-      expect(await tinyVerifier.check(proof, publicSignals, c.publicSignals[0])).toBeNull();
+      expect(await tinyVerifier.check(proof, publicSignals, c.publicSignals)).toBeNull();
       // Not a proof of other public values.
       expect(await snarkjs.groth16.verify(tinyVkey, [publicSignals[0], "16"], proof)).toBe(false);
     }
@@ -224,11 +224,11 @@ describeNative("native Groth16 prover", () => {
     const text = await addon.groth16Prove(testArtifacts.zkeyPath, batchWtns, 0);
     const proof: unknown = JSON.parse(text.proof);
     const publicSignals = JSON.parse(text.publicSignals) as string[];
-    expect(publicSignals).toEqual([batchJob.publicInput]);
-    expect(publicSignals).toEqual(publicValues(batchWtns, 1));
+    expect(publicSignals).toEqual([...batchJob.publicSignals]);
+    expect(publicSignals).toEqual(publicValues(batchWtns, 5));
     expect(await snarkjs.groth16.verify(testVkey, publicSignals, proof)).toBe(true);
     const verifier = await createProofVerifier(testArtifacts.vkeyPath);
-    expect(await verifier.check(proof, publicSignals, batchJob.publicInput)).toBeNull();
+    expect(await verifier.check(proof, publicSignals, batchJob.publicSignals)).toBeNull();
   });
 
   test("modex-prover executable: tiny-circuit proofs (default and --threads 1) verify; usage errors exit 2", async () => {
@@ -243,7 +243,7 @@ describeNative("native Groth16 prover", () => {
       const publicSignals = JSON.parse(readFileSync(publicPath, "utf8")) as string[];
       expect(publicSignals).toEqual(c.publicSignals);
       expect(await snarkjs.groth16.verify(tinyVkey, publicSignals, proof)).toBe(true);
-      expect(await tinyVerifier.check(proof, publicSignals, c.publicSignals[0])).toBeNull();
+      expect(await tinyVerifier.check(proof, publicSignals, c.publicSignals)).toBeNull();
     }
     const wtnsPath = path.join(tmp, "exe-0.wtns");
     for (const args of [[], [tinyArtifacts.zkeyPath, wtnsPath, "p.json"], ["--threads", "x", tinyArtifacts.zkeyPath, wtnsPath, "p.json", "q.json"], ["--threads", "-1", tinyArtifacts.zkeyPath, wtnsPath, "p.json", "q.json"]]) {
@@ -259,17 +259,17 @@ describeNative("native Groth16 prover", () => {
     const jobs = [tinyJob(1, 3, 5), tinyJob(2, 6, 7)];
     const tinyResults = await Promise.all(jobs.map((j) => tinyPool.prove(j)));
     for (const [i, r] of tinyResults.entries()) {
-      expect(r.publicSignals[0]).toBe(jobs[i].publicInput);
+      expect(r.publicSignals[0]).toBe(jobs[i].publicSignals[0]);
       expect(await snarkjs.groth16.verify(tinyVkey, r.publicSignals, r.proof)).toBe(true);
     }
     expect((await tinyPool.status()).backend).toBe(`command:${exe} --threads 1`);
 
     const r = await p.prove(batchJob);
     expect(r.batchNumber).toBe(batchJob.batchNumber);
-    expect(r.publicSignals).toEqual([batchJob.publicInput]);
+    expect(r.publicSignals).toEqual([...batchJob.publicSignals]);
     expect(await snarkjs.groth16.verify(testVkey, r.publicSignals, r.proof)).toBe(true);
     const verifier = await createProofVerifier(testArtifacts.vkeyPath);
-    expect(await verifier.check(r.proof, r.publicSignals, batchJob.publicInput)).toBeNull();
+    expect(await verifier.check(r.proof, r.publicSignals, batchJob.publicSignals)).toBeNull();
   });
 
   // ---- 2. The pool with the native backend -------------------------------------------------------
@@ -281,15 +281,15 @@ describeNative("native Groth16 prover", () => {
       const results = await Promise.all(jobs.map((j) => p.prove(j)));
       for (const [i, r] of results.entries()) {
         expect(r.batchNumber).toBe(jobs[i].batchNumber);
-        expect(r.publicSignals).toEqual([jobs[i].publicInput, String(Number(jobs[i].circuitInput.a) * Number(jobs[i].circuitInput.b))]);
+        expect(r.publicSignals).toEqual([...jobs[i].publicSignals]);
         expect(await snarkjs.groth16.verify(tinyVkey, r.publicSignals, r.proof)).toBe(true);
-        expect(await tinyVerifier.check(r.proof, r.publicSignals, jobs[i].publicInput)).toBeNull();
+        expect(await tinyVerifier.check(r.proof, r.publicSignals, jobs[i].publicSignals)).toBeNull();
         for (const ms of Object.values(r.timings)) expect(ms).toBeGreaterThan(0);
       }
       const err = await p.prove(tinyJob(13, 3, 5, 16)).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(ProverError);
       expect(err).toMatchObject({ code: "witness", batchNumber: 13, attempts: 1, message: expect.stringMatching(/^batch 13: witness calculation failed.*Assert Failed/) });
-      await expect(p.prove({ ...tinyJob(14, 3, 5), publicInput: "12345" })).rejects.toMatchObject({ code: "public_input" });
+      await expect(p.prove({ ...tinyJob(14, 3, 5), publicSignals: ["12345", "15"] })).rejects.toMatchObject({ code: "public_input" });
       const st = await p.status();
       expect(st.backend).toBe(threads === 0 ? "native" : "native:1t");
       expect(st.workers).toEqual([expect.objectContaining({ backend: st.backend, state: "idle", jobsDone: 3, jobsFailed: 2 })]);
@@ -555,7 +555,7 @@ describe("MODEX_NATIVE=off: the snarkjs fallback", () => {
         const p = createProverPool({ artifacts, size: 1, log: () => {} });
         const status = await p.status();
         const r = await p.prove(job);
-        const check = await (await createProofVerifier(artifacts.vkeyPath)).check(r.proof, r.publicSignals, job.publicInput);
+        const check = await (await createProofVerifier(artifacts.vkeyPath)).check(r.proof, r.publicSignals, job.publicSignals);
         await p.close();
         const n = createProverPool({ artifacts, size: 1, maxAttempts: 1, backend: { kind: "native", threads: 0 }, log: () => {} });
         const err = await n.prove(job).then(() => null, (e) => ({ code: e.code, message: e.message }));
@@ -586,7 +586,7 @@ describe("MODEX_NATIVE=off: the snarkjs fallback", () => {
     expect(fallbackLines).toHaveLength(1);
     expect(JSON.parse(fallbackLines[0])).toMatchObject({ msg: "prover.backend.fallback", level: "warn", backend: "snarkjs", reason });
     const p = JSON.parse(b.stdout);
-    expect(p).toMatchObject({ backends: [{ kind: "snarkjs" }, { kind: "snarkjs" }], status: "snarkjs", publicSignals: [job.publicInput, "15"], check: null });
+    expect(p).toMatchObject({ backends: [{ kind: "snarkjs" }, { kind: "snarkjs" }], status: "snarkjs", publicSignals: [...job.publicSignals], check: null });
     expect(p.err).toEqual({ code: "workers_cannot_start", message: expect.stringMatching(/^batch 1: prover workers cannot start: the native prover is not available: disabled by MODEX_NATIVE=off/) });
   });
 

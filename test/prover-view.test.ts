@@ -14,7 +14,7 @@ import { batchesToCut } from "../sequencer/plan";
 import type { Sequencer } from "../sequencer/sequencer";
 import { PROOF_JOB_STATES, type ProofJobInfo, type ProofJobState, type ProverView, type StatusView } from "../sequencer/views";
 import type { ProverStatus, ProverWorkerStatus } from "../prover/types";
-import { CONFIGS } from "../core/params";
+import { CONFIGS, type Params } from "../core/params";
 import type { CliContext } from "../cli/context";
 import { renderProverStatus } from "../cli/cmd-prover";
 import { main } from "../cli/main";
@@ -105,6 +105,9 @@ function busyView(): ProverView {
   );
 }
 
+
+/** 4 L2 slots, 1 fill slot, 2 L1 slots on the default trees. */
+const FOUR_ONE_TWO: Params = { ...CONFIGS.default, depositSlots: 2, l2Slots: 4, fillSlots: 1, shapes: [{ depositSlots: 2, l2Slots: 4, fillSlots: 1 }] };
 describe("workersNeeded (pure)", () => {
   test("nothing to do is 0; anything to do is at least 1", () => {
     expect(workersNeeded({ batchesPerS: 0, meanProofS: 60, backlog: 0, horizonS: 300 })).toBe(0);
@@ -210,8 +213,8 @@ describe("buildProverView (pure)", () => {
   });
 
   test("operations not yet cut count as backlog: cutting pauses behind unproven batches, the signal must not", () => {
-    // 4 L2 slots, 1 fill slot, 2 L1 slots (the default shape): 3 txs, 5 fills and 1 deposit need 5 batches.
-    const uncut = { operations: 9, batches: batchesToCut(CONFIGS.default, { txs: 3, fills: 5, queued: 1 }) };
+    // 4 L2 slots, 1 fill slot, 2 L1 slots: 3 txs, 5 fills and 1 deposit need 5 batches.
+    const uncut = { operations: 9, batches: batchesToCut(FOUR_ONE_TWO, { txs: 3, fills: 5, queued: 1 }) };
     expect(uncut.batches).toBe(5);
     const v = buildProverView(input({ counts: counts({ queued: 1, leased: 1 }), uncut }));
     expect(v.autoscale).toMatchObject({ backlogBatches: 7, pendingOperations: 9, workersNeeded: 7 });
@@ -221,7 +224,7 @@ describe("buildProverView (pure)", () => {
   });
 
   test("batchesToCut: each slot type fills on its own", () => {
-    const p = CONFIGS.default;
+    const p = FOUR_ONE_TWO;
     expect(batchesToCut(p, { txs: 0, fills: 0, queued: 0 })).toBe(0);
     expect(batchesToCut(p, { txs: 4, fills: 1, queued: 2 })).toBe(1);
     expect(batchesToCut(p, { txs: 5, fills: 0, queued: 0 })).toBe(2);

@@ -135,12 +135,12 @@ describe("prover pool", () => {
     const job = tinyJob(40, 3, 7);
     const r = await p.prove(job);
     const v = await createProofVerifier(artifacts.vkeyPath);
-    expect(await v.check(r.proof, r.publicSignals, job.publicInput)).toBeNull();
-    expect(await v.check(r.proof, r.publicSignals, tinyJob(41, 3, 8).publicInput)).toMatch(/is not the batch public input/);
+    expect(await v.check(r.proof, r.publicSignals, job.publicSignals)).toBeNull();
+    expect(await v.check(r.proof, r.publicSignals, tinyJob(41, 3, 8).publicSignals)).toMatch(/public signal 0 \(data digest\) is \d+, the batch's is/);
     const tampered = { ...r.proof, pi_a: [r.proof.pi_c[0], r.proof.pi_c[1], "1"] };
-    expect(await v.check(tampered, r.publicSignals, job.publicInput)).toMatch(/does not verify/);
-    expect(await v.check({ ...r.proof, pi_b: "x" }, r.publicSignals, job.publicInput)).toMatch(/not a Groth16 proof/);
-    expect(await v.check(r.proof, [job.publicInput], job.publicInput)).toMatch(/are not 2 decimal field elements/);
+    expect(await v.check(tampered, r.publicSignals, job.publicSignals)).toMatch(/does not verify/);
+    expect(await v.check({ ...r.proof, pi_b: "x" }, r.publicSignals, job.publicSignals)).toMatch(/not a Groth16 proof/);
+    expect(await v.check(r.proof, [job.publicSignals[0]], job.publicSignals)).toMatch(/are not 2 decimal field elements/);
   });
 
   test("verifications that start together leave a process that can exit (one snarkjs curve)", async () => {
@@ -175,7 +175,7 @@ describe("prover pool", () => {
     const job = tinyJob(1, 3, 5);
     const r = await p.prove(job);
     expect(r.batchNumber).toBe(1);
-    expect(r.publicSignals).toEqual([job.publicInput, "15"]);
+    expect(r.publicSignals).toEqual([...job.publicSignals]);
     expect(await snarkjs.groth16.verify(keys.vkey, r.publicSignals, r.proof)).toBe(true);
     expect(r.proof.protocol).toBe("groth16");
     expect(Number(r.worker)).not.toBe(process.pid);
@@ -219,7 +219,7 @@ describe("prover pool", () => {
 
     await expect(p.prove({ ...tinyJob(31, 3, 5), circuitInput: { a: "3", b: "5" } })).rejects.toThrow(/batch 31: witness calculation failed/);
     // A proof whose public signal is not the batch's public input is never returned.
-    await expect(p.prove({ ...tinyJob(32, 3, 5), publicInput: "12345" })).rejects.toMatchObject({ code: "public_input", message: expect.stringMatching(/batch 32: .*differs from the expected public input 12345/) });
+    await expect(p.prove({ ...tinyJob(32, 3, 5), publicSignals: ["12345", "15"] })).rejects.toMatchObject({ code: "public_input", message: expect.stringMatching(/batch 32: .*public signal 0 \(data digest\) is \d+, the batch's is 12345/) });
     expect((await p.prove(tinyJob(33, 3, 5))).batchNumber).toBe(33);
   });
 
@@ -404,7 +404,7 @@ describe("prover pool", () => {
     const job = tinyJob(300, 3, 5);
     const r = await p.prove(job);
     expect(r.batchNumber).toBe(300);
-    expect(r.publicSignals).toEqual([job.publicInput, "15"]);
+    expect(r.publicSignals).toEqual([...job.publicSignals]);
     expect(r.proof).toMatchObject({ protocol: "groth16", curve: "bn128" });
     expect(Object.keys(r.proof).sort()).toEqual(["curve", "pi_a", "pi_b", "pi_c", "protocol"]);
     expect(await snarkjs.groth16.verify(keys.vkey, r.publicSignals, r.proof)).toBe(true);
@@ -415,7 +415,7 @@ describe("prover pool", () => {
     expect(st.backend).toBe(`command:${process.execPath} ${SNARKJS_CLI} groth16 prove`);
     expect(st.workers[0]).toMatchObject({ backend: st.backend, jobsDone: 1 });
     // A wrong public input is caught after the command just as after in-process proving.
-    await expect(p.prove({ ...tinyJob(301, 3, 5), publicInput: "12345" })).rejects.toMatchObject({ code: "public_input" });
+    await expect(p.prove({ ...tinyJob(301, 3, 5), publicSignals: ["12345", "15"] })).rejects.toMatchObject({ code: "public_input" });
   });
 
   test("command backend: a failing command rejects with code prove, naming the command and how it ended; the worker keeps serving", async () => {
@@ -558,8 +558,8 @@ describe("prover pool", () => {
     expect(await snarkjs.groth16.verify(b.keys.vkey, ra.publicSignals, ra.proof)).toBe(false);
     expect(await snarkjs.groth16.verify(keys.vkey, rb.publicSignals, rb.proof)).toBe(false);
     const vb = await createProofVerifier(b.artifacts.vkeyPath);
-    expect(await vb.check(rb.proof, rb.publicSignals, rb.publicSignals[0])).toBeNull();
-    expect(await vb.check(ra.proof, ra.publicSignals, ra.publicSignals[0])).toMatch(/does not verify/);
+    expect(await vb.check(rb.proof, rb.publicSignals, rb.publicSignals)).toBeNull();
+    expect(await vb.check(ra.proof, ra.publicSignals, ra.publicSignals)).toMatch(/does not verify/);
 
     // The job's log lines name its circuit.
     for (const msg of ["prover.job.queued", "prover.job.start", "prover.job.stage", "prover.job.done"]) {

@@ -729,8 +729,8 @@ describe("running sequencer (start/stop), no proofs", () => {
       expect(b.timings.provingAt).toBeGreaterThanOrEqual(b.timings.builtAt);
       const job = prover.jobs[n - 1];
       expect(job.batchNumber).toBe(n);
-      expect(fieldToHex(BigInt(job.publicInput))).toBe(b.publicInput);
-      expect(job.circuitInput.publicInput).toBe(job.publicInput);
+      expect(fieldToHex(BigInt(job.publicSignals[0]))).toBe(b.publicInput);
+      expect(job.circuitInput.publicInput).toBe(job.publicSignals[0]);
     }
 
     // At the limit: txs are accepted but no batch is cut.
