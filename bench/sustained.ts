@@ -213,6 +213,8 @@ export async function slotCosts(p: Params, batchConstraints: Readonly<Record<str
 
 export interface SustainedOptions {
   readonly backend?: "native" | "snarkjs";
+  /** Embedded prover workers (default: the pool's default, one worker on every core; with N native workers each gets cores/N threads). */
+  readonly workers?: number;
   /** Offered operations/s, one step each, in order. */
   readonly rates?: readonly number[];
   readonly stepS?: number;
@@ -287,6 +289,7 @@ export interface SustainedResult {
   readonly started: string;
   readonly finished: string;
   readonly backend: string;
+  readonly workers: number | "default";
   readonly config: "default";
   readonly params: string;
   readonly maxBacklogS: number;
@@ -345,6 +348,7 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
     const prover = await createProver({
       mode: "embedded",
       artifacts: shapes.map((x) => x.artifacts),
+      ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
       backend,
       log: seqLog,
     });
@@ -541,6 +545,7 @@ export async function benchSustained(opts: SustainedOptions = {}): Promise<Susta
       started,
       finished: new Date().toISOString(),
       backend: backendName,
+      workers: opts.workers ?? "default",
       config: "default",
       params: paramsKey(params),
       maxBacklogS,
@@ -816,7 +821,7 @@ function sleep(ms: number): Promise<void> {
 
 if (require.main === module) {
   const { values } = parseArgs({
-    options: { backend: { type: "string" }, rates: { type: "string" }, "step-s": { type: "string" }, "drain-s": { type: "string" }, seed: { type: "string" }, out: { type: "string" }, "no-overload-step": { type: "boolean" } },
+    options: { backend: { type: "string" }, rates: { type: "string" }, "step-s": { type: "string" }, "drain-s": { type: "string" }, seed: { type: "string" }, out: { type: "string" }, "no-overload-step": { type: "boolean" }, workers: { type: "string" } },
   });
   const backend = values.backend ?? "native";
   if (backend !== "native" && backend !== "snarkjs") throw new Error("--backend must be native or snarkjs");
@@ -825,6 +830,7 @@ if (require.main === module) {
   const logLine = (o: object) => process.stderr.write(JSON.stringify({ t: new Date().toISOString(), ...o }) + "\n");
   benchSustained({
     backend,
+    ...(values.workers ? { workers: Number(values.workers) } : {}),
     rates,
     stepS: values["step-s"] ? Number(values["step-s"]) : undefined,
     drainS: values["drain-s"] ? Number(values["drain-s"]) : undefined,

@@ -53,11 +53,12 @@ export const MAX_FEE_BIPS = 10_000;
 
 export const CONFIGS = {
   test: { accountLevels: 2, balanceLevels: 1, orderLevels: 1, depositSlots: 1, l2Slots: 2, fillSlots: 1, feeBuckets: 2 },
-  // Two shapes, both under 2^18 constraints (PERFORMANCE.md, Batch shapes): transfers (4 + 2 L1 + 2 fills,
-  // 255,752) and trades (3 fills + 2 transfers + 1 L1, 246,339).
+  // Three shapes (PERFORMANCE.md, Batch shapes): transfers (4 + 2 L1 + 2 fills, 255,752) and trades
+  // (3 fills + 2 transfers + 1 L1, 246,339) under 2^18 for throughput, and one of each slot (115,522)
+  // under 2^17 for latency when little is waiting: half the proving domain.
   default: {
     accountLevels: 4, balanceLevels: 2, orderLevels: 2, depositSlots: 2, l2Slots: 4, fillSlots: 2, feeBuckets: 2,
-    shapes: [{ depositSlots: 2, l2Slots: 4, fillSlots: 2 }, { depositSlots: 1, l2Slots: 2, fillSlots: 3 }],
+    shapes: [{ depositSlots: 2, l2Slots: 4, fillSlots: 2 }, { depositSlots: 1, l2Slots: 2, fillSlots: 3 }, { depositSlots: 1, l2Slots: 1, fillSlots: 1 }],
   },
   production: { accountLevels: 8, balanceLevels: 4, orderLevels: 4, depositSlots: 8, l2Slots: 64, fillSlots: 16, feeBuckets: 4 },
 } as const satisfies Record<string, Params>;

@@ -280,12 +280,12 @@ async function main() {
   const { values } = parseArgs({
     options: {
       quick: { type: "boolean" }, "fresh-setup": { type: "boolean" }, only: { type: "string" }, out: { type: "string" }, big: { type: "boolean" }, "prover-parts": { type: "string" }, help: { type: "boolean" },
-      "sustained-backend": { type: "string" }, "sustained-rates": { type: "string" }, "sustained-step-s": { type: "string" },
+      "sustained-backend": { type: "string" }, "sustained-rates": { type: "string" }, "sustained-step-s": { type: "string" }, "sustained-workers": { type: "string" },
     },
   });
   if (values.help) {
     console.log(`usage: npm run bench [-- --quick] [-- --fresh-setup] [-- --only ${SECTIONS.join(",")}] [-- --out FILE] [-- --prover-parts ${PROVER_PARTS.join(",")}] [-- --big]
-                 [-- --sustained-backend native|snarkjs] [-- --sustained-rates 0.1,0.2,…] [-- --sustained-step-s 120]`);
+                 [-- --sustained-backend native|snarkjs] [-- --sustained-rates 0.1,0.2,…] [-- --sustained-step-s 120] [-- --sustained-workers N]`);
     return;
   }
   const proverParts = parseProverParts(values["prover-parts"]);
@@ -335,8 +335,10 @@ async function main() {
     if (rates && (rates.length === 0 || rates.some((r) => !(r > 0)))) throw new Error("--sustained-rates takes positive operations/s, comma-separated");
     const stepS = values["sustained-step-s"] !== undefined ? Number(values["sustained-step-s"]) : quick ? 60 : 120;
     if (!(stepS > 0)) throw new Error("--sustained-step-s must be a positive number of seconds");
-    log({ msg: "bench.sustained", backend, rates, stepS });
-    sustained = await benchSustained({ backend, rates, stepS, log });
+    const workers = values["sustained-workers"] !== undefined ? Number(values["sustained-workers"]) : undefined;
+    if (workers !== undefined && !(Number.isInteger(workers) && workers > 0)) throw new Error("--sustained-workers must be a positive integer");
+    log({ msg: "bench.sustained", backend, rates, stepS, workers: workers ?? "default" });
+    sustained = await benchSustained({ backend, rates, stepS, log, ...(workers !== undefined ? { workers } : {}) });
   }
   const machine = { cpus: os.cpus().length, cpuModel: os.cpus()[0]?.model, memGiB: Math.round(os.totalmem() / 2 ** 30), node: process.version };
   const command = ["npm run bench", ...(process.argv.length > 2 ? ["--", ...process.argv.slice(2)] : [])].join(" ");

@@ -23,7 +23,7 @@ import { fieldToHex, toHex } from "../core/field";
 import { txHash } from "../core/message";
 import { txMessage } from "../core/ops/signed";
 import { paramsKey, shapeKey, shapesOf, validateParams, withShape, type Params, type Shape } from "../core/params";
-import { chooseShape, shapeCostsFor, type ShapeCircuit, type ShapeCost } from "./shapes";
+import { BATCH_OVERHEAD_CONSTRAINTS, chooseShape, shapeCostsFor, type ShapeCircuit, type ShapeCost } from "./shapes";
 import { State } from "../core/state";
 import type { ProofJob, Prover, ProverEvent, ProverStatus } from "../prover/types";
 import { buildProverView, proofTimeStats } from "./prover-view";
@@ -990,7 +990,7 @@ class SequencerImpl implements Sequencer {
       const deposits = this.unconsumed.slice(0, cost.shape.depositSlots);
       return { cost, chosen, deposits, operations: chosen.length, records: deposits.length };
     });
-    const best = chooseShape({ loads, pendingOperations: this.pending.length, queuedRecords: this.unconsumed.length, queueDue });
+    const best = chooseShape({ loads, pendingOperations: this.pending.length, queuedRecords: this.unconsumed.length, queueDue, batchOverhead: BATCH_OVERHEAD_CONSTRAINTS });
     if (!best) return null;
     const load = loads.find((l) => l.cost === best.cost);
     return load ? { shape: load.cost.shape, chosen: load.chosen, deposits: load.deposits } : null;

@@ -3,8 +3,11 @@
  * proving one costs about its constraint count, whatever its slots hold. So:
  * - when one shape holds everything that is waiting, cut the cheapest such shape: a quiet sequencer
  *   proves small batches and finality stays short;
- * - otherwise (a backlog) cut the shape that carries the most per constraint: throughput, and no
- *   constraints spent on slots of a type nothing is waiting for.
+ * - otherwise (a backlog) cut the shape that carries the most per unit of proving cost: throughput,
+ *   and no constraints spent on slots of a type nothing is waiting for. A batch's proving cost is its
+ *   constraints plus a fixed cost per batch (`batchOverhead`: witness start-up, verification,
+ *   dispatch, one L1 submission), so under a backlog a small shape that carries as much per constraint
+ *   as a large one loses to it.
  * What a shape carries is what `takeBatchTxs` takes for it (a prefix of the pending operations in
  * acceptance order, so a shape without transfer slots takes nothing past a waiting transfer) plus
  * the queue records that fit its L1 slots. Queue records that must go now (a forced withdrawal,
@@ -44,7 +47,15 @@ export interface ShapeChoiceInput {
   readonly queuedRecords: number;
   /** True when queue records must be consumed now (a forced withdrawal, or the oldest waited past the batch timeout). */
   readonly queueDue: boolean;
+  /** The fixed cost of a batch in constraint-equivalents, added to each shape's constraints under a backlog (default 0). */
+  readonly batchOverhead?: number;
 }
+
+/**
+ * A batch's fixed proving cost in constraint-equivalents: the intercept of proof wall time against
+ * constraints over the default config's shapes (PERFORMANCE.md, Batch shapes), rounded.
+ */
+export const BATCH_OVERHEAD_CONSTRAINTS = 60_000;
 
 /**
  * The shape to cut, or null when no shape would carry anything. Ties go to fewer constraints, then
@@ -59,10 +70,11 @@ export function chooseShape(c: ShapeChoiceInput): ShapeLoad | null {
   if (candidates.length === 0) return null;
   const holdsAll = candidates.filter((l) => l.operations === c.pendingOperations && l.records === c.queuedRecords);
   if (holdsAll.length > 0) return holdsAll.reduce((best, l) => (l.cost.constraints < best.cost.constraints ? l : best));
-  // Carried items per constraint, compared by cross-multiplication (integers, no rounding).
+  // Carried items per unit of cost, compared by cross-multiplication (integers, no rounding).
+  const overhead = c.batchOverhead ?? 0;
   return candidates.reduce((best, l) => {
-    const a = (l.operations + l.records) * best.cost.constraints;
-    const b = (best.operations + best.records) * l.cost.constraints;
+    const a = (l.operations + l.records) * (best.cost.constraints + overhead);
+    const b = (best.operations + best.records) * (l.cost.constraints + overhead);
     if (a !== b) return a > b ? l : best;
     return l.cost.constraints < best.cost.constraints ? l : best;
   });

@@ -220,7 +220,7 @@ describeNative("native Groth16 prover", () => {
     expect(await snarkjs.groth16.verify(tinyVkey, JSON.parse(v.publicSignals), JSON.parse(v.proof))).toBe(true);
   });
 
-  test("addon: a full batch of the test config proves; the proof verifies and its public signal is the job's publicInput", async () => {
+  test("addon: a full batch of the test config proves; the proof verifies and its public signals are the job's", async () => {
     const text = await addon.groth16Prove(testArtifacts.zkeyPath, batchWtns, 0);
     const proof: unknown = JSON.parse(text.proof);
     const publicSignals = JSON.parse(text.publicSignals) as string[];

@@ -150,7 +150,7 @@ describe("prover pool", () => {
       "(async () => {",
       `  const v = await createProofVerifier(${JSON.stringify(artifacts.vkeyPath)});`,
       '  const proof = { pi_a: ["1", "2", "1"], pi_b: [["1", "2"], ["3", "4"], ["1", "0"]], pi_c: ["1", "2", "1"], protocol: "groth16", curve: "bn128" };',
-      '  const r = await Promise.all([1, 2, 3].map(() => v.check(proof, ["5", "6"], "5")));',
+      '  const r = await Promise.all([1, 2, 3].map(() => v.check(proof, ["5", "6"], ["5", "6"])));',
       "  await releaseSnarkjsCurve();",
       "  console.log(JSON.stringify(r.map((x) => /does not verify/.test(x))));",
       "})();",

@@ -102,6 +102,10 @@ describe("sequencer: choosing the shape to cut", () => {
     // a tie in carried per constraint goes to the smaller circuit
     const twice = { shape: shape(2, 2, 2), constraints: 200 };
     expect(chooseShape({ loads: [load(twice, 2, 0), load(small, 1, 0)], pendingOperations: 9, queuedRecords: 0, queueDue: false })?.cost).toBe(small);
+    // a fixed cost per batch breaks the tie for the larger batch: 2 per 200 + 50 beats 1 per 100 + 50
+    expect(chooseShape({ loads: [load(twice, 2, 0), load(small, 1, 0)], pendingOperations: 9, queuedRecords: 0, queueDue: false, batchOverhead: 50 })?.cost).toBe(twice);
+    // and it never changes the quiet choice: the cheapest shape holding everything
+    expect(chooseShape({ loads: [load(twice, 2, 0), load(small, 2, 0)], pendingOperations: 2, queuedRecords: 0, queueDue: false, batchOverhead: 50 })?.cost).toBe(small);
   });
 
   test("queue records that are due rule out shapes without L1 slots; nothing to carry is no batch", () => {
