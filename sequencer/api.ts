@@ -263,8 +263,12 @@ export function serve(seq: Sequencer, port: number, opts: { host?: string; log?:
     server.once("error", reject);
     server.once("listening", () => {
       server.off("error", reject);
-      // Clients keep connections alive; close() must not wait for them to go idle.
-      server.keepAliveTimeout = 5_000;
+      // An idle keep-alive connection stays open 65 s, longer than clients keep theirs (undici: 4 s; a
+      // proxy or load balancer: 60 s), so it is the client that closes it: a server that closes first
+      // races a client reusing the socket, whose request then dies with ECONNRESET. headersTimeout above
+      // it, as Node requires. close() closes every connection at once (closeAllConnections below).
+      server.keepAliveTimeout = 65_000;
+      server.headersTimeout = 66_000;
       // A client may half-close after its request (shutdown(SHUT_WR)); by default Node then ends the
       // connection before an asynchronous handler (signature verification) answers, and the client never
       // learns whether its transaction was accepted. Keep it writable until the response (then it closes).

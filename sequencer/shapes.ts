@@ -53,9 +53,10 @@ export interface ShapeChoiceInput {
 
 /**
  * A batch's fixed proving cost in constraint-equivalents: the intercept of proof wall time against
- * constraints over the default config's shapes (PERFORMANCE.md, Batch shapes), rounded.
+ * constraints over the default config's three shapes, native prover on 2 cores (513 ms at 12.9 µs per
+ * constraint: 39,863; `npx tsx bench/shape-proofs.ts`, PERFORMANCE.md, Batch shapes), rounded.
  */
-export const BATCH_OVERHEAD_CONSTRAINTS = 60_000;
+export const BATCH_OVERHEAD_CONSTRAINTS = 40_000;
 
 /**
  * The shape to cut, or null when no shape would carry anything. Ties go to fewer constraints, then

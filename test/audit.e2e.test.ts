@@ -280,7 +280,7 @@ describe("a rollup whose verifier accepts anything", () => {
     const r = await modex("audit", "--rpc", anvil.rpcUrl, "--rollup", B.dep.rollup);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/^batch 1\/2 FAILED: .*proof failed/m);
-    expect(r.stdout).toMatch(/batch 1 \[proof\]: the proof does not verify for batch 1's public input \d+/);
+    expect(r.stdout).toMatch(/batch 1 \[proof\]: the proof does not verify for batch 1's public inputs \[\d+/);
     expect(r.stdout).toMatch(/batch 2 \[replay\]: operation cannot apply: l2 slot 0: balance 0 < amount 10000000000000000000 \+ fee 0 \(insufficient_balance\)/);
     expect(r.stdout).toMatch(/- \[verifier\]: the deployed verifier at 0x[0-9a-fA-F]{40} is not the verifier of .*verification_key\.json/);
     expect(r.stdout).not.toMatch(/batch 1 \[(replay|new-root|pubdata)\]/);
