@@ -60,7 +60,15 @@ export const CONFIGS = {
     accountLevels: 4, balanceLevels: 2, orderLevels: 2, depositSlots: 2, l2Slots: 4, fillSlots: 2, feeBuckets: 2,
     shapes: [{ depositSlots: 2, l2Slots: 4, fillSlots: 2 }, { depositSlots: 1, l2Slots: 2, fillSlots: 3 }, { depositSlots: 1, l2Slots: 1, fillSlots: 1 }],
   },
-  production: { accountLevels: 8, balanceLevels: 4, orderLevels: 4, depositSlots: 8, l2Slots: 64, fillSlots: 16, feeBuckets: 4 },
+  // Production trees (2^24 accounts, 2^8 tokens, 2^8 order slots) in shapes that each compile well
+  // inside circom2's 4 GB WebAssembly memory and prove in a 2^19 domain (PERFORMANCE.md, Production
+  // config): 8 L1 + 6 L2 + 1 fill, and 2 L1 + 4 L2 + 4 fills. A batch of 64 L2 and 16 fill slots (about
+  // 3M constraints) cannot be compiled there; throughput beyond one batch comes from proving several
+  // batches at once on several workers.
+  production: {
+    accountLevels: 8, balanceLevels: 4, orderLevels: 4, depositSlots: 8, l2Slots: 6, fillSlots: 1, feeBuckets: 4,
+    shapes: [{ depositSlots: 8, l2Slots: 6, fillSlots: 1 }, { depositSlots: 2, l2Slots: 4, fillSlots: 4 }],
+  },
 } as const satisfies Record<string, Params>;
 
 export type ConfigName = keyof typeof CONFIGS;
