@@ -51,7 +51,7 @@ export const audit: Command = {
   spec: {
     name: "audit",
     summary:
-      "Audit a rollup from the chain alone. Replays every finalized batch from genesis with core's rules and checks its queue records, roots, pubdata, public input, Groth16 proof and withdrawals, and that the deployed verifier is the key's.",
+      "Audit a rollup from the chain alone. Replays every finalized batch from genesis with core's rules and checks its queue records, roots, pubdata, public inputs, Groth16 proof and withdrawals, and that the deployed verifier is the key's.",
     options: {
       ...CHAIN_OPTIONS,
       snapshot: { type: "string", value: "FILE", description: "resume from this snapshot if it exists; write it back when the audit passes" },
