@@ -55,7 +55,8 @@ export interface LatencyResult {
  * 65 536 order slots per account (orderLevels 8) so thousands of resting orders never share a slot,
  * and batches large enough that none is cut during the run; nothing is proven.
  */
-const BENCH_PARAMS: Params = { ...CONFIGS.default, orderLevels: 8, depositSlots: 16, fillSlots: 2_048 };
+const BENCH_SHAPE = { depositSlots: 16, l2Slots: CONFIGS.default.l2Slots, fillSlots: 2_048 };
+const BENCH_PARAMS: Params = { ...CONFIGS.default, orderLevels: 8, ...BENCH_SHAPE, shapes: [BENCH_SHAPE] };
 
 const NO_PROVER: Prover = { pending: 0, prove: () => Promise.reject(new Error("no proving in this bench")), close: async () => undefined };
 
