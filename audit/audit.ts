@@ -337,8 +337,9 @@ export async function runAudit(o: AuditOptions): Promise<AuditRun> {
 
     // The pubdata and public inputs the contract verified the proof against.
     const pubdata = contractPubdata({ oldRoot: ev.oldRoot, queueHashBefore: qBefore, queueHashAfter: qAfter, chainId: reader.chainId, rollup: reader.rollup }, call);
-    const publicSignals = publicSignalsOf(pubdata).map(dec);
-    const publicInput = BigInt(publicSignals[0]);
+    const signals = publicSignalsOf(pubdata);
+    const publicInput = signals[0];
+    const publicSignals = signals.map(dec);
     const proof = proofFromSolidity(call.proof);
     const verifier = shape ? verifiers.get(shapeKey(shape)) : undefined;
     if (verifier) {

@@ -75,8 +75,8 @@ export const PUBLIC_INPUT_MASK = (1n << 253n) - 1n;
  */
 export const PUBLIC_WORDS_BYTES = 32 * 4;
 
-/** How many public inputs a batch proof has: the data digest, then the four header words (PROTOCOL.md §5.2). */
-export const PUBLIC_INPUT_COUNT = 5;
+/** A batch proof's public inputs, in the circuit's and the verifier's order (PROTOCOL.md §5.2): `publicSignalsOf`'s. */
+export const PUBLIC_INPUT_NAMES = ["data digest", "oldRoot", "newRoot", "queueHashBefore", "queueHashAfter"] as const;
 
 /** The data digest: uint256(sha256(pubdata[128:])) mod 2^253, the pubdata after the four header words. */
 export function publicInputOf(pubdata: Uint8Array): bigint {

@@ -310,6 +310,7 @@ function replayBatchIn(state: State, input: ReplayInput, options: ReplayOptions)
 
     const header: BatchHeader = { oldRoot, newRoot: state.root, queueHashBefore: pd.queueHashBefore, queueHashAfter: queueHash, chainId: pd.chainId, timestamp: pd.timestamp, rollup: pd.rollup, feeTokens };
     const pubdata = replayPubdata(p, header, chunks, fillChunks, forcedExits);
+    const publicSignals = publicSignalsOf(pubdata);
     if (options.dryRun) state.rollback();
     else state.commit();
     return {
@@ -318,8 +319,8 @@ function replayBatchIn(state: State, input: ReplayInput, options: ReplayOptions)
       queueHashBefore: pd.queueHashBefore,
       queueHashAfter: queueHash,
       pubdata,
-      publicInput: publicSignalsOf(pubdata)[0],
-      publicSignals: publicSignalsOf(pubdata),
+      publicInput: publicSignals[0],
+      publicSignals,
       // In the contract's order: L2 withdrawals by slot, then forced exits by queue order.
       withdrawals: [...withdrawalsOf(chunks), ...forcedCredits],
       forcedExits,

@@ -43,6 +43,7 @@ import {
 } from "./redis-queue";
 import { backendLabel, circuitLabel, circuitList, type CircuitArtifacts, type ProofResult, type ProverBackend, type ProverWorkerStatus } from "./types";
 import { defaultBackend } from "./backend";
+import { isDecimalList } from "./verify";
 
 export type LogFn = (o: object) => void;
 
@@ -219,7 +220,7 @@ export async function startProverWorker(opts: ProverWorkerOptions): Promise<Prov
 
   const processor = async (lane: Lane, job: Job<ClusterJobData, ProofResult>): Promise<ProofResult> => {
     const data = job.data as Partial<ClusterJobData> | undefined;
-    if (!data || typeof data.batchNumber !== "number" || !isDecimalList(data.publicSignals) || typeof data.circuitInput !== "object" || data.circuitInput === null || typeof data.circuitHash !== "string") {
+    if (!data || typeof data.batchNumber !== "number" || !isDecimalList(data.publicSignals) || data.publicSignals.length === 0 || typeof data.circuitInput !== "object" || data.circuitInput === null || typeof data.circuitHash !== "string") {
       throw new UnrecoverableError(encodeFailure("invalid_job", `job ${job.id} is not a proof job`));
     }
     const circuit = lane.circuit;
@@ -490,11 +491,6 @@ interface WorkerCli {
   readonly lockMs: number;
   readonly drainTimeoutMs?: number;
   readonly explicit?: CircuitArtifacts;
-}
-
-/** A job's expected public signals: a non-empty list of decimal strings (it came over the network). */
-function isDecimalList(v: unknown): v is string[] {
-  return Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === "string" && /^\d+$/.test(x));
 }
 
 function parseWorkerCli(argv: readonly string[]): WorkerCli | "help" {

@@ -4,6 +4,7 @@
  * submitted once it verifies under our own verification key for exactly the batch's public inputs.
  */
 import { promises as fsp } from "node:fs";
+import { PUBLIC_INPUT_NAMES } from "../core/pubdata";
 import type { Groth16Proof } from "./types";
 
 // eslint-disable-next-line @typescript-eslint/no-require-imports
@@ -34,11 +35,13 @@ export interface ProofVerifier {
 export function publicSignalsMismatch(got: readonly string[], expected: readonly string[]): string | null {
   if (got.length !== expected.length) return `the proof has ${got.length} public signals, the batch ${expected.length} public inputs`;
   const i = got.findIndex((g, k) => g !== expected[k]);
-  return i < 0 ? null : `the proof's public signal ${i} (${PUBLIC_SIGNAL_NAMES[i] ?? "?"}) is ${got[i]}, the batch's is ${expected[i]}`;
+  return i < 0 ? null : `the proof's public signal ${i} (${PUBLIC_INPUT_NAMES[i] ?? "?"}) is ${got[i]}, the batch's is ${expected[i]}`;
 }
 
-/** The batch circuit's public inputs, in order (PROTOCOL.md §5.2). */
-export const PUBLIC_SIGNAL_NAMES = ["data digest", "oldRoot", "newRoot", "queueHashBefore", "queueHashAfter"] as const;
+/** A list of `n` decimal strings (any length when n is omitted): public signals and proof coordinates as snarkjs writes them. */
+export function isDecimalList(v: unknown, n?: number): v is string[] {
+  return Array.isArray(v) && (n === undefined || v.length === n) && v.every((x) => typeof x === "string" && /^\d+$/.test(x));
+}
 
 export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifier> {
   const vkey = JSON.parse(await fsp.readFile(vkeyPath, "utf8")) as { protocol?: string; nPublic?: number };
@@ -47,10 +50,10 @@ export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifi
     vkeyPath,
     async check(proof, publicSignals, expected) {
       if (!isGroth16Proof(proof)) return "the proof is not a Groth16 proof object";
-      if (!Array.isArray(publicSignals) || publicSignals.length !== (vkey.nPublic ?? 1) || !publicSignals.every((s) => typeof s === "string" && /^\d+$/.test(s))) {
+      if (!isDecimalList(publicSignals, vkey.nPublic ?? 1)) {
         return `public signals ${JSON.stringify(publicSignals).slice(0, 200)} are not ${vkey.nPublic ?? 1} decimal field elements`;
       }
-      const mismatch = publicSignalsMismatch(publicSignals as string[], expected);
+      const mismatch = publicSignalsMismatch(publicSignals, expected);
       if (mismatch) return mismatch;
       let ok: boolean;
       try {
@@ -68,11 +71,10 @@ export async function createProofVerifier(vkeyPath: string): Promise<ProofVerifi
 export function isGroth16Proof(p: unknown): p is Groth16Proof {
   if (typeof p !== "object" || p === null) return false;
   const o = p as Record<string, unknown>;
-  const strs = (a: unknown, n: number): boolean => Array.isArray(a) && a.length === n && a.every((x) => typeof x === "string" && /^\d+$/.test(x));
   return (
-    strs(o.pi_a, 3) &&
-    strs(o.pi_c, 3) &&
-    Array.isArray(o.pi_b) && o.pi_b.length === 3 && o.pi_b.every((row) => strs(row, 2)) &&
+    isDecimalList(o.pi_a, 3) &&
+    isDecimalList(o.pi_c, 3) &&
+    Array.isArray(o.pi_b) && o.pi_b.length === 3 && o.pi_b.every((row) => isDecimalList(row, 2)) &&
     o.protocol === "groth16" &&
     o.curve === "bn128"
   );

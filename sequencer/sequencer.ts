@@ -19,7 +19,8 @@ import { buildBatch, type BatchResult, type CircuitInput } from "../core/batch";
 import { QUEUE_FORCED_EXIT, type BatchContext } from "../core/ops/types";
 import { ProtocolError } from "../core/errors";
 import { initCrypto } from "../core/eddsa";
-import { fieldToHex, toHex } from "../core/field";
+import { fieldToHex, fromHex, toHex } from "../core/field";
+import { publicSignalsOf } from "../core/pubdata";
 import { txHash } from "../core/message";
 import { txMessage } from "../core/ops/signed";
 import { paramsKey, shapeKey, shapesOf, validateParams, withShape, type Params, type Shape } from "../core/params";
@@ -1250,7 +1251,7 @@ class SequencerImpl implements Sequencer {
     if (reason.startsWith("InvalidProof")) {
       // Tell a wrong proof apart from a public-input disagreement between core and the contract.
       const onChain = await contractPublicInputs(this.l1, withShape(this.params, this.shapeOfRow(row)), args).catch(() => null);
-      const ours = [row.publicInput, ...[row.oldRoot, row.newRoot, row.queueHashBefore, row.queueHashAfter].map((h) => BigInt(h).toString())];
+      const ours = publicSignalsOf(fromHex(row.pubdata));
       if (onChain !== null && onChain.join(",") !== ours.join(",")) detail += `; contract public inputs [${onChain.join(", ")}] != ours [${ours.join(", ")}]`;
     }
     if (this.stopped) return;
