@@ -27,7 +27,7 @@ export interface AccountView {
   readonly ay: bigint;
   readonly nonce: bigint;
   readonly registered: boolean;
-  /** Non-zero balances by token id. */
+  /** Non-zero balances by token id, read when first accessed: read them before the state moves on. */
   readonly balances: ReadonlyMap<number, bigint>;
 }
 
@@ -140,15 +140,22 @@ export class State {
   account(id: number): AccountView {
     this.checkAccountId(id);
     const a = this.accounts.get(id);
-    const balances = new Map<number, bigint>();
-    if (a) for (const t of a.balances.indices()) balances.set(t, a.balances.leaf(t));
+    // The balances are read off the tree when first asked for: most readers (a signature or nonce
+    // check on every accepted order) never ask.
+    let balances: Map<number, bigint> | undefined;
     return {
       id,
       ax: a?.ax ?? 0n,
       ay: a?.ay ?? 0n,
       nonce: a?.nonce ?? 0n,
       registered: a !== undefined && !(a.ax === 0n && a.ay === 0n),
-      balances,
+      get balances(): ReadonlyMap<number, bigint> {
+        if (!balances) {
+          balances = new Map<number, bigint>();
+          if (a) for (const t of a.balances.indices()) balances.set(t, a.balances.leaf(t));
+        }
+        return balances;
+      },
     };
   }
 

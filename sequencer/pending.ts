@@ -45,13 +45,28 @@ export class PendingView implements StateReader {
 
   account(id: number): AccountView {
     const a = this.base.account(id);
-    const balances = new Map(a.balances);
-    for (const [token, d] of this.deltas.get(id) ?? []) {
-      const v = (balances.get(token) ?? 0n) + d;
-      if (v === 0n) balances.delete(token);
-      else balances.set(token, v);
-    }
-    return { ...a, nonce: this.nonces.get(id) ?? a.nonce, balances };
+    const live = this.deltas.get(id);
+    const deltas = live && live.size > 0 ? [...live] : null;
+    // As in State: the balances are computed when first asked for (from the deltas as they are now).
+    let balances: Map<number, bigint> | undefined;
+    return {
+      id: a.id,
+      ax: a.ax,
+      ay: a.ay,
+      nonce: this.nonces.get(id) ?? a.nonce,
+      registered: a.registered,
+      get balances(): ReadonlyMap<number, bigint> {
+        if (!balances) {
+          balances = new Map(a.balances);
+          for (const [token, d] of deltas ?? []) {
+            const v = (balances.get(token) ?? 0n) + d;
+            if (v === 0n) balances.delete(token);
+            else balances.set(token, v);
+          }
+        }
+        return balances;
+      },
+    };
   }
 
   balance(id: number, token: number): bigint {

@@ -551,6 +551,7 @@ function prepare(db: Database.Database) {
       VALUES (@hash, @seq, @market, @account, @body, @timeInForce, 'open', '0', @validUntil, @acceptedAt, @acceptedAt)`),
     orderUpdate: db.prepare("UPDATE orders SET status = @status, reason = @reason, filled = @filled, updated_at = @at WHERE hash = @hash"),
     orderGet: db.prepare<[string], OrderDbRow>("SELECT * FROM orders WHERE hash = ?"),
+    orderExists: db.prepare<[string], { one: number }>("SELECT 1 AS one FROM orders WHERE hash = ?"),
     ordersOpen: db.prepare<[], OrderDbRow>("SELECT * FROM orders WHERE status IN ('open', 'partially_filled') ORDER BY seq"),
     ordersRetired: db.prepare<[number], OrderDbRow>("SELECT * FROM orders WHERE status NOT IN ('open', 'partially_filled') AND valid_until >= ? ORDER BY seq"),
     ordersOfAccount: db.prepare<[number, number], OrderDbRow>("SELECT * FROM orders WHERE account = ? ORDER BY seq DESC LIMIT ?"),
@@ -702,6 +703,11 @@ export class Store {
     this.db.transaction(() => {
       for (const u of updates) this.st.orderUpdate.run({ hash: u.hash, status: u.status, reason: u.reason, filled: u.filled.toString(), at });
     })();
+  }
+
+  /** Whether an order with this hash was ever stored (the duplicate check: no row is read). */
+  hasOrder(hash: Hex): boolean {
+    return this.st.orderExists.get(hash) !== undefined;
   }
 
   getOrder(hash: Hex): OrderRow | null {

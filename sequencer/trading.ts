@@ -171,7 +171,7 @@ export class TradingDesk {
     const market = this.byPair.get(`${order.base}/${order.quote}`);
     if (!market) throw badRequest(`no market trades base ${order.base} against quote ${order.quote}`, "unknown_market");
     const hash = orderHash(order, this.o.domain);
-    if (this.o.store.getOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
+    if (this.o.store.hasOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
     const verified = this.o.preverify ? await this.o.preverify(order.account, () => orderMessage(order, this.o.domain), order.signature) : null;
     // From here on synchronous: an order request is atomic with respect to batch cuts and other requests.
     admit();
@@ -196,7 +196,7 @@ export class TradingDesk {
   /** The synchronous step; `durable` resolves when its write is on disk (and its stream events have gone out). */
   private acceptOrder(order: Order, timeInForce: WireTimeInForce, market: MarketConfig, hash: Hex, verified: Verified | null): { accepted: OrderAccepted; durable: Promise<void> } {
     // Two identical requests may both have passed the first look before either was stored.
-    if (this.o.store.getOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
+    if (this.o.store.hasOrder(hash)) throw new ApiError(409, "duplicate", `order ${hash} was already received`);
     try {
       checkOrder(this.o.view(), order, this.o.context(), signatureCheck(verified, this.o.verifiedSignatures));
     } catch (e) {

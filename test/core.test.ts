@@ -233,6 +233,23 @@ describe("orders and fills", () => {
     expect(cancelMessage(3, 7n, { chainId: 31337, rollup: domain.rollup })).toBe(poseidon([5n + (3n << 8n) + (7n << 40n) + (31337n << 72n), 0xa1n]));
   });
 
+  test("order message: asked again for the same object, the same answer; for a changed object or another domain, the new one", () => {
+    const domain = { chainId: 14, rollup: "0x00000000000000000000000000000000000000a1" } as const;
+    const o = order() as { -readonly [K in keyof Order]: Order[K] };
+    const first = orderMessage(o, domain);
+    expect(orderMessage(o, domain)).toBe(first);
+    expect(orderMessage(o, { ...domain, chainId: 15 })).toBe(orderMessage(order(), { ...domain, chainId: 15 }));
+    // A changed field is never answered from the memo of the object's earlier contents.
+    for (const [k, v] of [["amount", 99n], ["orderId", 5n], ["side", "buy"], ["validUntil", 77], ["maxFeeBips", 1]] as const) {
+      const before = orderMessage(o, domain);
+      (o as Record<string, unknown>)[k] = v;
+      const after = orderMessage(o, domain);
+      expect(after).toBe(orderMessage({ ...o }, domain));
+      expect(after).not.toBe(before);
+    }
+    expect(orderMessage(o, domain)).not.toBe(first);
+  });
+
   test("fill chunk layout (known answer)", () => {
     const fill: FillOp = { type: "fill", sell: order({ account: 0x0a0b0c, orderId: 0x01020304n }), buy: order({ account: 0x0d0e0f, orderId: 0x05060708n, side: "buy" }), baseAmount: 0x11n, quoteAmount: 0x22n, sellFee: 3n, buyFee: 4n };
     expect(toHex(fillChunk(fill, encodeFees(fill)))).toBe(

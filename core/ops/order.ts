@@ -86,8 +86,20 @@ export function orderFields(order: Order, chainId: number): OrderMessageFields {
 
 /** The field element an order's owner signs: its packed fields bound to the deployment. */
 export function orderMessage(order: Order, domain: Domain): bigint {
-  return signedMessage(packOrderMessage(orderFields(order, domain.chainId)), domain);
+  const inputs = [order.account, order.orderId, order.base, order.quote, order.side, order.amount, order.quoteAmount, order.maxFeeBips, order.validUntil, domain.chainId, domain.rollup];
+  const memo = messageMemo.get(order);
+  if (memo && memo.inputs.every((v, i) => v === inputs[i])) return memo.message;
+  const message = signedMessage(packOrderMessage(orderFields(order, domain.chainId)), domain);
+  messageMemo.set(order, { inputs, message });
+  return message;
 }
+
+/**
+ * The last message computed for each order object, with the inputs it came from: accepting an order
+ * asks for it three times (its hash, the verification ahead, core's check), and each costs a Poseidon
+ * hash. An entry answers only while every input still equals, so a changed object is hashed again.
+ */
+const messageMemo = new WeakMap<Order, { readonly inputs: readonly unknown[]; readonly message: bigint }>();
 
 /** The API's order id: sha256 of the signed message as 32 bytes (as for transactions). */
 export function orderHash(order: Order, domain: Domain): `0x${string}` {
