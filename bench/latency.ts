@@ -17,7 +17,7 @@
 import { spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { availableParallelism, tmpdir } from "node:os";
-import { performance as nodePerformance } from "node:perf_hooks";
+import { monitorEventLoopDelay, performance as nodePerformance } from "node:perf_hooks";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { ANVIL_DEV_PRIVATE_KEYS, startAnvil } from "../chain/anvil";
@@ -29,7 +29,7 @@ import { serve } from "../sequencer/api";
 import { silentLogger } from "../sequencer/log";
 import { createSequencer } from "../sequencer/sequencer";
 import type { SignJob, UnsignedOrder } from "./sign-orders";
-import { registerTraders } from "./traders";
+import { registerTraders, type BenchTrader } from "./traders";
 
 const MARKET = { id: "ETH-USDC", base: 0, quote: 1, makerFeeBips: 10, takerFeeBips: 20 };
 const ETH = 10n ** 18n;
@@ -48,6 +48,9 @@ export interface LatencyResult {
   readonly maxMs: number;
   /** Share of the run (warm-up included) the sequencer's event loop was busy: its headroom at this rate. */
   readonly mainThreadBusy: number;
+  /** The sequencer's event loop held up past its 1 ms timer, p99 and worst, over the measured run (GC pauses included). */
+  readonly loopDelayP99Ms: number;
+  readonly loopDelayMaxMs: number;
   readonly mix: string;
 }
 
@@ -55,7 +58,7 @@ export interface LatencyResult {
  * 65 536 order slots per account (orderLevels 8) so thousands of resting orders never share a slot,
  * and batches large enough that none is cut during the run; nothing is proven.
  */
-const BENCH_SHAPE = { depositSlots: 16, l2Slots: CONFIGS.default.l2Slots, fillSlots: 2_048 };
+const BENCH_SHAPE = { depositSlots: 16, l2Slots: CONFIGS.default.l2Slots, fillSlots: 8_192 };
 const BENCH_PARAMS: Params = { ...CONFIGS.default, orderLevels: 8, ...BENCH_SHAPE, shapes: [BENCH_SHAPE] };
 
 const NO_PROVER: Prover = { pending: 0, prove: () => Promise.reject(new Error("no proving in this bench")), close: async () => undefined };
@@ -103,31 +106,14 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
       // A warm-up stream first (JIT, signature tables of the traders' keys), then the measured one:
       // one second's worth at the measured rate, from the same load process (its connections and JIT
       // warm too), not counted. Cold, the first ~0.7 s of a run had medians of 20–50 ms per 100 ms;
-      // from the second second on, medians of 1–2 ms. (More orders than warm-up + 5 s at 1,000/s fill
-      // BENCH_PARAMS' batch and cut one mid-run, which blocks acceptance for seconds: not this bench.)
+      // from the second second on, medians of 1–2 ms. (BENCH_PARAMS' 8,192 fill slots hold the warm-up and
+      // about 15 s at 1,000/s of this mix; more would fill the batch and cut it mid-run, which blocks
+      // acceptance for seconds: not this bench.)
       const warmup = Math.max(300, Math.round(opts.rate));
       const n = Math.round(opts.rate * opts.seconds) + warmup;
-      let seed = 42;
-      const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-      const nextId = new Map<number, bigint>();
-      const unsigned: UnsignedOrder[] = [];
-      for (let i = 0; i < n; i++) {
-        const taker = rnd() < opts.crossingShare;
-        const side: "buy" | "sell" = rnd() < 0.5 ? "buy" : "sell";
-        const key = taker ? 2 + (i % 2) : i % 2;
-        const u = traders[key];
-        const ticks = taker ? Math.floor(rnd() * 21) : 1 + Math.floor(rnd() * 50);
-        // 1 tick = 1 USDC; takers cross through the mid, makers rest on their own side.
-        const priceUsdc = BigInt(2000 + (side === "buy" ? 1 : -1) * (taker ? ticks : -ticks));
-        const amount = BigInt(1 + Math.floor(rnd() * 10)) * 10n ** 16n; // 0.01–0.1 ETH
-        const quoteAmount = (amount * priceUsdc * USDC) / ETH;
-        const orderId = nextId.get(u.id) ?? 1n;
-        nextId.set(u.id, orderId + 1n);
-        const order = { account: u.id, orderId: orderId.toString(), base: 0, quote: 1, side, amount: amount.toString(), quoteAmount: quoteAmount.toString(), maxFeeBips: 30, validUntil: Number(MAX_U32) };
-        unsigned.push({ key, order, timeInForce: taker ? "ioc" : "gtc" });
-      }
-      log({ msg: "bench.latency.signing", orders: n });
-      const bodies = await signOrders(tmp, { domain: { chainId: dep.chainId, rollup: dep.rollup }, keys: traders.map((t) => t.priv), orders: unsigned });
+      // Signed in a function of its own: the stream lives in the file, not in this process's heap,
+      // where the sequencer would mark it at every full GC of the run.
+      const file = await writeSignedStream(tmp, { n, crossingShare: opts.crossingShare, traders, domain: { chainId: dep.chainId, rollup: dep.rollup }, log });
       const load = (file: string, rate: number, warm: number) =>
         new Promise<string>((resolve, reject) => {
           const child = spawn(process.execPath, ["--require", require.resolve("tsx/cjs"), join(__dirname, "load.ts"), "--url", `${api.url}/v1/orders`, "--rate", String(rate), "--bodies", file, "--warmup", String(warm)], { stdio: ["ignore", "pipe", "inherit"] });
@@ -135,11 +121,13 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
           child.stdout.on("data", (c) => (text += c));
           child.on("exit", (code) => (code === 0 ? resolve(text) : reject(new Error(`load generator exited ${code}`))));
         });
-      const file = join(tmp, "orders.json");
-      writeFileSync(file, JSON.stringify(bodies));
       log({ msg: "bench.latency.load", rate: opts.rate, warmup, orders: n - warmup });
       const elu0 = nodePerformance.eventLoopUtilization();
+      // Event-loop delay at 1 ms resolution: how long the loop was held up, by anything (GC included).
+      const loopDelay = monitorEventLoopDelay({ resolution: 1 });
+      loopDelay.enable();
       const out = await load(file, opts.rate, warmup);
+      loopDelay.disable();
       const mainThreadBusy = Math.round(nodePerformance.eventLoopUtilization(elu0).utilization * 100) / 100;
       const r = JSON.parse(out.trim().split("\n").pop()!) as Omit<LatencyResult, "rate" | "seconds" | "mix">;
       return {
@@ -147,6 +135,8 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
         seconds: opts.seconds,
         ...r,
         mainThreadBusy,
+        loopDelayP99Ms: Math.round(Math.max(0, loopDelay.percentile(99) / 1e6 - 1) * 100) / 100,
+        loopDelayMaxMs: Math.round(Math.max(0, loopDelay.max / 1e6 - 1) * 100) / 100,
         mix: `after ${warmup} warm-up orders at the same rate (not counted): ${Math.round((1 - opts.crossingShare) * 100)}% resting GTC limit orders 1–50 USDC from a 2000 USDC mid, ${Math.round(opts.crossingShare * 100)}% IOC takers 0–20 USDC through it; 0.01–0.1 ETH; 2 makers, 2 takers`,
       };
     } finally {
@@ -157,6 +147,35 @@ export async function benchOrderLatency(opts: { rate: number; seconds: number; c
     await anvil.stop();
     rmSync(tmp, { recursive: true, force: true });
   }
+}
+
+/** Generates the order stream (see benchOrderLatency), signs it, and writes the bodies to a file in `dir`; returns its path. */
+async function writeSignedStream(dir: string, o: { n: number; crossingShare: number; traders: readonly BenchTrader[]; domain: SignJob["domain"]; log: (o: object) => void }): Promise<string> {
+  const { n, traders } = o;
+  let seed = 42;
+  const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const nextId = new Map<number, bigint>();
+  const unsigned: UnsignedOrder[] = [];
+  for (let i = 0; i < n; i++) {
+    const taker = rnd() < o.crossingShare;
+    const side: "buy" | "sell" = rnd() < 0.5 ? "buy" : "sell";
+    const key = taker ? 2 + (i % 2) : i % 2;
+    const u = traders[key];
+    const ticks = taker ? Math.floor(rnd() * 21) : 1 + Math.floor(rnd() * 50);
+    // 1 tick = 1 USDC; takers cross through the mid, makers rest on their own side.
+    const priceUsdc = BigInt(2000 + (side === "buy" ? 1 : -1) * (taker ? ticks : -ticks));
+    const amount = BigInt(1 + Math.floor(rnd() * 10)) * 10n ** 16n; // 0.01–0.1 ETH
+    const quoteAmount = (amount * priceUsdc * USDC) / ETH;
+    const orderId = nextId.get(u.id) ?? 1n;
+    nextId.set(u.id, orderId + 1n);
+    const order = { account: u.id, orderId: orderId.toString(), base: 0, quote: 1, side, amount: amount.toString(), quoteAmount: quoteAmount.toString(), maxFeeBips: 30, validUntil: Number(MAX_U32) };
+    unsigned.push({ key, order, timeInForce: taker ? "ioc" : "gtc" });
+  }
+  o.log({ msg: "bench.latency.signing", orders: n });
+  const bodies = await signOrders(dir, { domain: o.domain, keys: traders.map((t) => t.priv), orders: unsigned });
+  const file = join(dir, "orders.json");
+  writeFileSync(file, JSON.stringify(bodies));
+  return file;
 }
 
 /** Signs the orders in parallel child processes (bench/sign-orders.ts), one per core; the bodies come back in order. */

@@ -245,8 +245,8 @@ async function tradingSection(quick: boolean) {
   const matching = await benchMatching({ orders: quick ? 20_000 : 100_000, crossingShare: 0.3, seed: 1 });
   const eddsa = await benchEddsa();
   // The target rate, and half of it (this machine saturates in between; both are worth knowing).
-  const latency = await benchOrderLatency({ rate: 1000, seconds: quick ? 1 : 3, crossingShare: 0.3, log });
-  const latencyHalf = await benchOrderLatency({ rate: 500, seconds: quick ? 1 : 3, crossingShare: 0.3, log });
+  const latency = await benchOrderLatency({ rate: 1000, seconds: quick ? 1 : 10, crossingShare: 0.3, log });
+  const latencyHalf = await benchOrderLatency({ rate: 500, seconds: quick ? 1 : 10, crossingShare: 0.3, log });
   return { matching, latency, latencyHalf, eddsa };
 }
 
