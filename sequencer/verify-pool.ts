@@ -252,23 +252,46 @@ export function signatureCheck(v: Verified | null, record?: VerifiedSignatures):
  * `limit` entries the oldest go (a forgotten one is only verified again).
  */
 export class VerifiedSignatures {
-  private readonly seen = new Set<string>();
+  /**
+   * Verified triples by message (a message is one order's or transaction's, so a list rarely holds
+   * more than one). The bigints are the operation's own; no key is built: a string key of the six
+   * values was ~0.7 KB kept per accepted order and more garbage at every check.
+   */
+  private readonly seen = new Map<bigint, VerifiedTriple[]>();
+  private count = 0;
   constructor(private readonly limit = 1 << 16) {}
 
   add(message: bigint, sig: Signature, pub: PublicKey): void {
-    const k = key(message, sig, pub);
-    if (this.seen.has(k)) return;
-    if (this.seen.size >= this.limit) this.seen.delete(this.seen.values().next().value as string);
-    this.seen.add(k);
+    const list = this.seen.get(message);
+    if (list?.some((t) => same(t, sig, pub))) return;
+    // Past the limit the oldest message goes, with every triple recorded for it.
+    while (this.count >= this.limit && this.seen.size > 0) {
+      const [oldest, gone] = this.seen.entries().next().value as [bigint, VerifiedTriple[]];
+      this.seen.delete(oldest);
+      this.count -= gone.length;
+    }
+    const t: VerifiedTriple = { r8x: sig.r8x, r8y: sig.r8y, s: sig.s, ax: pub.ax, ay: pub.ay };
+    const current = this.seen.get(message);
+    if (current) current.push(t);
+    else this.seen.set(message, [t]);
+    this.count++;
   }
 
   get size(): number {
-    return this.seen.size;
+    return this.count;
   }
 
-  readonly check: SignatureCheck = (message, sig, pub) => this.seen.has(key(message, sig, pub)) || verifySignature(message, sig, pub);
+  readonly check: SignatureCheck = (message, sig, pub) => this.seen.get(message)?.some((t) => same(t, sig, pub)) === true || verifySignature(message, sig, pub);
 }
 
-function key(message: bigint, sig: Signature, pub: PublicKey): string {
-  return `${message.toString(36)}.${sig.r8x.toString(36)}.${sig.r8y.toString(36)}.${sig.s.toString(36)}.${pub.ax.toString(36)}.${pub.ay.toString(36)}`;
+interface VerifiedTriple {
+  readonly r8x: bigint;
+  readonly r8y: bigint;
+  readonly s: bigint;
+  readonly ax: bigint;
+  readonly ay: bigint;
+}
+
+function same(t: VerifiedTriple, sig: Signature, pub: PublicKey): boolean {
+  return t.s === sig.s && t.r8x === sig.r8x && t.r8y === sig.r8y && t.ax === pub.ax && t.ay === pub.ay;
 }

@@ -45,6 +45,21 @@ describe("VerifiedSignatures", () => {
     expect(record.check(3n, fake(3n), pub)).toBe(true);
   });
 
+  test("several triples for one message: each answers for itself; the oldest message goes with all of them", () => {
+    const pub = publicKeyOf(generatePrivateKey());
+    const record = new VerifiedSignatures(3);
+    const fake = (s: bigint) => ({ r8x: 1n, r8y: 2n, s });
+    record.add(9n, fake(1n), pub);
+    record.add(9n, fake(2n), pub);
+    record.add(9n, fake(2n), pub); // already there: not counted twice
+    expect(record.size).toBe(2);
+    expect([record.check(9n, fake(1n), pub), record.check(9n, fake(2n), pub), record.check(9n, fake(3n), pub)]).toEqual([true, true, false]);
+    record.add(10n, fake(1n), pub);
+    record.add(11n, fake(1n), pub); // over the limit: message 9 and both its triples go
+    expect(record.size).toBe(2);
+    expect([record.check(9n, fake(1n), pub), record.check(10n, fake(1n), pub), record.check(11n, fake(1n), pub)]).toEqual([false, true, true]);
+  });
+
   test("signatureCheck records what verified, and nothing that did not", () => {
     const k = generatePrivateKey();
     const pub = publicKeyOf(k);
